@@ -26,7 +26,7 @@ build: deps
 	CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/calmkeyctl ./cmd/calmkeyctl
 
 lint:
-	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	@out=$$(gofmt -l .); \
 	  if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet -tags $(TAGS) ./...
 	$(GO) tool staticcheck -tags $(TAGS) ./...

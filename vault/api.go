@@ -1,0 +1,130 @@
+// Package vault knows what a valid SAP Cloud ALM service key is and keeps one
+// in the operating system's keychain. It has no GUI and builds without cgo.
+//
+// # Keychain layout
+//
+// A Store keeps one key under one keychain service (DefaultService, "calmkey",
+// unless Options.Service says otherwise) as several items, because Windows
+// keeps at most 2,560 bytes per secret and macOS about 3,000:
+//
+//	service-key          the manifest: JSON with format, version, chunk count,
+//	                     byte count, SHA-256, upload time and file name
+//	service-key-part-1   the key file's bytes, percent-encoded to ASCII,
+//	service-key-part-2   in parts of at most ChunkSize (2,000) bytes
+//	...
+//
+// Parts are written first and the manifest last, so a save that stops halfway
+// is invisible; delete removes the manifest first, then the parts, then sweeps
+// any item left under the service.
+package vault
+
+import (
+	"errors"
+	"time"
+)
+
+// MaxFileSize is the largest upload Parse accepts.
+const MaxFileSize = 64 << 10
+
+// CredentialType is uaa.credential-type.
+type CredentialType string
+
+// The credential types a key can have.
+const (
+	BindingSecret  CredentialType = "binding-secret"
+	InstanceSecret CredentialType = "instance-secret"
+	X509           CredentialType = "x509"
+)
+
+// IsSecret reports whether the type authenticates with a client secret.
+func (t CredentialType) IsSecret() bool { return t == BindingSecret || t == InstanceSecret }
+
+// Finding is one problem or warning about a field, named by its JSON path
+// ("uaa.clientsecret"). Path is empty for the document as a whole.
+type Finding struct {
+	Path    string `json:"path"`
+	Message string `json:"message"`
+}
+
+// String gives "uaa.clientsecret: missing".
+func (f Finding) String() string {
+	if f.Path == "" {
+		return f.Message
+	}
+	return f.Path + ": " + f.Message
+}
+
+// FormatError is returned by Parse when the input is not a valid key. It lists
+// every problem found, not just the first, and the warnings seen on the way.
+// Its text never contains a secret.
+type FormatError struct {
+	Problems []Finding
+	Warnings []Finding
+}
+
+// Typed errors. Use errors.Is: the errors Store returns wrap these and carry
+// a longer message that says what to do.
+var (
+	ErrTooLarge      = errors.New("the file is larger than 64 KiB, which no service key is; choose the key file downloaded from the SAP BTP cockpit")
+	ErrNotFound      = errors.New("no service key is stored; upload one first")
+	ErrAlreadyStored = errors.New("a service key is already stored; delete it first, then upload the new one")
+	ErrCorrupt       = errors.New("the stored service key is damaged; delete it and upload the key file again")
+	ErrTimeout       = errors.New("the keychain did not answer in time; if it asks to be unlocked, unlock it and try again")
+	ErrUnavailable   = errors.New("the keychain cannot be reached") // no Secret Service, locked, no D-Bus
+)
+
+// Key is a parsed service key. Its exported fields are safe to show; the
+// secret material is reachable only through methods, and Key's String and
+// fmt formatting never print it.
+type Key struct {
+	Tenant         string         // uaa.identityzone
+	Region         string         // e.g. "eu10", from the hosts; "" when unknown
+	ClientID       string         // uaa.clientid
+	CredentialType CredentialType // declared, or inferred from the fields when absent
+	Declared       bool           // uaa.credential-type was present
+	APIEndpoint    string         // endpoints.Api
+	UAAURL         string         // uaa.url
+	CertURL        string         // uaa.certurl (x509 only)
+	CertExpiry     time.Time      // NotAfter of the client certificate; zero for secret kinds
+	Warnings       []Finding      // accepted, but to be shown to the user
+
+	// Behind a closure: fmt prints a struct holding a Key by reflection,
+	// without calling Key's methods, and even dereferences pointers there
+	// (%s on a pointer field); a func is only ever printed as an address.
+	sec func() *secrets
+}
+
+// Stored is what Load returns: the key and its manifest's facts.
+type Stored struct {
+	Key        *Key
+	UploadedAt time.Time
+	FileName   string // base name of the uploaded file, "" when pasted or from stdin
+}
+
+// Backend is the keychain: go-keyring's functions, or an in-memory fake.
+//
+// Get and Delete return an error wrapping ErrNotFound (or go-keyring's
+// keyring.ErrNotFound) when the item is missing. Errors wrapping
+// ErrUnavailable, and any other error, are reported as "keychain
+// unavailable". A Backend that also has DeleteAll(service string) error
+// lets Delete sweep orphaned items in one call.
+type Backend interface {
+	Get(service, user string) (string, error)
+	Set(service, user, secret string) error
+	Delete(service, user string) error
+}
+
+// Options configure a Store. Zero values mean: the OS keychain, service
+// DefaultService, timeout DefaultTimeout. Timeout bounds each Store call
+// (Save, Load, Delete, Exists) with all the keychain calls it makes.
+type Options struct {
+	Backend Backend
+	Service string
+	Timeout time.Duration
+}
+
+// DefaultService is the keychain service name every item is stored under.
+const DefaultService = "calmkey"
+
+// DefaultTimeout bounds every keychain call.
+const DefaultTimeout = 30 * time.Second

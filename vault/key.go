@@ -1,0 +1,271 @@
+package vault
+
+import (
+	"bytes"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// TokenURL is where a token is requested: certurl for x509 keys, url for the
+// secret kinds, each + "/oauth/token".
+// secrets returns the key's secret material, nil for a zero or nil Key.
+func (k *Key) secrets() *secrets {
+	if k == nil || k.sec == nil {
+		return nil
+	}
+	return k.sec()
+}
+
+func (k *Key) TokenURL() string {
+	base := k.UAAURL
+	if k.CredentialType == X509 {
+		base = k.CertURL
+	}
+	return strings.TrimRight(base, "/") + "/oauth/token"
+}
+
+// Bytes returns exactly what the user uploaded: the file's bytes when the
+// file was a plain key (BOM and CRLF included), the key object's own text
+// when it came wrapped (cf preamble or cf v8's "credentials"). It holds
+// secrets; the caller gets its own copy.
+func (k *Key) Bytes() []byte {
+	if s := k.secrets(); s != nil {
+		return bytes.Clone(s.raw)
+	}
+	return nil
+}
+
+// ClientSecret returns uaa.clientsecret ("" for x509 keys).
+func (k *Key) ClientSecret() string {
+	if s := k.secrets(); s != nil {
+		return s.clientSecret
+	}
+	return ""
+}
+
+// ErrNotX509 is returned by TLSCertificate for the secret kinds.
+var ErrNotX509 = errors.New("this service key authenticates with a client secret, not a certificate")
+
+// TLSCertificate returns the x509 key's client certificate and private key
+// for mutual TLS; an error for secret kinds.
+func (k *Key) TLSCertificate() (tls.Certificate, error) {
+	s := k.secrets()
+	if s == nil || s.cert == nil {
+		return tls.Certificate{}, ErrNotX509
+	}
+	c := *s.cert
+	c.Certificate = append([][]byte(nil), c.Certificate...)
+	return c, nil
+}
+
+// Mask hides a secret for display the house way, "abc***": short secrets
+// show nothing of themselves.
+func Mask(secret string) string {
+	const shown, least = 3, 12
+	if len(secret) < least {
+		return "***"
+	}
+	return secret[:shown] + "***"
+}
+
+// JSON returns the key object pretty-printed (two-space indent), with
+// uaa.clientsecret and uaa.key replaced by a mask unless reveal is true.
+// Members keep the order they have in the file.
+func (k *Key) JSON(reveal bool) []byte {
+	s := k.secrets()
+	if s == nil {
+		return nil
+	}
+	var out bytes.Buffer
+	src := s.obj
+	if !reveal {
+		masked, err := maskJSON(src)
+		if err != nil {
+			// Parse accepted this text, so this cannot happen; if it does,
+			// showing nothing is the safe answer.
+			return []byte("{}")
+		}
+		src = masked
+	}
+	if err := json.Indent(&out, src, "", "  "); err != nil {
+		return []byte("{}")
+	}
+	return out.Bytes()
+}
+
+// maskJSON re-encodes obj compactly with the secret members masked. It walks
+// tokens rather than decoding into a map so that member order, unknown
+// members and number spellings survive.
+func maskJSON(obj []byte) ([]byte, error) {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	dec.UseNumber()
+	type frame struct {
+		object  bool
+		n       int
+		key     string
+		wantKey bool
+	}
+	var stack []*frame
+	var out bytes.Buffer
+	str := func(s string) {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		_ = enc.Encode(s) // a string always encodes
+		out.Write(bytes.TrimRight(b.Bytes(), "\n"))
+	}
+	// beforeValue writes the comma a value in a list needs.
+	beforeValue := func() {
+		if len(stack) == 0 {
+			return
+		}
+		top := stack[len(stack)-1]
+		if !top.object {
+			if top.n > 0 {
+				out.WriteByte(',')
+			}
+			top.n++
+		}
+	}
+	afterValue := func() {
+		if len(stack) > 0 && stack[len(stack)-1].object {
+			stack[len(stack)-1].wantKey = true
+		}
+	}
+	secretHere := func() bool {
+		return len(stack) == 2 && stack[0].key == "uaa" && stack[1].object &&
+			(stack[1].key == "clientsecret" || stack[1].key == "key")
+	}
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{', '[':
+				beforeValue()
+				out.WriteByte(byte(t))
+				stack = append(stack, &frame{object: t == '{', wantKey: t == '{'})
+			default:
+				out.WriteByte(byte(t))
+				stack = stack[:len(stack)-1]
+				afterValue()
+			}
+		case string:
+			if top := len(stack) - 1; top >= 0 && stack[top].object && stack[top].wantKey {
+				f := stack[top]
+				if f.n > 0 {
+					out.WriteByte(',')
+				}
+				f.n++
+				f.key, f.wantKey = t, false
+				str(t)
+				out.WriteByte(':')
+				continue
+			}
+			beforeValue()
+			if secretHere() {
+				str(Mask(t))
+			} else {
+				str(t)
+			}
+			afterValue()
+		default:
+			beforeValue()
+			if secretHere() {
+				str("***")
+			} else {
+				b, err := json.Marshal(t)
+				if err != nil {
+					return nil, err
+				}
+				out.Write(b)
+			}
+			afterValue()
+		}
+	}
+	return out.Bytes(), nil
+}
+
+// String describes the key without its secrets.
+func (k Key) String() string {
+	var b strings.Builder
+	b.WriteString("SAP Cloud ALM service key")
+	if k.Tenant != "" {
+		fmt.Fprintf(&b, " for tenant %s", k.Tenant)
+	}
+	if k.Region != "" {
+		fmt.Fprintf(&b, " in %s", k.Region)
+	}
+	fmt.Fprintf(&b, " (%s, client %s)", k.typeText(), k.ClientID)
+	return b.String()
+}
+
+func (k Key) typeText() string {
+	if k.CredentialType == "" {
+		return "unknown type"
+	}
+	return string(k.CredentialType)
+}
+
+// GoString is what %#v prints: the safe fields only.
+func (k Key) GoString() string {
+	return fmt.Sprintf("vault.Key{Tenant:%q, Region:%q, ClientID:%q, CredentialType:%q, Declared:%t, APIEndpoint:%q, UAAURL:%q, CertURL:%q, CertExpiry:%q, Warnings:%d}",
+		k.Tenant, k.Region, k.ClientID, string(k.CredentialType), k.Declared, k.APIEndpoint, k.UAAURL, k.CertURL, k.expiryText(), len(k.Warnings))
+}
+
+func (k Key) expiryText() string {
+	if k.CertExpiry.IsZero() {
+		return ""
+	}
+	return k.CertExpiry.UTC().Format("2006-01-02T15:04:05Z")
+}
+
+// Format makes every fmt verb print the safe description: without it, %v
+// and %+v would walk the struct by reflection.
+func (k Key) Format(f fmt.State, verb rune) {
+	switch {
+	case verb == 'v' && f.Flag('#'):
+		io.WriteString(f, k.GoString())
+	case verb == 'v' && f.Flag('+'):
+		fmt.Fprintf(f, "{Tenant:%s Region:%s ClientID:%s CredentialType:%s Declared:%t APIEndpoint:%s UAAURL:%s CertURL:%s CertExpiry:%s Warnings:%d}",
+			k.Tenant, k.Region, k.ClientID, k.CredentialType, k.Declared, k.APIEndpoint, k.UAAURL, k.CertURL, k.expiryText(), len(k.Warnings))
+	case verb == 'v' || verb == 's':
+		io.WriteString(f, k.String())
+	case verb == 'q':
+		fmt.Fprintf(f, "%q", k.String())
+	default:
+		fmt.Fprintf(f, "%%!%c(vault.Key)", verb)
+	}
+}
+
+// MarshalJSON gives the safe fields, so that logging a Key as JSON cannot
+// leak either.
+func (k Key) MarshalJSON() ([]byte, error) {
+	type safe struct {
+		Tenant         string         `json:"tenant"`
+		Region         string         `json:"region,omitempty"`
+		ClientID       string         `json:"clientId"`
+		CredentialType CredentialType `json:"credentialType"`
+		Declared       bool           `json:"declared"`
+		APIEndpoint    string         `json:"apiEndpoint"`
+		TokenURL       string         `json:"tokenUrl"`
+		CertExpiry     string         `json:"certExpiry,omitempty"`
+		Warnings       []Finding      `json:"warnings,omitempty"`
+	}
+	return json.Marshal(safe{
+		Tenant: k.Tenant, Region: k.Region, ClientID: k.ClientID,
+		CredentialType: k.CredentialType, Declared: k.Declared,
+		APIEndpoint: k.APIEndpoint, TokenURL: k.TokenURL(),
+		CertExpiry: k.expiryText(), Warnings: k.Warnings,
+	})
+}

@@ -1,0 +1,552 @@
+package vault
+
+import (
+	"bytes"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// ExpiryWarning is how close to its end a client certificate draws a warning.
+const ExpiryWarning = 30 * 24 * time.Hour
+
+// secrets is what a Key must never print.
+type secrets struct {
+	raw          []byte // what Bytes returns
+	obj          []byte // the key object's own text
+	clientSecret string
+	cert         *tls.Certificate // x509 keys only
+}
+
+// Parse runs the format check on the bytes of an uploaded file and returns
+// the key, or an error: ErrTooLarge, or a *FormatError listing every problem.
+func Parse(data []byte) (*Key, error) { return parse(data, time.Now(), false) }
+
+var utf8BOM = []byte{0xEF, 0xBB, 0xBF}
+
+// parser collects findings; a rule that fails records a problem and lets the
+// others run, so the user sees everything at once.
+type parser struct {
+	data     []byte
+	now      time.Time
+	stored   bool // loading from the keychain: an expired certificate only warns
+	problems []Finding
+	warnings []Finding
+	sec      *secrets // filled as the rules run
+}
+
+func (p *parser) problem(path, format string, args ...any) {
+	p.problems = append(p.problems, Finding{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) warn(path, format string, args ...any) {
+	p.warnings = append(p.warnings, Finding{Path: path, Message: fmt.Sprintf(format, args...)})
+}
+
+func (p *parser) fail() error {
+	return &FormatError{Problems: p.problems, Warnings: p.warnings}
+}
+
+func parse(data []byte, now time.Time, stored bool) (*Key, error) {
+	if len(data) > MaxFileSize {
+		return nil, ErrTooLarge
+	}
+	p := &parser{data: data, now: now, stored: stored}
+	obj, top, plain := p.locate()
+	if obj == nil {
+		return nil, p.fail()
+	}
+	k := p.check(obj, top)
+	if len(p.problems) > 0 {
+		return nil, p.fail()
+	}
+	// Copies: the caller may reuse its buffer, and the key must not change
+	// under it.
+	sec := p.sec
+	sec.obj = bytes.Clone(obj)
+	if plain {
+		sec.raw = bytes.Clone(data)
+	} else {
+		sec.raw = sec.obj
+	}
+	k.sec = func() *secrets { return sec }
+	k.Warnings = p.warnings
+	return k, nil
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+
+// locate finds the key object's text in the file. plain reports that the file
+// is the key object itself, give or take a BOM and whitespace, so that Bytes
+// can return the file unchanged.
+// top is the decoded key object when locate had to decode it anyway.
+func (p *parser) locate() (obj []byte, top map[string]json.RawMessage, plain bool) {
+	start := 0
+	if bytes.HasPrefix(p.data, utf8BOM) {
+		start = len(utf8BOM)
+	}
+	for start < len(p.data) && isSpace(p.data[start]) {
+		start++
+	}
+	if start == len(p.data) {
+		p.problem("", "the file is empty; choose the service key file downloaded from the SAP BTP cockpit")
+		return nil, nil, false
+	}
+	plain = true
+	if p.data[start] != '{' && bytes.HasPrefix(p.data[start:], []byte("Getting key")) {
+		// cf service-key: a "Getting key ... as ..." line and a blank line
+		// before the JSON; the JSON starts the first line that opens with '{'.
+		plain = false
+		i := start
+		for {
+			nl := bytes.IndexByte(p.data[i:], '\n')
+			if nl < 0 {
+				p.problem("", "the cf service-key output holds no JSON object; copy the whole output of cf service-key")
+				return nil, nil, false
+			}
+			i += nl + 1
+			j := i
+			for j < len(p.data) && (p.data[j] == ' ' || p.data[j] == '\t') {
+				j++
+			}
+			if j < len(p.data) && p.data[j] == '{' {
+				start = j
+				break
+			}
+		}
+	}
+
+	dec := json.NewDecoder(bytes.NewReader(p.data[start:]))
+	var raw json.RawMessage
+	if err := dec.Decode(&raw); err != nil {
+		p.syntaxProblem(start, err)
+		return nil, nil, false
+	}
+	end := start + int(dec.InputOffset())
+	for i := end; i < len(p.data); i++ {
+		if !isSpace(p.data[i]) {
+			line, _ := p.position(i)
+			p.problem("", "unexpected text after the JSON object (line %d); the file must hold the service key only", line)
+			return nil, nil, false
+		}
+	}
+	if raw[0] != '{' {
+		p.problem("", "the file holds JSON, but not a JSON object; a service key starts with {")
+		return nil, nil, false
+	}
+	obj = p.data[start:end]
+
+	// cf v8 wraps the key: {"credentials": {...}}.
+	if err := json.Unmarshal(obj, &top); err != nil {
+		p.problem("", "the file is not valid JSON; download the key again from the SAP BTP cockpit")
+		return nil, nil, false
+	}
+	if c, ok := top["credentials"]; ok && len(top) == 1 && len(c) > 0 && c[0] == '{' {
+		return c, nil, false
+	}
+	return obj, top, plain
+}
+
+// syntaxProblem reports where the JSON breaks without quoting the text
+// there: it may be part of a secret.
+func (p *parser) syntaxProblem(base int, err error) {
+	var se *json.SyntaxError
+	switch {
+	case errors.As(err, &se):
+		line, col := p.position(base + int(se.Offset) - 1)
+		p.problem("", "the file is not valid JSON (error at line %d, column %d); download the key again from the SAP BTP cockpit", line, col)
+	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
+		p.problem("", "the file ends in the middle of the JSON; it was probably cut off, so download or copy the whole key again")
+	default:
+		p.problem("", "the file is not valid JSON; download the key again from the SAP BTP cockpit")
+	}
+}
+
+// position gives the 1-based line and column of byte offset i.
+func (p *parser) position(i int) (line, col int) {
+	if i < 0 {
+		i = 0
+	}
+	if i > len(p.data) {
+		i = len(p.data)
+	}
+	before := p.data[:i]
+	line = bytes.Count(before, []byte{'\n'}) + 1
+	col = i - (bytes.LastIndexByte(before, '\n') + 1) + 1
+	return line, col
+}
+
+// fields is one JSON object's members, by exact name: encoding/json's struct
+// matching ignores case, and "ClientId" is not "clientid".
+type fields struct {
+	path string
+	m    map[string]json.RawMessage
+}
+
+func (p *parser) object(path string, raw json.RawMessage) (fields, bool) {
+	f := fields{path: path}
+	if raw == nil {
+		p.problem(path, "missing")
+		return f, false
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		p.problem(path, "must be a JSON object, not %s", jsonKind(raw))
+		return f, false
+	}
+	if err := json.Unmarshal(raw, &f.m); err != nil {
+		p.problem(path, "cannot be read")
+		return f, false
+	}
+	return f, true
+}
+
+func (f fields) join(name string) string {
+	if f.path == "" {
+		return name
+	}
+	return f.path + "." + name
+}
+
+// str returns a string member. present is false when the member is missing
+// (nothing reported) or has another type (reported).
+func (p *parser) str(f fields, name string) (s string, present bool) {
+	raw, ok := f.m[name]
+	if !ok {
+		return "", false
+	}
+	if len(raw) == 0 || raw[0] != '"' {
+		p.problem(f.join(name), "must be a string, not %s", jsonKind(raw))
+		return "", false
+	}
+	return p.unquote(f.join(name), raw)
+}
+
+// unquote decodes a JSON string literal from an already validated document;
+// most key fields have no escapes, and slicing them is much cheaper than
+// a decode.
+func (p *parser) unquote(path string, raw json.RawMessage) (string, bool) {
+	body := raw[1 : len(raw)-1]
+	if bytes.IndexByte(body, '\\') < 0 && utf8.Valid(body) {
+		return string(body), true
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		p.problem(path, "cannot be read")
+		return "", false
+	}
+	return s, true
+}
+
+// required is str plus "missing" and "empty" problems.
+func (p *parser) required(f fields, name string) string {
+	s, ok := p.str(f, name)
+	if !ok {
+		if _, there := f.m[name]; !there {
+			p.problem(f.join(name), "missing")
+		}
+		return ""
+	}
+	if strings.TrimSpace(s) == "" {
+		p.problem(f.join(name), "must not be empty")
+		return ""
+	}
+	return s
+}
+
+func jsonKind(raw json.RawMessage) string {
+	if len(raw) == 0 {
+		return "nothing"
+	}
+	switch raw[0] {
+	case '{':
+		return "an object"
+	case '[':
+		return "a list"
+	case '"':
+		return "a string"
+	case 't', 'f':
+		return "true or false"
+	case 'n':
+		return "null"
+	default:
+		return "a number"
+	}
+}
+
+// httpsURL checks a URL the key's logon uses. The reason is phrased without
+// the URL's text, which might carry a password in its user info.
+func (p *parser) httpsURL(f fields, name string) string {
+	s := p.required(f, name)
+	if s == "" {
+		return ""
+	}
+	u, err := url.Parse(s)
+	switch {
+	case err != nil:
+		p.problem(f.join(name), "is not a URL")
+	case u.User != nil:
+		p.problem(f.join(name), "must not contain a user name or password")
+	case !u.IsAbs() || u.Opaque != "" || u.Hostname() == "":
+		p.problem(f.join(name), "must be an absolute URL with a host, like https://host/...")
+	case u.Scheme != "https":
+		p.problem(f.join(name), "must be an https URL, not %s", u.Scheme)
+	default:
+		return s
+	}
+	return ""
+}
+
+var allowedTypes = "binding-secret, instance-secret or x509"
+
+// check runs every rule on the key object and fills a Key.
+func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
+	k := &Key{}
+	p.sec = &secrets{}
+	root := fields{m: top}
+	if top == nil {
+		var ok bool
+		if root, ok = p.object("", obj); !ok {
+			return k
+		}
+	}
+
+	if ep, ok := p.object("endpoints", root.m["endpoints"]); ok {
+		if _, there := ep.m["Api"]; !there {
+			p.problem("endpoints.Api", "missing; without it this is a generic XSUAA key, not an SAP Cloud ALM API key")
+		} else {
+			k.APIEndpoint = p.httpsURL(ep, "Api")
+		}
+	}
+
+	uaa, ok := p.object("uaa", root.m["uaa"])
+	if !ok {
+		return k
+	}
+	k.ClientID = p.required(uaa, "clientid")
+	k.UAAURL = p.httpsURL(uaa, "url")
+	if zone, ok := p.str(uaa, "identityzone"); ok {
+		k.Tenant = zone
+	}
+
+	_, hasSecret := uaa.m["clientsecret"]
+	_, hasCert := uaa.m["certificate"]
+	_, hasKey := uaa.m["key"]
+	if ct, ok := p.str(uaa, "credential-type"); ok {
+		k.Declared = true
+		switch t := CredentialType(ct); t {
+		case BindingSecret, InstanceSecret, X509:
+			k.CredentialType = t
+		default:
+			p.problem(uaa.join("credential-type"), "%s is not one of %s", quoteShort(ct), allowedTypes)
+		}
+	} else if _, there := uaa.m["credential-type"]; !there {
+		if (hasCert || hasKey) && !hasSecret {
+			k.CredentialType = X509
+			p.warn(uaa.join("credential-type"), "missing; treated as x509 because the key has a certificate")
+		} else {
+			// Keys from before credential-type existed were instance secrets.
+			k.CredentialType = InstanceSecret
+			p.warn(uaa.join("credential-type"), "missing; treated as a client-secret key (instance-secret)")
+		}
+	}
+
+	switch {
+	case k.CredentialType.IsSecret():
+		p.sec.clientSecret = p.required(uaa, "clientsecret")
+	case k.CredentialType == X509:
+		k.CertURL = p.httpsURL(uaa, "certurl")
+		p.x509(uaa, k)
+	}
+
+	if k.ClientID != "" && !strings.Contains(k.ClientID, "sapcloudalm") {
+		p.warn(uaa.join("clientid"), "does not look like an SAP Cloud ALM API client (no \"sapcloudalm\" in it); check that the key belongs to an SAP Cloud ALM API instance")
+	}
+	if k.Tenant == "" {
+		k.Tenant = subdomain(k.UAAURL)
+	}
+	k.Region = region(k.APIEndpoint, k.UAAURL)
+	return k
+}
+
+func quoteShort(s string) string {
+	const most = 40
+	r := []rune(s)
+	if len(r) > most {
+		return fmt.Sprintf("%q...", string(r[:most]))
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// x509 checks uaa.certificate and uaa.key and keeps the pair for mutual TLS.
+func (p *parser) x509(uaa fields, k *Key) {
+	certPath, keyPath := uaa.join("certificate"), uaa.join("key")
+	chainPEM := p.required(uaa, "certificate")
+	keyPEM := p.required(uaa, "key")
+
+	var chain [][]byte
+	var leaf *x509.Certificate
+	if chainPEM != "" {
+		rest := []byte(chainPEM)
+		n := 0
+		for {
+			var b *pem.Block
+			b, rest = pem.Decode(rest)
+			if b == nil {
+				break
+			}
+			n++
+			if b.Type != "CERTIFICATE" {
+				p.problem(certPath, "block %d is not a certificate; the field must hold the client certificate and its chain", n)
+				continue
+			}
+			c, err := x509.ParseCertificate(b.Bytes)
+			if err != nil {
+				p.problem(certPath, "certificate %d cannot be read", n)
+				continue
+			}
+			if leaf == nil {
+				leaf = c
+			}
+			chain = append(chain, b.Bytes)
+		}
+		if n == 0 {
+			p.problem(certPath, "holds no PEM certificate")
+		}
+	}
+
+	var priv crypto.Signer
+	if keyPEM != "" {
+		b, _ := pem.Decode([]byte(keyPEM))
+		var err error
+		switch {
+		case b == nil:
+			p.problem(keyPath, "holds no PEM private key")
+		case b.Type == "RSA PRIVATE KEY":
+			priv, err = x509.ParsePKCS1PrivateKey(b.Bytes)
+		case b.Type == "EC PRIVATE KEY":
+			priv, err = x509.ParseECPrivateKey(b.Bytes)
+		case b.Type == "PRIVATE KEY":
+			var anyKey any
+			anyKey, err = x509.ParsePKCS8PrivateKey(b.Bytes)
+			if err == nil {
+				s, ok := anyKey.(crypto.Signer)
+				if !ok {
+					p.problem(keyPath, "holds a private key of a kind TLS cannot use")
+				}
+				priv = s
+			}
+		default:
+			p.problem(keyPath, "is not a PKCS#1, PKCS#8 or EC private key (found a %q block)", b.Type)
+		}
+		if err != nil {
+			// err is not shown: it says nothing the user can act on, and
+			// parser errors are not guaranteed to be free of key material.
+			p.problem(keyPath, "the %s cannot be read", strings.ToLower(b.Type))
+			priv = nil
+		}
+	}
+
+	if leaf == nil {
+		return
+	}
+	k.CertExpiry = leaf.NotAfter
+	if priv != nil {
+		if !publicKeyMatches(leaf.PublicKey, priv.Public()) {
+			p.problem(keyPath, "does not match the first certificate in uaa.certificate; the key and certificate must come from the same service key")
+			priv = nil
+		}
+	}
+	day := leaf.NotAfter.UTC().Format("2006-01-02")
+	switch left := leaf.NotAfter.Sub(p.now); {
+	case left <= 0 && p.stored:
+		p.warn(certPath, "the client certificate expired on %s; delete this key and upload a new one from the SAP BTP cockpit", day)
+	case left <= 0:
+		p.problem(certPath, "the client certificate expired on %s; create a new service key in the SAP BTP cockpit", day)
+	case left < ExpiryWarning:
+		p.warn(certPath, "the client certificate expires on %s (in %d days); plan to replace the key", day, int(left.Hours()/24)+1)
+	}
+	if priv != nil {
+		p.sec.cert = &tls.Certificate{Certificate: chain, PrivateKey: priv, Leaf: leaf}
+	}
+}
+
+func publicKeyMatches(certKey, privKey crypto.PublicKey) bool {
+	switch pub := certKey.(type) {
+	case *rsa.PublicKey:
+		return pub.Equal(privKey)
+	case *ecdsa.PublicKey:
+		return pub.Equal(privKey)
+	case interface{ Equal(crypto.PublicKey) bool }:
+		return pub.Equal(privKey)
+	}
+	return false
+}
+
+// subdomain is the first label of a URL's host: the tenant's subdomain in
+// an XSUAA URL.
+func subdomain(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	h := u.Hostname()
+	if i := strings.IndexByte(h, '.'); i > 0 {
+		return h[:i]
+	}
+	return ""
+}
+
+// region reads the region from the hosts: <region>.alm.cloud.sap or
+// <tenant>.<region>.alm.cloud.sap, else *.authentication[.cert].<region>.*.
+func region(api, uaaURL string) string {
+	if u, err := url.Parse(api); err == nil {
+		labels := strings.Split(strings.ToLower(u.Hostname()), ".")
+		for i := 1; i+2 < len(labels); i++ {
+			if labels[i] == "alm" && labels[i+1] == "cloud" && labels[i+2] == "sap" {
+				return labels[i-1]
+			}
+		}
+	}
+	if u, err := url.Parse(uaaURL); err == nil {
+		labels := strings.Split(strings.ToLower(u.Hostname()), ".")
+		for i, l := range labels {
+			if l != "authentication" {
+				continue
+			}
+			j := i + 1
+			if j < len(labels) && labels[j] == "cert" {
+				j++
+			}
+			if j < len(labels)-1 {
+				return labels[j]
+			}
+		}
+	}
+	return ""
+}
+
+// Error lists every problem, one per line, and what to do.
+func (e *FormatError) Error() string {
+	var b strings.Builder
+	if len(e.Problems) == 1 {
+		b.WriteString("this is not a valid SAP Cloud ALM service key:")
+	} else {
+		fmt.Fprintf(&b, "this is not a valid SAP Cloud ALM service key (%d problems):", len(e.Problems))
+	}
+	for _, f := range e.Problems {
+		b.WriteString("\n- ")
+		b.WriteString(f.String())
+	}
+	return b.String()
+}

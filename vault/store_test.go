@@ -1,0 +1,566 @@
+package vault
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/calmkey/calmkey/internal/testkeys"
+	"github.com/zalando/go-keyring"
+)
+
+const memService = "calmkey-test-memory"
+
+func memStore(t testing.TB) (*Store, *MemoryBackend) {
+	t.Helper()
+	m := NewMemoryBackend()
+	return Open(Options{Backend: m, Service: memService, Timeout: 2 * time.Second}), m
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// checkItems asserts the layout every saved key must have: a manifest and
+// parts 1..n, all ASCII and within the size limits, nothing else.
+func checkItems(t *testing.T, items map[string]string) (parts int) {
+	t.Helper()
+	man, ok := items[ManifestItem]
+	if !ok {
+		t.Fatalf("no manifest among %d items", len(items))
+	}
+	m, err := decodeManifest(man)
+	if err != nil {
+		t.Fatalf("manifest: %v", err)
+	}
+	if len(items) != m.Chunks+1 {
+		t.Errorf("%d items for %d parts", len(items), m.Chunks)
+	}
+	for user, v := range items {
+		if !isASCII(v) {
+			t.Errorf("%s is not ASCII", user)
+		}
+		if user != ManifestItem && len(v) > ChunkSize {
+			t.Errorf("%s holds %d bytes, more than %d", user, len(v), ChunkSize)
+		}
+		if len(v) > WindowsSecretLimit {
+			t.Errorf("%s holds %d bytes, more than Windows allows", user, len(v))
+		}
+	}
+	for i := 1; i <= m.Chunks; i++ {
+		if _, ok := items[ChunkItem(i)]; !ok {
+			t.Errorf("part %d missing", i)
+		}
+		if i < m.Chunks && len(items[ChunkItem(i)]) != ChunkSize {
+			t.Errorf("part %d holds %d bytes; all but the last should be full", i, len(items[ChunkItem(i)]))
+		}
+	}
+	return m.Chunks
+}
+
+func TestStoreRoundTrip(t *testing.T) {
+	x509File, _ := x509Key(t, testkeys.RSAPKCS8)
+	big := edit(t, secretKey(t), func(root, _ map[string]any) {
+		// Worst case for the encoding: non-ASCII text, each byte escaped.
+		root["notes"] = strings.Repeat("é", 30000)
+	})
+	tests := []struct {
+		name, fileName, wantName string
+		file                     []byte
+		minParts                 int
+	}{
+		{"secret", "/home/me/Downloads/key.txt", "key.txt", secretKey(t), 1},
+		{"secret with BOM and CRLF", `C:\Users\me\key (1).json`, "key (1).json", append([]byte("\xEF\xBB\xBF"), crlf(secretKey(t))...), 1},
+		{"x509", "schlüssel-ключ-鍵-🔑.txt", "schlüssel-ключ-鍵-🔑.txt", x509File, 3},
+		{"pasted", "", "", secretKey(t), 1},
+		{"near 64 KiB, all escaped", "big.json", "big.json", big, 90},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if len(tt.file) > MaxFileSize {
+				t.Fatalf("test key too big: %d", len(tt.file))
+			}
+			s, m := memStore(t)
+			ctx := context.Background()
+			key := mustParse(t, tt.file)
+			before := time.Now().Add(-time.Second)
+			if err := s.Save(ctx, key, tt.fileName); err != nil {
+				t.Fatal(err)
+			}
+			if parts := checkItems(t, m.Items(memService)); parts < tt.minParts {
+				t.Errorf("%d parts, want at least %d", parts, tt.minParts)
+			}
+			st, err := s.Load(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(st.Key.Bytes(), tt.file) {
+				t.Error("loaded bytes differ from the file")
+			}
+			if st.FileName != tt.wantName {
+				t.Errorf("file name %q, want %q", st.FileName, tt.wantName)
+			}
+			if st.UploadedAt.Before(before) || st.UploadedAt.After(time.Now()) {
+				t.Errorf("uploaded at %v", st.UploadedAt)
+			}
+			if st.Key.ClientID != key.ClientID || st.Key.CredentialType != key.CredentialType || st.Key.ClientSecret() != key.ClientSecret() {
+				t.Errorf("loaded key %v, saved %v", st.Key, key)
+			}
+			if ok, err := s.Exists(ctx); !ok || err != nil {
+				t.Errorf("Exists = %t, %v", ok, err)
+			}
+		})
+	}
+}
+
+func TestStoreOneKeyAtATime(t *testing.T) {
+	s, m := memStore(t)
+	ctx := context.Background()
+	first := mustParse(t, secretKey(t))
+	second := mustParse(t, testkeys.SecretKey(testkeys.Fields{Secret: "another-secret-value-12345"}))
+	if err := s.Save(ctx, first, "a.txt"); err != nil {
+		t.Fatal(err)
+	}
+	before := m.Items(memService)
+	err := s.Save(ctx, second, "b.txt")
+	if !errors.Is(err, ErrAlreadyStored) {
+		t.Fatalf("second save: %v", err)
+	}
+	if !strings.Contains(err.Error(), "delete it first") {
+		t.Errorf("message does not say what to do: %v", err)
+	}
+	if fmt.Sprint(m.Items(memService)) != fmt.Sprint(before) {
+		t.Error("the refused save changed the stored items")
+	}
+	st, err := s.Load(ctx)
+	if err != nil || st.Key.ClientSecret() != testkeys.Secret || st.FileName != "a.txt" {
+		t.Fatalf("stored key changed: %v", err)
+	}
+	// Replacing is delete, then upload.
+	if err := s.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Save(ctx, second, "b.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s.Load(ctx); err != nil || st.Key.ClientSecret() != "another-secret-value-12345" {
+		t.Fatalf("replaced key: %v", err)
+	}
+}
+
+func TestStoreNothingStored(t *testing.T) {
+	s, m := memStore(t)
+	ctx := context.Background()
+	if _, err := s.Load(ctx); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Load: %v", err)
+	}
+	if err := s.Delete(ctx); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Delete: %v", err)
+	}
+	if ok, err := s.Exists(ctx); ok || err != nil {
+		t.Errorf("Exists = %t, %v", ok, err)
+	}
+	if err := s.Save(ctx, nil, ""); err == nil || errors.Is(err, ErrAlreadyStored) {
+		t.Errorf("Save(nil): %v", err)
+	}
+	if err := s.Save(ctx, &Key{}, ""); err == nil {
+		t.Error("Save of a zero Key succeeded")
+	}
+	if len(m.Items(memService)) != 0 {
+		t.Error("items appeared")
+	}
+}
+
+// TestStoreDeleteOrder: manifest first, then the parts, then the sweep, and
+// orphans of earlier failures go too.
+func TestStoreDeleteOrder(t *testing.T) {
+	s, m := memStore(t)
+	ctx := context.Background()
+	file, _ := x509Key(t, testkeys.ECDSA)
+	if err := s.Save(ctx, mustParse(t, file), "k.txt"); err != nil {
+		t.Fatal(err)
+	}
+	parts := len(m.Items(memService)) - 1
+	// Leftovers of an earlier, bigger save whose rollback failed.
+	for i := parts + 1; i <= parts+3; i++ {
+		if err := m.Set(memService, ChunkItem(i), "orphan"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_ = m.Set("someone-else", ManifestItem, "theirs")
+	start := len(m.Calls())
+	if err := s.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(m.Items(memService)); n != 0 {
+		t.Errorf("%d items left", n)
+	}
+	if len(m.Items("someone-else")) != 1 {
+		t.Error("the sweep removed another service's item")
+	}
+	var deletes []string
+	for _, c := range m.Calls()[start:] {
+		if c.Op == OpDelete || c.Op == OpDeleteAll {
+			deletes = append(deletes, string(c.Op)+" "+c.User)
+		}
+	}
+	want := []string{"delete " + ManifestItem}
+	for i := parts; i >= 1; i-- {
+		want = append(want, "delete "+ChunkItem(i))
+	}
+	want = append(want, "deleteall ")
+	if fmt.Sprint(deletes) != fmt.Sprint(want) {
+		t.Errorf("deletes %v, want %v", deletes, want)
+	}
+}
+
+// plainBackend hides MemoryBackend's DeleteAll: a keychain that cannot list.
+type plainBackend struct{ m *MemoryBackend }
+
+func (p plainBackend) Get(s, u string) (string, error) { return p.m.Get(s, u) }
+func (p plainBackend) Set(s, u, v string) error        { return p.m.Set(s, u, v) }
+func (p plainBackend) Delete(s, u string) error        { return p.m.Delete(s, u) }
+
+func TestStoreSweepWithoutDeleteAll(t *testing.T) {
+	m := NewMemoryBackend()
+	s := Open(Options{Backend: plainBackend{m}, Service: memService})
+	// Orphans without a manifest: a save that failed and could not roll
+	// back, with the gaps parallel writes leave.
+	for _, i := range []int{1, 2, 4, 5, 6, 8} {
+		_ = m.Set(memService, ChunkItem(i), "orphan")
+	}
+	if err := s.Delete(context.Background()); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("Delete: %v", err)
+	}
+	if n := len(m.Items(memService)); n != 0 {
+		t.Errorf("%d orphans left", n)
+	}
+}
+
+func TestStoreCorrupt(t *testing.T) {
+	file, _ := x509Key(t, testkeys.ECDSA)
+	tests := []struct {
+		name   string
+		damage func(m *MemoryBackend)
+		why    string
+	}{
+		{"tampered part", func(m *MemoryBackend) {
+			v, _ := m.Get(memService, ChunkItem(2))
+			c := byte('x')
+			if v[10] == c {
+				c = 'y'
+			}
+			_ = m.Set(memService, ChunkItem(2), v[:10]+string(c)+v[11:])
+		}, "checksum"},
+		{"truncated part", func(m *MemoryBackend) {
+			v, _ := m.Get(memService, ChunkItem(1))
+			_ = m.Set(memService, ChunkItem(1), v[:len(v)-1])
+		}, "checksum"},
+		{"missing part", func(m *MemoryBackend) { _ = m.Delete(memService, ChunkItem(2)) }, "part 2 of"},
+		{"missing first part", func(m *MemoryBackend) { _ = m.Delete(memService, ChunkItem(1)) }, "part 1 of"},
+		{"broken escape", func(m *MemoryBackend) { _ = m.Set(memService, ChunkItem(1), "%G0") }, "not ours"},
+		{"manifest not JSON", func(m *MemoryBackend) { _ = m.Set(memService, ManifestItem, "{") }, "manifest cannot be read"},
+		{"manifest of another format", func(m *MemoryBackend) { _ = m.Set(memService, ManifestItem, `{"format":"x"}`) }, "not calmkey's"},
+		{"manifest from the future", func(m *MemoryBackend) {
+			_ = m.Set(memService, ManifestItem, `{"format":"calmkey-service-key","version":9}`)
+		}, "version 9"},
+		{"manifest with impossible count", func(m *MemoryBackend) {
+			man, _ := m.Get(memService, ManifestItem)
+			_ = m.Set(memService, ManifestItem, strings.Replace(man, `"chunks":`, `"chunks":1000`, 1))
+		}, "impossible"},
+		{"checksum right, key invalid", func(m *MemoryBackend) {
+			bad := edit(t, secretKey(t), func(_, uaa map[string]any) { delete(uaa, "clientid") })
+			k := &Key{sec: func() *secrets { return &secrets{raw: bad} }}
+			s := Open(Options{Backend: m, Service: memService})
+			_ = s.Delete(context.Background())
+			if err := s.Save(context.Background(), k, ""); err != nil {
+				t.Fatal(err)
+			}
+		}, "format check"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, m := memStore(t)
+			ctx := context.Background()
+			key := mustParse(t, file)
+			if err := s.Save(ctx, key, "k.txt"); err != nil {
+				t.Fatal(err)
+			}
+			tt.damage(m)
+			_, err := s.Load(ctx)
+			if !errors.Is(err, ErrCorrupt) {
+				t.Fatalf("Load: %v", err)
+			}
+			if !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), "delete it and upload the key file again") {
+				t.Errorf("message: %v", err)
+			}
+			assertNoSecret(t, "corrupt error", err.Error(), secretParts(key))
+			// What the user is told to do must work.
+			if err := s.Delete(ctx); err != nil {
+				t.Fatalf("Delete: %v", err)
+			}
+			if n := len(m.Items(memService)); n != 0 {
+				t.Errorf("%d items left after delete", n)
+			}
+		})
+	}
+}
+
+// TestStoreFailedSaveLeavesNothing: a failure at any write rolls back, and
+// when the rollback fails too, the leftovers stay invisible until the next
+// delete sweeps them.
+func TestStoreFailedSaveLeavesNothing(t *testing.T) {
+	file, _ := x509Key(t, testkeys.RSAPKCS1)   // several parts
+	for _, failAt := range []int{1, 2, 3, 4} { // the 4th set is the manifest
+		for _, rollbackFails := range []bool{false, true} {
+			t.Run(fmt.Sprintf("set %d, rollback fails %t", failAt, rollbackFails), func(t *testing.T) {
+				s, m := memStore(t)
+				ctx := context.Background()
+				key := mustParse(t, file)
+				if n := len(split(encodePercent(key.Bytes()), ChunkSize)); n != 3 {
+					t.Fatalf("test key has %d parts, want 3", n)
+				}
+				var sets atomic.Int32
+				m.Intercept(func(c Call) error {
+					if c.Op == OpSet && sets.Add(1) == int32(failAt) {
+						return errors.New("disk full")
+					}
+					if c.Op == OpDelete && rollbackFails {
+						return errors.New("still broken")
+					}
+					return nil
+				})
+				err := s.Save(ctx, key, "k.txt")
+				if !errors.Is(err, ErrUnavailable) {
+					t.Fatalf("Save: %v", err)
+				}
+				m.Intercept(nil)
+				if _, err := s.Load(ctx); !errors.Is(err, ErrNotFound) {
+					t.Errorf("half-written key visible: Load: %v", err)
+				}
+				if ok, _ := s.Exists(ctx); ok {
+					t.Error("half-written key exists")
+				}
+				left := len(m.Items(memService))
+				if !rollbackFails && left != 0 {
+					t.Errorf("rollback left %d items", left)
+				}
+				if err := s.Delete(ctx); !errors.Is(err, ErrNotFound) {
+					t.Errorf("Delete: %v", err)
+				}
+				if n := len(m.Items(memService)); n != 0 {
+					t.Errorf("sweep left %d items", n)
+				}
+				// And a clean save works afterwards.
+				if err := s.Save(ctx, key, "k.txt"); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}
+	}
+}
+
+func TestStoreUnavailable(t *testing.T) {
+	s, m := memStore(t)
+	ctx := context.Background()
+	key := mustParse(t, secretKey(t))
+	cause := fmt.Errorf("%w: org.freedesktop.DBus.Error.ServiceUnknown", ErrUnavailable)
+	m.FailOn("", cause)
+	check := func(op string, err error) {
+		t.Helper()
+		if !errors.Is(err, ErrUnavailable) {
+			t.Fatalf("%s: %v", op, err)
+		}
+		msg := err.Error()
+		for _, want := range []string{"cannot be reached", "GNOME Keyring", "KeePassXC", "Secret Service", "ServiceUnknown"} {
+			if !strings.Contains(msg, want) {
+				t.Errorf("%s: message lacks %q: %s", op, want, msg)
+			}
+		}
+		if strings.Count(msg, "cannot be reached") != 1 {
+			t.Errorf("message repeats itself: %s", msg)
+		}
+		assertNoSecret(t, op, msg, secretParts(key))
+	}
+	check("Save", s.Save(ctx, key, ""))
+	_, err := s.Load(ctx)
+	check("Load", err)
+	check("Delete", s.Delete(ctx))
+	_, err = s.Exists(ctx)
+	check("Exists", err)
+	// Any other keychain failure is "unavailable" too.
+	m.FailOn(OpGet, errors.New("org.freedesktop.Secret.Error.IsLocked"))
+	_, err = s.Load(ctx)
+	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "IsLocked") {
+		t.Errorf("locked: %v", err)
+	}
+}
+
+func TestStoreTimeout(t *testing.T) {
+	ctx := context.Background()
+	key := mustParse(t, secretKey(t))
+	for _, op := range []Op{OpGet, OpSet} {
+		t.Run(string(op), func(t *testing.T) {
+			m := NewMemoryBackend()
+			s := Open(Options{Backend: m, Service: memService, Timeout: 100 * time.Millisecond})
+			release := m.Hang(op)
+			defer release()
+			var err error
+			start := time.Now()
+			if op == OpGet {
+				_, err = s.Load(ctx)
+			} else {
+				err = s.Save(ctx, key, "")
+			}
+			if !errors.Is(err, ErrTimeout) {
+				t.Fatalf("%v after %v", err, time.Since(start))
+			}
+			if !strings.Contains(err.Error(), "100ms") || !strings.Contains(err.Error(), "unlock") {
+				t.Errorf("message: %v", err)
+			}
+			// While the hung call is out, the next call waits its turn and
+			// times out too instead of interleaving.
+			if _, err := s.Exists(ctx); !errors.Is(err, ErrTimeout) {
+				t.Errorf("second call: %v", err)
+			}
+			release()
+			s.timeout = 5 * time.Second
+			if err := s.Save(ctx, key, ""); err != nil {
+				t.Fatalf("after release: %v", err)
+			}
+			if _, err := s.Load(ctx); err != nil {
+				t.Fatalf("after release: %v", err)
+			}
+		})
+	}
+}
+
+// TestStoreLateSaveIsUndone: the caller was told "timeout", so a manifest
+// write that completes afterwards must not leave a stored key.
+func TestStoreLateSaveIsUndone(t *testing.T) {
+	m := NewMemoryBackend()
+	s := Open(Options{Backend: m, Service: memService, Timeout: 100 * time.Millisecond})
+	gate := make(chan struct{})
+	m.Intercept(func(c Call) error {
+		if c.Op == OpSet && c.User == ManifestItem {
+			<-gate
+		}
+		return nil
+	})
+	err := s.Save(context.Background(), mustParse(t, secretKey(t)), "")
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Save: %v", err)
+	}
+	close(gate)
+	s.timeout = 5 * time.Second
+	// Exists waits until the late save and its undo are through.
+	if ok, err := s.Exists(context.Background()); ok || err != nil {
+		t.Fatalf("Exists = %t, %v", ok, err)
+	}
+	if n := len(m.Items(memService)); n != 0 {
+		t.Errorf("%d items left", n)
+	}
+}
+
+func TestStoreContext(t *testing.T) {
+	s, m := memStore(t)
+	release := m.Hang(OpGet)
+	defer release()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
+	if _, err := s.Load(ctx); !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
+		t.Errorf("cancelled: %v", err)
+	}
+	ctx, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel2()
+	if _, err := s.Load(ctx); !errors.Is(err, ErrTimeout) {
+		t.Errorf("caller's deadline: %v", err)
+	}
+}
+
+func TestMemoryBackend(t *testing.T) {
+	m := NewMemoryBackend()
+	if err := m.Set("s", "u", strings.Repeat("x", WindowsSecretLimit)); err != nil {
+		t.Fatal(err)
+	}
+	err := m.Set("s", "v", strings.Repeat("x", WindowsSecretLimit+1))
+	if !errors.Is(err, keyring.ErrSetDataTooBig) {
+		t.Errorf("over the limit: %v", err)
+	}
+	if _, err := m.Get("s", "v"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("refused item stored: %v", err)
+	}
+	if err := m.Delete("s", "v"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Delete missing: %v", err)
+	}
+	boom := errors.New("boom")
+	m.FailOn(OpDelete, boom)
+	if err := m.Delete("s", "u"); !errors.Is(err, boom) {
+		t.Errorf("injected failure: %v", err)
+	}
+	if _, err := m.Get("s", "u"); err != nil {
+		t.Errorf("failure hook hit another op: %v", err)
+	}
+	m.Intercept(nil)
+	release := m.Hang(OpGet)
+	done := make(chan struct{})
+	go func() { _, _ = m.Get("s", "u"); close(done) }()
+	select {
+	case <-done:
+		t.Fatal("Get did not hang")
+	case <-time.After(50 * time.Millisecond):
+	}
+	release()
+	release()
+	<-done
+	if got := len(m.Calls()); got != 7 {
+		t.Errorf("%d calls recorded, want 7", got)
+	}
+}
+
+// TestStoreTooBigIsABug: a backend that refuses our parts says so plainly.
+func TestStoreTooBigIsABug(t *testing.T) {
+	m := NewMemoryBackend()
+	m.Limit = 100
+	s := Open(Options{Backend: m, Service: memService})
+	err := s.Save(context.Background(), mustParse(t, secretKey(t)), "")
+	if err == nil || errors.Is(err, ErrUnavailable) || !errors.Is(err, keyring.ErrSetDataTooBig) {
+		t.Fatalf("Save: %v", err)
+	}
+	if n := len(m.Items(memService)); n != 0 {
+		t.Errorf("%d items left", n)
+	}
+}
+
+func TestEncodePercent(t *testing.T) {
+	all := make([]byte, 256)
+	for i := range all {
+		all[i] = byte(i)
+	}
+	enc := encodePercent(all)
+	if !isASCII(enc) {
+		t.Fatal("not ASCII")
+	}
+	dec, err := decodePercent(enc)
+	if err != nil || !bytes.Equal(dec, all) {
+		t.Fatalf("round trip: %v", err)
+	}
+	if got := encodePercent([]byte("a%b\r\n\xEF")); got != "a%25b\r\n%EF" {
+		t.Errorf("encoded %q", got)
+	}
+	for _, bad := range []string{"%", "%4", "%zz", "é"} {
+		if _, err := decodePercent(bad); err == nil {
+			t.Errorf("decoded %q", bad)
+		}
+	}
+}
