@@ -1,0 +1,65 @@
+// Package almtest proves that a service key can log on to the SAP Cloud ALM
+// API (token, then an API probe) and, when it cannot, says why and what to do.
+// It has no GUI and builds without cgo.
+//
+// A run sends the key's credentials only to the hosts the key names (uaa.url
+// or uaa.certurl for the token, endpoints.Api for the bearer token), only over
+// https with TLS 1.2 or newer and verified certificates, and follows no
+// redirect. It honours HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE.
+package almtest
+
+import (
+	"crypto/x509"
+	"time"
+)
+
+// DefaultTimeout bounds a whole run.
+const DefaultTimeout = 30 * time.Second
+
+// Status of a step.
+type Status string
+
+// The statuses, as they appear in JSON.
+const (
+	StatusOK      Status = "ok"
+	StatusWarn    Status = "warn"
+	StatusFail    Status = "fail"
+	StatusSkipped Status = "skipped"
+)
+
+// Step IDs.
+const (
+	StepToken = "token"
+	StepAPI   = "api"
+)
+
+// Step is one stage of a run. JSON: id, status, ms, http_status (omitted when
+// 0), detail, hint (omitted when empty).
+type Step struct {
+	ID         string        `json:"id"`
+	Status     Status        `json:"status"`
+	Duration   time.Duration `json:"-"`
+	HTTPStatus int           `json:"http_status,omitempty"`
+	Detail     string        `json:"detail"`
+	Hint       string        `json:"hint,omitempty"`
+}
+
+// Report is the result of Run. It never holds the token, the client secret or
+// the private key. JSON: ok, steps, started, ms, token_lifetime_s, scopes,
+// key_rejected.
+type Report struct {
+	OK            bool   // logon works (api step ok or warn)
+	KeyRejected   bool   // the token endpoint rejected the credentials (401/invalid_client): suggest deleting the key
+	Steps         []Step // always token then api, in that order
+	Started       time.Time
+	Duration      time.Duration
+	TokenLifetime time.Duration // expires_in, when a token was issued
+	Scopes        []string
+}
+
+// Options configure Run. Zero values: DefaultTimeout, system roots (honouring
+// SSL_CERT_FILE), proxy from the environment.
+type Options struct {
+	Timeout time.Duration
+	RootCAs *x509.CertPool // tests pass their loopback CA here
+}

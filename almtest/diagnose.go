@@ -1,0 +1,406 @@
+package almtest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"syscall"
+
+	"golang.org/x/oauth2"
+
+	"github.com/calmkey/calmkey/vault"
+)
+
+// diagnosis is what went wrong with a step, in the user's terms.
+type diagnosis struct {
+	status      Status
+	detail      string
+	hint        string
+	keyRejected bool
+}
+
+func failed(detail, hint string) diagnosis {
+	return diagnosis{status: StatusFail, detail: detail, hint: hint}
+}
+
+// Hints that several diagnoses share.
+const (
+	hintProxy = "If your network requires a proxy, set HTTPS_PROXY (and NO_PROXY for hosts reached directly)."
+	hintSlow  = "The network or the server is slow, or a firewall silently drops the traffic. Try again; if it keeps happening, check the proxy settings (HTTPS_PROXY) or allow more time."
+	hintTrust = "A TLS-inspecting proxy or firewall probably replaces the server's certificate: add its root certificate to the system's trust store, or set SSL_CERT_FILE to a PEM file that holds it. Certificate checks cannot be turned off."
+)
+
+// ctxFailure reports a run that ran out of time or was cancelled, whatever
+// error that surfaced as.
+func (ru *runner) ctxFailure(host string) (diagnosis, bool) {
+	if ru.ctx.Err() == nil {
+		return diagnosis{}, false
+	}
+	if errors.Is(ru.parent.Err(), context.Canceled) {
+		return failed("cancelled while waiting for "+host, ""), true
+	}
+	return failed(fmt.Sprintf("no answer from %s before the time limit of %s ran out", host, humanDuration(ru.limit)), hintSlow), true
+}
+
+// tokenFailure explains a token request that got no token.
+func (ru *runner) tokenFailure(err error, ex exchangeFacts, u *url.URL, field string) diagnosis {
+	if d, ok := ru.ctxFailure(u.Host); ok {
+		return d
+	}
+	if ex.status == 0 {
+		return ru.transportFailure(err, ex, u, field)
+	}
+	host := u.Host
+	code, desc := "", ""
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		code, desc = re.ErrorCode, re.ErrorDescription
+	}
+	says := ru.serverSays(ex.status, code, desc)
+	x509Key := ru.key.CredentialType == vault.X509
+	switch s := ex.status; {
+	case s >= 300 && s < 400:
+		return failed(
+			fmt.Sprintf("the token endpoint at %s redirected to %s (HTTP %d); the redirect was not followed, so the credentials went to no other host", host, redirectTarget(u, ex.header), s),
+			fmt.Sprintf("SAP's token endpoints do not redirect: a proxy or captive portal may be intercepting, or %s in the key is out of date. Check both.", field))
+	case s == http.StatusUnauthorized || code == "invalid_client" || strings.EqualFold(desc, "Bad credentials"):
+		d := failed(
+			fmt.Sprintf("the token server at %s rejected the key's credentials (%s)", host, says),
+			"The key or its service instance was probably deleted or regenerated in the SAP BTP cockpit. Delete the key here too, then upload a current key from the cockpit.")
+		d.keyRejected = true
+		return d
+	case s == http.StatusNotFound:
+		hint := "Check uaa.url in the key: it is the subaccount's XSUAA address, https://<subdomain>.authentication.<region>.hana.ondemand.com, with nothing after the host."
+		if x509Key {
+			hint = "x509 keys get their token from uaa.certurl, the host with .authentication.cert. in its name, not from uaa.url."
+			if cu, uu := hostOf(ru.key.CertURL), hostOf(ru.key.UAAURL); cu != "" && strings.EqualFold(cu, uu) {
+				hint += " In this key certurl names the same host as url."
+			}
+			hint += " Upload the key exactly as the SAP BTP cockpit gives it."
+		}
+		return failed(fmt.Sprintf("the token endpoint %s was not found at %s (%s)", u.Path, host, says), hint)
+	case s == http.StatusMethodNotAllowed:
+		return failed(fmt.Sprintf("the server at %s does not take token requests at %s (%s)", host, u.Path, says),
+			fmt.Sprintf("%s in the key seems to point at something other than the XSUAA token service; upload the key exactly as the SAP BTP cockpit gives it.", field))
+	case s == http.StatusTooManyRequests:
+		return failed(fmt.Sprintf("the token server at %s is limiting requests (%s)", host, says), "Wait a minute, then try again.")
+	case s >= 500:
+		return failed(fmt.Sprintf("the token server at %s has a problem (%s)", host, says),
+			"The trouble is on the server's side, not the key's. Try again in a few minutes; if it persists, check SAP's cloud status for the region.")
+	case s >= 200 && s < 300:
+		return failed(fmt.Sprintf("the token endpoint at %s answered HTTP %d, but with %s, not a token", host, s, replyKind(ex.header, err)),
+			fmt.Sprintf("A proxy or login page may be answering in place of XSUAA, or %s points at another service. Check %s and the proxy settings (HTTPS_PROXY, NO_PROXY).", field, field))
+	default:
+		return failed(fmt.Sprintf("the token server at %s refused the request (%s)", host, says),
+			"Check that this is an SAP Cloud ALM API service key, unchanged from the SAP BTP cockpit; if it is, create a new key there and upload it.")
+	}
+}
+
+// apiStatus judges the API's answer to a request that got one.
+func (ru *runner) apiStatus(resp *http.Response, u *url.URL) diagnosis {
+	host := u.Host
+	s := resp.StatusCode
+	switch {
+	case s >= 200 && s < 300:
+		return diagnosis{status: StatusOK, detail: fmt.Sprintf("the API at %s accepted the token (HTTP %d)", host, s)}
+	case s == http.StatusForbidden:
+		return diagnosis{
+			status: StatusWarn,
+			detail: fmt.Sprintf("the API at %s accepted the token, but the key lacks the scope %s to read projects (HTTP 403)", host, ReadScope),
+			hint:   "Logon works. Keys made for monitoring usually lack this scope; if this key must read projects, grant it in the SAP BTP cockpit.",
+		}
+	case s == http.StatusUnauthorized:
+		return failed(fmt.Sprintf("the API at %s rejected the token from %s (HTTP 401)", host, hostOf(ru.key.TokenURL())),
+			"The token comes from another tenant or region than the API: check that endpoints.Api and uaa.url in the key belong to the same SAP Cloud ALM tenant, and upload the key that tenant's cockpit gives.")
+	case s >= 300 && s < 400:
+		return failed(fmt.Sprintf("the API at %s redirected to %s (HTTP %d); the redirect was not followed, so the token went to no other host", host, redirectTarget(u, resp.Header), s),
+			"The SAP Cloud ALM API does not redirect: a proxy or login page may be intercepting, or endpoints.Api in the key is out of date.")
+	case s == http.StatusNotFound:
+		return failed(fmt.Sprintf("the API path %s was not found at %s (HTTP 404)", u.Path+ProjectsPath, host),
+			"Check endpoints.Api in the key: it looks like https://<region>.alm.cloud.sap/api or https://<tenant>.<region>.alm.cloud.sap/api.")
+	case s == http.StatusTooManyRequests:
+		return failed(fmt.Sprintf("the API at %s is limiting requests (HTTP 429)", host), "Wait a minute, then try again.")
+	case s >= 500:
+		return failed(fmt.Sprintf("the API at %s has a problem (HTTP %d)", host, s),
+			"The key got a token, so its credentials are good; the trouble is on the server's side. Try again in a few minutes.")
+	default:
+		return failed(fmt.Sprintf("the API at %s answered HTTP %d", host, s),
+			"Check endpoints.Api in the key; upload the key exactly as the SAP BTP cockpit gives it.")
+	}
+}
+
+// transportFailure explains a request that got no HTTP answer.
+func (ru *runner) transportFailure(err error, ex exchangeFacts, u *url.URL, field string) diagnosis {
+	d := ru.connectionFailure(err, ex, u, field)
+	if ru.badProxy && d.status == StatusFail {
+		// Not the variable's text: it may hold the proxy's password.
+		d.hint = "HTTPS_PROXY is set but is not a valid URL, so no proxy was used: set it to http://host:port (or http://user:password@host:port). " + d.hint
+	}
+	return d
+}
+
+func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, field string) diagnosis {
+	host := u.Host
+	if d, ok := ru.ctxFailure(host); ok {
+		return d
+	}
+	if ex.proxy != nil {
+		if op := findOp(err, "proxyconnect"); op != nil {
+			return proxyFailure(op.Err, ex.proxy.Host)
+		}
+		if ex.proxyStatus != 0 && ex.proxyStatus != http.StatusOK {
+			return proxyRefused(ex.proxy.Host, host, ex.proxyStatus)
+		}
+	}
+	via := ""
+	if ex.proxy != nil {
+		via = " through the proxy " + ex.proxy.Host
+	}
+	checkField := fmt.Sprintf("Check %s in the key and the network connection.", field)
+
+	var dnsErr *net.DNSError
+	var unknownCA x509.UnknownAuthorityError
+	var wrongHost x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	var notTLS tls.RecordHeaderError
+	switch {
+	case errors.As(err, &dnsErr):
+		what := "cannot be found (DNS: no such host)"
+		if !dnsErr.IsNotFound {
+			what = "cannot be looked up (the DNS server did not answer)"
+		}
+		return failed(fmt.Sprintf("the host %s %s", u.Hostname(), what), checkField+" "+hintProxy)
+	case isRefused(err):
+		return failed(fmt.Sprintf("%s refused the connection%s", host, via),
+			fmt.Sprintf("Nothing accepts connections there: check the host and port in %s. A firewall may also block it. %s", field, hintProxy))
+	case errors.As(err, &unknownCA):
+		issuer := "an unknown issuer"
+		if unknownCA.Cert != nil {
+			issuer = fmt.Sprintf("%q", certName(unknownCA.Cert.Issuer.CommonName, unknownCA.Cert.Issuer.Organization))
+		}
+		return failed(fmt.Sprintf("the certificate of %s is not trusted: it was issued by %s, which is not a known certificate authority", host, issuer), hintTrust)
+	case errors.As(err, &wrongHost):
+		names := "other hosts"
+		if c := wrongHost.Certificate; c != nil {
+			var ns []string
+			ns = append(ns, c.DNSNames...)
+			for _, ip := range c.IPAddresses {
+				ns = append(ns, ip.String())
+			}
+			if len(ns) > 0 {
+				names = strings.Join(ns, ", ")
+			}
+		}
+		return failed(fmt.Sprintf("the certificate of %s is for %s, not for this host", host, names),
+			fmt.Sprintf("A proxy may be intercepting the connection, or %s names the wrong host. %s", field, hintTrust))
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
+		return failed(fmt.Sprintf("the certificate of %s has expired or is not valid yet", host),
+			"Check the computer's date and time. If they are right, a proxy may be serving an outdated certificate: "+hintTrust)
+	case errors.As(err, &verify):
+		return failed(fmt.Sprintf("the certificate of %s cannot be verified", host), hintTrust)
+	case errors.As(err, &notTLS) || strings.Contains(err.Error(), "HTTP response to HTTPS client"):
+		return failed(fmt.Sprintf("%s does not answer in TLS on this port (it looks like plain HTTP)", host),
+			fmt.Sprintf("Check the host and port in %s; the key's URLs all use https on the standard port.", field))
+	case isOldTLS(err):
+		return failed(fmt.Sprintf("%s offers only TLS versions older than 1.2, which are refused as insecure", host),
+			fmt.Sprintf("SAP's servers use TLS 1.2 or newer, so something else is answering: check %s and whether a proxy or old firewall is in the way.", field))
+	}
+	if alert := remoteAlert(err); alert != "" {
+		if ru.key.CredentialType == vault.X509 && field == tokenField(ru.key) && isCertAlert(alert) {
+			return failed(fmt.Sprintf("the token server at %s refused the key's client certificate (TLS alert: %s)", host, alert),
+				"The certificate may be revoked, or belong to a key that was deleted or regenerated in the SAP BTP cockpit. Delete the key here, then create a new x509 key in the cockpit and upload it.")
+		}
+		return failed(fmt.Sprintf("the TLS handshake with %s failed (TLS alert: %s)", host, alert),
+			fmt.Sprintf("Something other than SAP's server may be answering: check %s and the proxy settings.", field))
+	}
+	var ne net.Error
+	switch {
+	case errors.As(err, &ne) && ne.Timeout():
+		what := "connecting to " + host + via + " timed out"
+		if strings.Contains(err.Error(), "TLS handshake timeout") {
+			what = "the TLS handshake with " + host + via + " timed out"
+		}
+		return failed(what, "A firewall may be dropping the traffic, or your network requires a proxy: set HTTPS_PROXY (and NO_PROXY for hosts reached directly).")
+	case errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH):
+		return failed(fmt.Sprintf("the network cannot reach %s", host), "Check the network connection. "+hintProxy)
+	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return failed(fmt.Sprintf("%s closed the connection before answering%s", host, via),
+			"A firewall or proxy may be cutting the connection. "+hintProxy)
+	}
+	return failed(fmt.Sprintf("the request to %s failed%s: %s", host, via, ru.clean(innermost(err).Error())),
+		"Check the network connection and the proxy settings (HTTPS_PROXY, NO_PROXY), then try again.")
+}
+
+func proxyFailure(err error, proxy string) diagnosis {
+	const hint = "Check HTTPS_PROXY: it names the proxy as http://host:port; unset it if your network needs no proxy."
+	var dnsErr *net.DNSError
+	var ne net.Error
+	switch {
+	case errors.As(err, &dnsErr):
+		return failed(fmt.Sprintf("the proxy %s cannot be found (DNS)", proxy), hint)
+	case isRefused(err):
+		return failed(fmt.Sprintf("the proxy %s refused the connection", proxy), hint)
+	case errors.As(err, &ne) && ne.Timeout():
+		return failed(fmt.Sprintf("connecting to the proxy %s timed out", proxy), hint)
+	}
+	return failed(fmt.Sprintf("connecting to the proxy %s failed", proxy), hint)
+}
+
+func proxyRefused(proxy, host string, status int) diagnosis {
+	d := failed(fmt.Sprintf("the proxy %s refused to connect to %s (HTTP %d %s)", proxy, host, status, http.StatusText(status)), "")
+	switch status {
+	case http.StatusProxyAuthRequired:
+		d.hint = "The proxy wants a user name and password: give them in HTTPS_PROXY as http://user:password@host:port."
+	case http.StatusForbidden:
+		d.hint = "The proxy does not allow this host: ask your network administrators to allow it, or list it in NO_PROXY if it is reachable directly."
+	default:
+		d.hint = "Check HTTPS_PROXY and NO_PROXY, or ask your network administrators whether the proxy lets this host through."
+	}
+	return d
+}
+
+func isRefused(err error) bool {
+	// Windows reports WSAECONNREFUSED, which is not syscall.ECONNREFUSED.
+	return errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "actively refused")
+}
+
+func isOldTLS(err error) bool {
+	s := err.Error()
+	return strings.Contains(s, "unsupported protocol version") || strings.Contains(s, "protocol version not supported")
+}
+
+// findOp finds a *net.OpError with op in err's chain.
+func findOp(err error, op string) *net.OpError {
+	for e := err; e != nil; e = errors.Unwrap(e) {
+		if o, ok := e.(*net.OpError); ok && o.Op == op {
+			return o
+		}
+	}
+	return nil
+}
+
+// remoteAlert is the TLS alert the server sent, "" if none. crypto/tls
+// reports them as net.OpError{Op: "remote error"} around an unexported type.
+func remoteAlert(err error) string {
+	if o := findOp(err, "remote error"); o != nil && o.Err != nil {
+		return strings.TrimPrefix(o.Err.Error(), "tls: ")
+	}
+	return ""
+}
+
+func isCertAlert(alert string) bool {
+	for _, s := range []string{"certificate", "unknown certificate authority", "access denied"} {
+		if strings.Contains(alert, s) {
+			return true
+		}
+	}
+	return false
+}
+
+func innermost(err error) error {
+	for {
+		next := errors.Unwrap(err)
+		if next == nil {
+			return err
+		}
+		err = next
+	}
+}
+
+func certName(cn string, org []string) string {
+	if cn != "" {
+		return cn
+	}
+	if len(org) > 0 {
+		return org[0]
+	}
+	return "(unnamed)"
+}
+
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	return u.Host
+}
+
+// redirectTarget names where a redirect pointed, resolved against the
+// request URL; the path is left out because it can carry anything.
+func redirectTarget(from *url.URL, h http.Header) string {
+	loc := h.Get("Location")
+	if loc == "" {
+		return "no named location"
+	}
+	to, err := from.Parse(loc)
+	if err != nil || to.Host == "" {
+		return "an unreadable location"
+	}
+	return "host " + to.Host
+}
+
+// replyKind says what came instead of a token.
+func replyKind(h http.Header, err error) string {
+	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	switch {
+	case mt == "text/html":
+		return "an HTML page"
+	case mt == "" && h.Get("Content-Type") == "":
+		return "a reply without a content type"
+	case strings.Contains(err.Error(), "missing access_token"):
+		return "a reply that holds no access_token"
+	case mt == "application/json":
+		return "JSON that cannot be read"
+	}
+	return "a " + mt + " reply"
+}
+
+// serverSays gives "HTTP 401: unauthorized, Bad credentials", with the
+// server's words cleaned: they are shown to the user, and a server could echo
+// anything.
+func (ru *runner) serverSays(status int, code, desc string) string {
+	s := fmt.Sprintf("HTTP %d", status)
+	var words []string
+	for _, w := range []string{code, desc} {
+		if w = ru.clean(w); w != "" {
+			words = append(words, w)
+		}
+	}
+	if len(words) > 0 {
+		s += ": " + strings.Join(words, ", ")
+	}
+	return s
+}
+
+// clean makes text from outside fit for one line of a report: printable,
+// short, and without the key's secret even if a server echoed it.
+func (ru *runner) clean(s string) string {
+	if ru.key != nil {
+		if sec := ru.key.ClientSecret(); sec != "" {
+			s = strings.ReplaceAll(s, sec, "***")
+			s = strings.ReplaceAll(s, url.QueryEscape(sec), "***")
+		}
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if r < 0x20 || r == 0x7f {
+			r = ' '
+		}
+		b.WriteRune(r)
+	}
+	s = strings.Join(strings.Fields(b.String()), " ")
+	const most = 120
+	if r := []rune(s); len(r) > most {
+		s = string(r[:most]) + "…"
+	}
+	return s
+}

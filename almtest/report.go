@@ -1,0 +1,193 @@
+package almtest
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Words is how a status reads in text.
+func (s Status) Words() string {
+	switch s {
+	case StatusOK:
+		return "ok"
+	case StatusWarn:
+		return "warning"
+	case StatusFail:
+		return "failed"
+	case StatusSkipped:
+		return "skipped"
+	}
+	return string(s)
+}
+
+// Name is how a step is called in text.
+func (s Step) Name() string {
+	switch s.ID {
+	case StepToken:
+		return "Token"
+	case StepAPI:
+		return "API"
+	}
+	return s.ID
+}
+
+// String gives one line: "API: warning (HTTP 403, 80 ms): detail".
+func (s Step) String() string {
+	var facts []string
+	if s.HTTPStatus != 0 {
+		facts = append(facts, fmt.Sprintf("HTTP %d", s.HTTPStatus))
+	}
+	if s.Status != StatusSkipped {
+		facts = append(facts, fmt.Sprintf("%d ms", s.Duration.Milliseconds()))
+	}
+	line := s.Name() + ": " + s.Status.Words()
+	if len(facts) > 0 {
+		line += " (" + strings.Join(facts, ", ") + ")"
+	}
+	if s.Detail != "" {
+		line += ": " + s.Detail
+	}
+	return line
+}
+
+type stepJSON struct {
+	ID         string `json:"id"`
+	Status     Status `json:"status"`
+	Ms         int64  `json:"ms"`
+	HTTPStatus int    `json:"http_status,omitempty"`
+	Detail     string `json:"detail"`
+	Hint       string `json:"hint,omitempty"`
+}
+
+// MarshalJSON writes the duration as whole milliseconds, "ms".
+func (s Step) MarshalJSON() ([]byte, error) {
+	return json.Marshal(stepJSON{s.ID, s.Status, s.Duration.Milliseconds(), s.HTTPStatus, s.Detail, s.Hint})
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (s *Step) UnmarshalJSON(b []byte) error {
+	var j stepJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*s = Step{ID: j.ID, Status: j.Status, Duration: time.Duration(j.Ms) * time.Millisecond, HTTPStatus: j.HTTPStatus, Detail: j.Detail, Hint: j.Hint}
+	return nil
+}
+
+type reportJSON struct {
+	OK             bool      `json:"ok"`
+	KeyRejected    bool      `json:"key_rejected"`
+	Steps          []Step    `json:"steps"`
+	Started        time.Time `json:"started"`
+	Ms             int64     `json:"ms"`
+	TokenLifetimeS int64     `json:"token_lifetime_s"`
+	Scopes         []string  `json:"scopes"`
+}
+
+// MarshalJSON gives {"ok", "key_rejected", "steps", "started", "ms",
+// "token_lifetime_s", "scopes"}; steps and scopes are arrays, never null.
+func (r *Report) MarshalJSON() ([]byte, error) {
+	j := reportJSON{
+		OK:             r.OK,
+		KeyRejected:    r.KeyRejected,
+		Steps:          r.Steps,
+		Started:        r.Started.Round(0),
+		Ms:             r.Duration.Milliseconds(),
+		TokenLifetimeS: int64(r.TokenLifetime / time.Second),
+		Scopes:         r.Scopes,
+	}
+	if j.Steps == nil {
+		j.Steps = []Step{}
+	}
+	if j.Scopes == nil {
+		j.Scopes = []string{}
+	}
+	return json.Marshal(j)
+}
+
+// UnmarshalJSON reads what MarshalJSON writes.
+func (r *Report) UnmarshalJSON(b []byte) error {
+	var j reportJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*r = Report{
+		OK:            j.OK,
+		KeyRejected:   j.KeyRejected,
+		Steps:         j.Steps,
+		Started:       j.Started,
+		Duration:      time.Duration(j.Ms) * time.Millisecond,
+		TokenLifetime: time.Duration(j.TokenLifetimeS) * time.Second,
+		Scopes:        j.Scopes,
+	}
+	return nil
+}
+
+// Verdict is the report in one sentence.
+func (r *Report) Verdict() string {
+	switch {
+	case r.OK && r.warned():
+		return "Logon works, with a warning: the key can log on to the SAP Cloud ALM API."
+	case r.OK:
+		return "Logon works: the key can log on to the SAP Cloud ALM API."
+	case r.KeyRejected:
+		return "Logon fails: the key was rejected."
+	}
+	return "Logon fails."
+}
+
+func (r *Report) warned() bool {
+	for _, s := range r.Steps {
+		if s.Status == StatusWarn {
+			return true
+		}
+	}
+	return false
+}
+
+// String renders the report for a terminal, one line a step plus hints.
+func (r *Report) String() string {
+	var b strings.Builder
+	b.WriteString(r.Verdict())
+	b.WriteByte('\n')
+	for _, s := range r.Steps {
+		fmt.Fprintf(&b, "  %s\n", s)
+		if s.Hint != "" {
+			fmt.Fprintf(&b, "    What to do: %s\n", s.Hint)
+		}
+	}
+	if r.TokenLifetime > 0 {
+		fmt.Fprintf(&b, "  Token lifetime: %s\n", humanDuration(r.TokenLifetime))
+	}
+	if len(r.Scopes) > 0 {
+		fmt.Fprintf(&b, "  Scopes: %s\n", strings.Join(r.Scopes, ", "))
+	}
+	return b.String()
+}
+
+// Err is nil when logon works; otherwise an error whose text is the first
+// failed step's detail and hint, for callers that deal in errors.
+func (r *Report) Err() error {
+	if r.OK {
+		return nil
+	}
+	for _, s := range r.Steps {
+		if s.Status == StatusFail {
+			return &Error{Step: s}
+		}
+	}
+	return &Error{Step: Step{ID: StepToken, Status: StatusFail, Detail: "the logon test did not finish"}}
+}
+
+// Error is a failed step as an error.
+type Error struct{ Step Step }
+
+func (e *Error) Error() string {
+	s := e.Step.Name() + " step failed: " + e.Step.Detail
+	if e.Step.Hint != "" {
+		s += ". " + e.Step.Hint
+	}
+	return s
+}

@@ -1,0 +1,370 @@
+package almtest
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/net/http/httpproxy"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/calmkey/calmkey/vault"
+)
+
+// ProjectsPath is what the API step reads, below endpoints.Api. Any
+// authenticated client may ask; only ReadScope gets an answer other than 403.
+const ProjectsPath = "/calm-projects/v1/projects"
+
+// ReadScope lets a token read projects. Monitoring keys usually lack it,
+// which is why a 403 still counts as a working logon.
+const ReadScope = "calm-api.projects.read"
+
+// maxConnect bounds dialling and the TLS handshake of one connection, so that
+// a host that swallows packets is named as such instead of eating the whole
+// run and surfacing as a bare deadline.
+const maxConnect = 10 * time.Second
+
+// Run logs on with key and reports each step. It never returns an error: every
+// failure is a step with a detail and a hint. ctx cancels the run.
+func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
+	r := &Report{Started: time.Now()}
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	limit := timeout
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < limit {
+		limit = max(time.Until(d), 0)
+	}
+	runCtx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	// Read per run, not once per process as net/http does, so a changed
+	// environment (and a test) takes effect.
+	proxyCfg := httpproxy.FromEnvironment()
+
+	ru := &runner{
+		ctx:      runCtx,
+		parent:   ctx,
+		key:      key,
+		limit:    limit,
+		roots:    rootCAs(opts.RootCAs),
+		proxy:    proxyCfg.ProxyFunc(),
+		badProxy: proxyCfg.HTTPSProxy != "" && !proxyReadable(proxyCfg.HTTPSProxy),
+		connect:  min(maxConnect, max(limit/3, time.Millisecond)),
+		report:   r,
+	}
+	token := ru.tokenStep()
+	ru.apiStep(token)
+	r.OK = r.Steps[1].Status == StatusOK || r.Steps[1].Status == StatusWarn
+	r.Duration = time.Since(r.Started)
+	return r
+}
+
+type runner struct {
+	ctx    context.Context // the run's, with its deadline
+	parent context.Context // the caller's: tells a cancel from a timeout
+	key    *vault.Key
+	limit  time.Duration
+	roots  *x509.CertPool
+	proxy  func(*url.URL) (*url.URL, error)
+	// badProxy: HTTPS_PROXY is set but unreadable, which Go ignores
+	// silently; a failed connection should mention it.
+	badProxy bool
+	connect  time.Duration
+	report   *Report
+}
+
+// exchange is what a step saw of its one HTTP exchange, for diagnosis. The
+// transport fills it from its own goroutines, which may outlive a cancelled
+// request; hence the lock, and readers use seen.
+type exchange struct {
+	mu          sync.Mutex
+	proxy       *url.URL // the proxy the request went through, if any
+	proxyStatus int      // the proxy's answer to CONNECT
+	status      int
+	header      http.Header
+}
+
+// exchangeFacts is a copy of an exchange's fields, safe to read.
+type exchangeFacts struct {
+	proxy       *url.URL
+	proxyStatus int
+	status      int
+	header      http.Header
+}
+
+func (ex *exchange) seen() exchangeFacts {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return exchangeFacts{ex.proxy, ex.proxyStatus, ex.status, ex.header}
+}
+
+// client makes a fresh client for one request. Each step has its own, so that
+// a client certificate can only ever be offered to the token host, and the
+// run leaves no pooled connection behind.
+func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *http.Transport) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: ru.roots}
+	if cert != nil {
+		cfg.Certificates = []tls.Certificate{*cert}
+	}
+	tr := &http.Transport{
+		Proxy: func(req *http.Request) (*url.URL, error) {
+			p, err := ru.proxy(req.URL)
+			ex.mu.Lock()
+			ex.proxy = p
+			ex.mu.Unlock()
+			return p, err
+		},
+		OnProxyConnectResponse: func(_ context.Context, _ *url.URL, _ *http.Request, resp *http.Response) error {
+			ex.mu.Lock()
+			ex.proxyStatus = resp.StatusCode
+			ex.mu.Unlock()
+			return nil
+		},
+		DialContext:            (&net.Dialer{Timeout: ru.connect, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:        cfg,
+		TLSHandshakeTimeout:    ru.connect,
+		ForceAttemptHTTP2:      true,
+		MaxResponseHeaderBytes: 1 << 20,
+	}
+	return &http.Client{
+		Transport: recordingTransport{tr, ex},
+		// Never follow: a redirect would carry the credentials, or the
+		// bearer token, to a host the key does not name.
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}, tr
+}
+
+type recordingTransport struct {
+	base *http.Transport
+	ex   *exchange
+}
+
+func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := t.base.RoundTrip(req)
+	if resp != nil {
+		t.ex.mu.Lock()
+		t.ex.status = resp.StatusCode
+		t.ex.header = resp.Header
+		t.ex.mu.Unlock()
+	}
+	return resp, err
+}
+
+// proxyReadable mirrors how httpproxy reads a proxy setting, which goes
+// direct when it cannot.
+func proxyReadable(v string) bool {
+	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
+		return true
+	}
+	u, err := url.Parse("http://" + v)
+	return err == nil && u.Host != ""
+}
+
+// tokenField is the key field the token URL comes from, as users see it.
+func tokenField(k *vault.Key) string {
+	if k.CredentialType == vault.X509 {
+		return "uaa.certurl"
+	}
+	return "uaa.url"
+}
+
+// checkURL makes sure credentials would go over https to a named host.
+func checkURL(raw string) (*url.URL, bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Host == "" || u.User != nil {
+		return nil, false
+	}
+	return u, true
+}
+
+func (ru *runner) tokenStep() (token string) {
+	st := Step{ID: StepToken}
+	start := time.Now()
+	defer func() {
+		st.Duration = time.Since(start)
+		ru.report.Steps = append(ru.report.Steps, st)
+	}()
+	fail := func(detail, hint string) {
+		st.Status, st.Detail, st.Hint = StatusFail, detail, hint
+	}
+
+	k := ru.key
+	if k == nil {
+		fail("there is no service key to test", "Upload the service key first.")
+		return ""
+	}
+	field := tokenField(k)
+	tokenURL := k.TokenURL()
+	u, ok := checkURL(tokenURL)
+	if !ok {
+		fail(fmt.Sprintf("the token URL from %s is not an https URL with a host name, so the credentials were not sent", field),
+			"Upload the key exactly as the SAP BTP cockpit gives it; its URLs start with https://.")
+		return ""
+	}
+
+	var cert *tls.Certificate
+	secret := ""
+	switch {
+	case k.CredentialType.IsSecret():
+		secret = k.ClientSecret()
+		if secret == "" {
+			fail("the key has no client secret (uaa.clientsecret)", "Upload the key again as the SAP BTP cockpit gives it.")
+			return ""
+		}
+	case k.CredentialType == vault.X509:
+		c, err := k.TLSCertificate()
+		if err != nil {
+			fail("the key's certificate and private key cannot be used for mutual TLS", "Upload the x509 key again as the SAP BTP cockpit gives it.")
+			return ""
+		}
+		if !k.CertExpiry.IsZero() && time.Now().After(k.CertExpiry) {
+			fail(fmt.Sprintf("the key's client certificate expired on %s, so the token server would refuse it", k.CertExpiry.UTC().Format("2006-01-02")),
+				"Create a new service key in the SAP BTP cockpit, delete this one here and upload the new one.")
+			return ""
+		}
+		cert = &c
+	default:
+		fail(fmt.Sprintf("the key's credential type %q is not one this test knows", string(k.CredentialType)),
+			"Upload a key of type binding-secret, instance-secret or x509 from the SAP BTP cockpit.")
+		return ""
+	}
+
+	ex := &exchange{}
+	hc, tr := ru.client(cert, ex)
+	defer tr.CloseIdleConnections()
+	cfg := clientcredentials.Config{
+		ClientID:     k.ClientID,
+		ClientSecret: secret,
+		TokenURL:     tokenURL,
+		// In the form body: SAP's own libraries moved there because Basic
+		// headers mangle ids and secrets with '!', '|', '$' and '='.
+		AuthStyle: oauth2.AuthStyleInParams,
+	}
+	tok, err := cfg.Token(context.WithValue(ru.ctx, oauth2.HTTPClient, hc))
+	facts := ex.seen()
+	st.HTTPStatus = facts.status
+	if err != nil {
+		d := ru.tokenFailure(err, facts, u, field)
+		st.Status, st.Detail, st.Hint = StatusFail, d.detail, d.hint
+		ru.report.KeyRejected = d.keyRejected
+		return ""
+	}
+
+	life := lifetime(tok)
+	ru.report.TokenLifetime = life
+	if s, ok := tok.Extra("scope").(string); ok {
+		ru.report.Scopes = strings.Fields(s)
+	}
+	st.Status = StatusOK
+	st.Detail = "got an access token"
+	if life > 0 {
+		st.Detail += ", valid for " + humanDuration(life)
+	}
+	if n := len(ru.report.Scopes); n > 0 {
+		st.Detail += fmt.Sprintf(", with %d scope%s", n, plural(n))
+	}
+	return tok.AccessToken
+}
+
+// lifetime reads expires_in; clientcredentials keeps only the expiry time,
+// which has already aged by the time we look.
+func lifetime(tok *oauth2.Token) time.Duration {
+	switch v := tok.Extra("expires_in").(type) {
+	case float64:
+		if v > 0 {
+			return time.Duration(v) * time.Second
+		}
+	case string:
+		var n int64
+		if _, err := fmt.Sscan(v, &n); err == nil && n > 0 {
+			return time.Duration(n) * time.Second
+		}
+	}
+	if !tok.Expiry.IsZero() {
+		return time.Until(tok.Expiry).Round(time.Second)
+	}
+	return 0
+}
+
+func (ru *runner) apiStep(token string) {
+	st := Step{ID: StepAPI}
+	start := time.Now()
+	defer func() {
+		st.Duration = time.Since(start)
+		ru.report.Steps = append(ru.report.Steps, st)
+	}()
+	if token == "" {
+		st.Status, st.Detail = StatusSkipped, "not run: there is no token"
+		return
+	}
+	u, ok := checkURL(ru.key.APIEndpoint)
+	if !ok {
+		st.Status = StatusFail
+		st.Detail = "endpoints.Api is not an https URL with a host name, so the token was not sent"
+		st.Hint = "Upload the key exactly as the SAP BTP cockpit gives it; endpoints.Api looks like https://eu10.alm.cloud.sap/api."
+		return
+	}
+	apiURL := strings.TrimRight(ru.key.APIEndpoint, "/") + ProjectsPath
+
+	ex := &exchange{}
+	hc, tr := ru.client(nil, ex)
+	defer tr.CloseIdleConnections()
+	req, err := http.NewRequestWithContext(ru.ctx, http.MethodGet, apiURL, nil)
+	if err != nil {
+		st.Status, st.Detail = StatusFail, "endpoints.Api does not make a valid request URL"
+		st.Hint = "Upload the key exactly as the SAP BTP cockpit gives it."
+		return
+	}
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Accept", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		d := ru.transportFailure(err, ex.seen(), u, "endpoints.Api")
+		st.Status, st.Detail, st.Hint = StatusFail, d.detail, d.hint
+		return
+	}
+	// Drained so the numbers include the whole answer; capped because only
+	// the status matters.
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
+	resp.Body.Close()
+	st.HTTPStatus = resp.StatusCode
+	d := ru.apiStatus(resp, u)
+	st.Status, st.Detail, st.Hint = d.status, d.detail, d.hint
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// humanDuration gives "12h", "11h59m", "45s": expires_in is usually a second
+// short of a round figure, which is noise to a reader.
+func humanDuration(d time.Duration) string {
+	switch {
+	case d < time.Second:
+		// A caller's deadline arrives here a hair short: 699.8ms reads as 700ms.
+		if r := d.Round(10 * time.Millisecond); r > 0 {
+			d = r
+		}
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	}
+	s := strings.TrimSuffix(d.Round(time.Minute).String(), "0s")
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}
