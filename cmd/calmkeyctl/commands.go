@@ -1,0 +1,633 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/calmkey/calmkey/almtest"
+	"github.com/calmkey/calmkey/vault"
+)
+
+var checkCmd = &command{
+	name:    "check",
+	usage:   "check FILE|-",
+	summary: "format check only (- reads stdin)",
+	help: `Runs the format check on a service key file without storing it. Each
+problem goes to stderr on its own line, starting with the field's JSON path
+(uaa.clientsecret: missing), then the warnings. Accepts the BTP cockpit's
+download or copied JSON, 'cf service-key' output and cf v8's
+{"credentials": ...} form. Exit status 0 when the key is valid, 1 when not.`,
+	example: `  calmkeyctl check ~/Downloads/cloudalm-key.txt
+  cf service-key calm-api calm-key | calmkeyctl check -`,
+	run: runCheck,
+}
+
+var uploadCmd = &command{
+	name:    "upload",
+	usage:   "upload FILE|-",
+	summary: "format check, then store (refused when a key is stored)",
+	help: `Runs the format check and, when the key is valid, stores it in the keychain.
+Only one key is kept: when one is stored already, the upload is refused (exit
+status 1); run 'calmkeyctl delete' first to replace it.
+
+Upload the key that managed services use regularly (for example for
+monitoring). Keys for API calls such as the SAP Cloud ALM Analytics API, and
+"one-use" keys made for a single managed service, do not belong here.`,
+	example: `  calmkeyctl upload ~/Downloads/cloudalm-key.txt
+  cf service-key calm-api calm-key | calmkeyctl upload -`,
+	run: runUpload,
+}
+
+var statusCmd = &command{
+	name:    "status",
+	usage:   "status [--json]",
+	summary: "what is stored: tenant, region, client id, type, ...",
+	help: `Shows what is stored: tenant, region, client id, credential type, API
+endpoint, token URL, when it was uploaded and, for x509 keys, when the
+certificate expires. Never shows a secret. Exit status 1 when no key is
+stored. With --json, prints one JSON object with "stored" (bool) and, on
+failure, "error_code" (not_stored, corrupt, keychain_unavailable,
+keychain_timeout) and "error".
+
+The key lives in the keychain under the service name "calmkey", or the value
+of CALMKEY_KEYCHAIN_SERVICE when that is set (the desktop app honours it too).`,
+	example: `  calmkeyctl status
+  calmkeyctl status --json | jq -r .cert_expiry`,
+	run: runStatus,
+}
+
+var showCmd = &command{
+	name:    "show",
+	usage:   "show [--reveal]",
+	summary: "the stored JSON; secrets masked unless --reveal",
+	help: `Prints the stored key as JSON. uaa.clientsecret and uaa.key are masked unless
+you add --reveal; with --reveal the output holds the secret, so do not paste it
+into tickets or chats.`,
+	example: `  calmkeyctl show
+  calmkeyctl show --reveal | jq -r .uaa.clientid`,
+	run: runShow,
+}
+
+var downloadCmd = &command{
+	name:    "download",
+	usage:   "download FILE [--force]",
+	summary: "the stored key as uploaded, mode 0600",
+	help: `Writes the stored key to FILE byte for byte as it was uploaded (for a key that
+came wrapped in cf output, the key object's own text), readable by you only
+(mode 0600). An existing FILE is not overwritten (exit status 1) unless you add
+--force, which replaces it as a whole. FILE - writes to stdout. The file holds
+the secret: delete it when you no longer need it.`,
+	example: `  calmkeyctl download cloudalm-key.txt
+  calmkeyctl download cloudalm-key.txt --force`,
+	run: runDownload,
+}
+
+var deleteCmd = &command{
+	name:    "delete",
+	usage:   "delete [--yes]",
+	summary: "remove the stored key (asks on a terminal)",
+	help: `Removes the stored key from the keychain. On a terminal it asks first; in a
+script (stdin not a terminal) it needs --yes and otherwise stops with exit
+status 2. Answering no exits with 1. Delete the key here too when you delete
+it or its service instance in the SAP BTP cockpit: it can no longer log on.`,
+	example: `  calmkeyctl delete
+  calmkeyctl delete --yes`,
+	run: runDelete,
+}
+
+var testCmd = &command{
+	name:    "test",
+	usage:   "test [--json] [--timeout D]",
+	summary: "log on with the stored key and report each step",
+	help: `Logs on with the stored key: requests a token from the key's XSUAA, then calls
+the SAP Cloud ALM API with it, and reports each step with its outcome, time,
+HTTP status and, on trouble, a hint. Exit status 0 when logon works (also when
+the API answers 403 for a key without the projects read scope), 1 when it does
+not, including a timeout. --timeout bounds the whole command, keychain included.
+With --json, prints one JSON object: "ok" (bool) and "steps", each with "id"
+(token, api), "status" (ok, warn, fail, skipped), "ms", "http_status" when
+there was one, "detail" and "hint".
+
+Behind a TLS-inspecting proxy, point SSL_CERT_FILE at a PEM file with its CA;
+HTTPS_PROXY and NO_PROXY are honoured.`,
+	example: `  calmkeyctl test
+  calmkeyctl test --json --timeout 10s | jq .ok`,
+	run: runTest,
+}
+
+var versionCmd = &command{
+	name:    "version",
+	usage:   "version",
+	summary: "print the version",
+	help:    `Prints calmkeyctl's version.`,
+	example: `  calmkeyctl version`,
+	run:     runVersion,
+}
+
+// readInput reads FILE, or stdin for "-", stopping just past MaxFileSize so
+// that a huge or endless input is refused without being read whole.
+func (a *app) readInput(name string) (data []byte, fileName string, err error) {
+	var r io.Reader
+	if name == "-" {
+		r = a.stdin
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return nil, "", fileError(err, name)
+		}
+		defer f.Close()
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			return nil, "", fmt.Errorf("%s is a folder; give the service key file inside it", name)
+		}
+		r = f
+		fileName = filepath.Base(name)
+	}
+	data, err = io.ReadAll(io.LimitReader(r, vault.MaxFileSize+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("cannot read %s: %v", displayName(name), unwrapPath(err))
+	}
+	return data, fileName, nil
+}
+
+func displayName(name string) string {
+	if name == "-" {
+		return "stdin"
+	}
+	return name
+}
+
+// fileError says what went wrong with a file and what to do, without the
+// "open NAME:" prefix that os adds.
+func fileError(err error, name string) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("%s does not exist; check the path", name)
+	case errors.Is(err, fs.ErrPermission):
+		return fmt.Errorf("%s cannot be read: permission denied", name)
+	default:
+		return fmt.Errorf("cannot open %s: %v", name, unwrapPath(err))
+	}
+}
+
+func unwrapPath(err error) error {
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// parseInput reads and checks a key, printing problems and warnings to
+// stderr. key is nil when the input is not a valid key.
+func (a *app) parseInput(c *command, name string) (key *vault.Key, fileName string, code int) {
+	data, fileName, err := a.readInput(name)
+	if err != nil {
+		a.errorf(c, "%v", err)
+		return nil, "", exitNo
+	}
+	key, err = vault.Parse(data)
+	var fe *vault.FormatError
+	switch {
+	case err == nil:
+		a.printWarnings(key.Warnings)
+		return key, fileName, exitOK
+	case errors.As(err, &fe):
+		for _, p := range fe.Problems {
+			fmt.Fprintln(a.stderr, p.String())
+		}
+		a.printWarnings(fe.Warnings)
+		n := len(fe.Problems)
+		a.errorf(c, "%s is not a valid SAP Cloud ALM service key (%d %s). Download the key again from the SAP BTP cockpit (Instances and Subscriptions, your instance, Credentials, Download) and check that it is the whole file.",
+			displayName(name), n, plural(n, "problem", "problems"))
+		return nil, "", exitNo
+	default:
+		a.errorf(c, "%v", err)
+		return nil, "", exitNo
+	}
+}
+
+func (a *app) printWarnings(ws []vault.Finding) {
+	for _, w := range ws {
+		if w.Path == "" {
+			fmt.Fprintf(a.stderr, "warning: %s\n", w.Message)
+		} else {
+			fmt.Fprintf(a.stderr, "%s: warning: %s\n", w.Path, w.Message)
+		}
+	}
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+func runCheck(a *app, c *command, args []string) int {
+	fl := c.flags()
+	pos, code, done := a.parse(c, fl, args, 1, 1)
+	if done {
+		return code
+	}
+	key, _, code := a.parseInput(c, pos[0])
+	if key == nil {
+		return code
+	}
+	fmt.Fprintf(a.stdout, "%s is a valid service key.\n", displayName(pos[0]))
+	writeFacts(a.stdout, key, nil)
+	return exitOK
+}
+
+func runUpload(a *app, c *command, args []string) int {
+	fl := c.flags()
+	timeout := timeoutFlag(fl)
+	pos, code, done := a.parse(c, fl, args, 1, 1)
+	if done {
+		return code
+	}
+	if *timeout <= 0 {
+		return a.usageError(c, fl, "--timeout must be positive")
+	}
+	key, fileName, code := a.parseInput(c, pos[0])
+	if key == nil {
+		return code
+	}
+	s, ctx, cancel := a.store(*timeout)
+	defer cancel()
+	if err := s.Save(ctx, key, fileName); err != nil {
+		return a.failKeychain(c, err, *timeout)
+	}
+	fmt.Fprintf(a.stdout, "Stored the service key for tenant %s (%s) in the keychain.\n", orUnknown(key.Tenant), key.CredentialType)
+	return exitOK
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown)"
+	}
+	return s
+}
+
+// writeFacts prints what is safe to show about a key, one fact a line.
+func writeFacts(w io.Writer, key *vault.Key, st *vault.Stored) {
+	row := func(label, value string) { fmt.Fprintf(w, "%-20s %s\n", label+":", value) }
+	row("Tenant", orUnknown(key.Tenant))
+	row("Region", orUnknown(key.Region))
+	row("Client ID", key.ClientID)
+	typ := string(key.CredentialType)
+	if !key.Declared {
+		typ += " (inferred: the key does not declare uaa.credential-type)"
+	}
+	row("Credential type", typ)
+	row("API endpoint", key.APIEndpoint)
+	row("Token URL", key.TokenURL())
+	if st != nil {
+		up := st.UploadedAt.UTC().Format(time.RFC3339)
+		if st.FileName != "" {
+			up += " from " + st.FileName
+		}
+		row("Uploaded at", up)
+	}
+	if key.CertExpiry.IsZero() {
+		row("Certificate expiry", "none (client-secret key)")
+	} else {
+		left := time.Until(key.CertExpiry)
+		days := int(math.Ceil(left.Hours() / 24))
+		when := fmt.Sprintf("in %d %s", days, plural(days, "day", "days"))
+		if left <= 0 {
+			when = "expired"
+		}
+		row("Certificate expiry", fmt.Sprintf("%s (%s)", key.CertExpiry.UTC().Format(time.RFC3339), when))
+	}
+}
+
+// statusJSON is status --json. Field names are a contract for scripts.
+type statusJSON struct {
+	Stored                 bool            `json:"stored"`
+	Service                string          `json:"service"`
+	Tenant                 string          `json:"tenant,omitempty"`
+	Region                 string          `json:"region,omitempty"`
+	ClientID               string          `json:"client_id,omitempty"`
+	CredentialType         string          `json:"credential_type,omitempty"`
+	CredentialTypeDeclared *bool           `json:"credential_type_declared,omitempty"`
+	APIEndpoint            string          `json:"api_endpoint,omitempty"`
+	TokenURL               string          `json:"token_url,omitempty"`
+	UploadedAt             *time.Time      `json:"uploaded_at,omitempty"`
+	FileName               string          `json:"file_name,omitempty"`
+	CertExpiry             *time.Time      `json:"cert_expiry,omitempty"`
+	Warnings               []vault.Finding `json:"warnings,omitempty"`
+	ErrorCode              string          `json:"error_code,omitempty"`
+	Error                  string          `json:"error,omitempty"`
+}
+
+func (a *app) writeJSON(v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		// Only our own plain structs are marshalled here.
+		panic(err)
+	}
+	a.stdout.Write(append(b, '\n'))
+}
+
+func runStatus(a *app, c *command, args []string) int {
+	fl := c.flags()
+	asJSON := fl.Bool("json", false, "print one JSON object")
+	timeout := timeoutFlag(fl)
+	if _, code, done := a.parse(c, fl, args, 0, 0); done {
+		return code
+	}
+	if *timeout <= 0 {
+		return a.usageError(c, fl, "--timeout must be positive")
+	}
+	s, ctx, cancel := a.store(*timeout)
+	defer cancel()
+	st, err := s.Load(ctx)
+	if err != nil {
+		msg, code := keychainError(err, *timeout)
+		if *asJSON {
+			a.writeJSON(statusJSON{Service: a.service(), ErrorCode: errorCode(err), Error: msg})
+		}
+		a.errorf(c, "%s", msg)
+		return code
+	}
+	key := st.Key
+	if *asJSON {
+		up := st.UploadedAt.UTC()
+		out := statusJSON{
+			Stored:                 true,
+			Service:                a.service(),
+			Tenant:                 key.Tenant,
+			Region:                 key.Region,
+			ClientID:               key.ClientID,
+			CredentialType:         string(key.CredentialType),
+			CredentialTypeDeclared: &key.Declared,
+			APIEndpoint:            key.APIEndpoint,
+			TokenURL:               key.TokenURL(),
+			UploadedAt:             &up,
+			FileName:               st.FileName,
+			Warnings:               key.Warnings,
+		}
+		if !key.CertExpiry.IsZero() {
+			exp := key.CertExpiry.UTC()
+			out.CertExpiry = &exp
+		}
+		a.writeJSON(out)
+		return exitOK
+	}
+	fmt.Fprintf(a.stdout, "A service key is stored (keychain service %q).\n", a.service())
+	writeFacts(a.stdout, key, st)
+	for _, w := range key.Warnings {
+		fmt.Fprintf(a.stdout, "Warning: %s\n", w)
+	}
+	return exitOK
+}
+
+func runShow(a *app, c *command, args []string) int {
+	fl := c.flags()
+	reveal := fl.Bool("reveal", false, "show uaa.clientsecret and uaa.key instead of a mask")
+	timeout := timeoutFlag(fl)
+	if _, code, done := a.parse(c, fl, args, 0, 0); done {
+		return code
+	}
+	if *timeout <= 0 {
+		return a.usageError(c, fl, "--timeout must be positive")
+	}
+	s, ctx, cancel := a.store(*timeout)
+	defer cancel()
+	st, err := s.Load(ctx)
+	if err != nil {
+		return a.failKeychain(c, err, *timeout)
+	}
+	out := st.Key.JSON(*reveal)
+	if len(out) == 0 || out[len(out)-1] != '\n' {
+		out = append(out, '\n')
+	}
+	a.stdout.Write(out)
+	return exitOK
+}
+
+func runDownload(a *app, c *command, args []string) int {
+	fl := c.flags()
+	force := fl.Bool("force", false, "replace FILE when it exists")
+	timeout := timeoutFlag(fl)
+	pos, code, done := a.parse(c, fl, args, 1, 1)
+	if done {
+		return code
+	}
+	if *timeout <= 0 {
+		return a.usageError(c, fl, "--timeout must be positive")
+	}
+	name := pos[0]
+	// Refuse before touching the keychain; the O_EXCL create below is what
+	// guards against a file appearing meanwhile.
+	if name != "-" && !*force {
+		if _, err := os.Lstat(name); err == nil {
+			return a.refuseOverwrite(c, name)
+		}
+	}
+	s, ctx, cancel := a.store(*timeout)
+	defer cancel()
+	st, err := s.Load(ctx)
+	if err != nil {
+		return a.failKeychain(c, err, *timeout)
+	}
+	data := st.Key.Bytes()
+	if name == "-" {
+		a.stdout.Write(data)
+		return exitOK
+	}
+	if *force {
+		err = replaceFile(name, data)
+	} else {
+		err = createFile(name, data)
+		if errors.Is(err, fs.ErrExist) {
+			return a.refuseOverwrite(c, name)
+		}
+	}
+	if err != nil {
+		a.errorf(c, "cannot write %s: %v. Nothing was written; choose a folder you can write to.", name, unwrapPath(err))
+		return exitNo
+	}
+	fmt.Fprintf(a.stdout, "Wrote the service key to %s (readable by you only). It holds the secret: delete it when you no longer need it.\n", name)
+	return exitOK
+}
+
+func (a *app) refuseOverwrite(c *command, name string) int {
+	a.errorf(c, "%s exists and was left as it is. Choose another file name, or add --force to replace it.", name)
+	return exitNo
+}
+
+// createFile writes a new file with mode 0600, failing with fs.ErrExist when
+// name exists. A failed write removes the file: no half-written key.
+func createFile(name string, data []byte) error {
+	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	return finish(f, name, data)
+}
+
+// replaceFile writes data to a temporary file beside name and renames it over
+// name, so that name is whole at every moment and gets mode 0600 even when the
+// file it replaces had another mode. A symlink at name is replaced, not
+// followed.
+func replaceFile(name string, data []byte) error {
+	if st, err := os.Stat(name); err == nil && st.IsDir() {
+		return fmt.Errorf("%s is a folder", name)
+	}
+	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	if err := finish(f, tmp, data); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, name); err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
+
+func finish(f *os.File, name string, data []byte) error {
+	_, err := f.Write(data)
+	if err == nil {
+		// The umask may have taken bits away; set exactly 0600.
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(name)
+	}
+	return err
+}
+
+func runDelete(a *app, c *command, args []string) int {
+	fl := c.flags()
+	yes := fl.Bool("yes", false, "delete without asking")
+	timeout := timeoutFlag(fl)
+	if _, code, done := a.parse(c, fl, args, 0, 0); done {
+		return code
+	}
+	if *timeout <= 0 {
+		return a.usageError(c, fl, "--timeout must be positive")
+	}
+	if !*yes && !a.env.terminal {
+		return a.usageError(c, fl, "stdin is not a terminal, so there is no one to ask: add --yes to delete the stored key")
+	}
+	s, ctx, cancel := a.store(*timeout)
+	defer cancel()
+	if !*yes {
+		what := "the stored service key"
+		st, err := s.Load(ctx)
+		switch {
+		case err == nil:
+			what = fmt.Sprintf("the service key for tenant %s (%s)", orUnknown(st.Key.Tenant), st.Key.CredentialType)
+		case errors.Is(err, vault.ErrCorrupt):
+			what = "the damaged service key"
+		default:
+			return a.failKeychain(c, err, *timeout)
+		}
+		fmt.Fprintf(a.stderr, "Delete %s from the keychain? This cannot be undone. [y/N] ", what)
+		answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
+		switch strings.ToLower(strings.TrimSpace(answer)) {
+		case "y", "yes":
+		default:
+			fmt.Fprintln(a.stderr, "Not deleted.")
+			return exitNo
+		}
+	}
+	if err := s.Delete(ctx); err != nil {
+		return a.failKeychain(c, err, *timeout)
+	}
+	fmt.Fprintln(a.stdout, "Deleted the service key from the keychain.")
+	return exitOK
+}
+
+// testErrorJSON is test --json when no run could start; it has the shape of
+// a report so that scripts can always read .ok and .steps.
+type testErrorJSON struct {
+	OK        bool       `json:"ok"`
+	Steps     []struct{} `json:"steps"`
+	ErrorCode string     `json:"error_code"`
+	Error     string     `json:"error"`
+}
+
+func runTest(a *app, c *command, args []string) int {
+	fl := c.flags()
+	asJSON := fl.Bool("json", false, "print one JSON object")
+	timeout := timeoutFlag(fl)
+	if _, code, done := a.parse(c, fl, args, 0, 0); done {
+		return code
+	}
+	if *timeout <= 0 {
+		return a.usageError(c, fl, "--timeout must be positive")
+	}
+	s, ctx, cancel := a.store(*timeout)
+	defer cancel()
+	st, err := s.Load(ctx)
+	if err != nil {
+		msg, code := keychainError(err, *timeout)
+		if *asJSON {
+			a.writeJSON(testErrorJSON{Steps: []struct{}{}, ErrorCode: errorCode(err), Error: msg})
+		}
+		a.errorf(c, "%s", msg)
+		return code
+	}
+	// The run gets what is left of the command's deadline.
+	left := *timeout
+	if d, ok := ctx.Deadline(); ok {
+		left = time.Until(d)
+	}
+	if !*asJSON {
+		fmt.Fprintf(a.stdout, "Testing the service key for tenant %s (%s)...\n", orUnknown(st.Key.Tenant), st.Key.CredentialType)
+	}
+	rep := almtest.Run(ctx, st.Key, almtest.Options{Timeout: max(left, time.Millisecond), RootCAs: a.env.rootCAs})
+	if *asJSON {
+		a.writeJSON(rep)
+	} else {
+		s := rep.String()
+		fmt.Fprint(a.stdout, s)
+		if !strings.HasSuffix(s, "\n") {
+			fmt.Fprintln(a.stdout)
+		}
+	}
+	switch {
+	case rep.OK:
+	case errors.Is(a.ctx.Err(), context.Canceled):
+		a.errorf(c, "interrupted.")
+	case rep.KeyRejected:
+		a.errorf(c, "the key was rejected. To delete it here too, run 'calmkeyctl delete'.")
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		a.errorf(c, "the logon did not finish within --timeout %s. Try again, or allow more time with a longer --timeout.", *timeout)
+	}
+	if !rep.OK {
+		return exitNo
+	}
+	return exitOK
+}
+
+func runVersion(a *app, c *command, args []string) int {
+	fl := c.flags()
+	if _, code, done := a.parse(c, fl, args, 0, 0); done {
+		return code
+	}
+	fmt.Fprintf(a.stdout, "calmkeyctl %s\n", version)
+	return exitOK
+}

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/calmkey/calmkey/vault"
+)
+
+// Exit statuses: the contract of issue 5, relied on by scripts.
+const (
+	exitOK          = 0 // valid, stored, deleted, logon works
+	exitNo          = 1 // a negative answer
+	exitUsage       = 2 // no command, unknown command or flag, missing argument
+	exitUnavailable = 3 // the keychain cannot be reached or did not answer in time
+)
+
+// ServiceEnv overrides the keychain service name. Tests set it so they never
+// touch the real entry; the desktop app honours the same variable.
+const ServiceEnv = "CALMKEY_KEYCHAIN_SERVICE"
+
+// defaultTimeout bounds a whole command unless --timeout says otherwise.
+const defaultTimeout = 30 * time.Second
+
+// env is what run takes from the process, so tests can run it in-process.
+type env struct {
+	getenv   func(string) string
+	terminal bool // stdin is a terminal: delete may ask
+
+	// For in-process tests; zero values mean the real thing.
+	backend vault.Backend  // nil: the OS keychain
+	rootCAs *x509.CertPool // nil: system roots (honouring SSL_CERT_FILE)
+}
+
+type app struct {
+	ctx            context.Context
+	stdin          io.Reader
+	stdout, stderr io.Writer
+	env            env
+}
+
+// command is one subcommand. usage is the synopsis after "calmkeyctl".
+type command struct {
+	name    string
+	usage   string
+	summary string
+	help    string // the rest of --help: what it does, flags come after, then this
+	example string
+	run     func(a *app, cmd *command, args []string) int
+}
+
+// commands in the order usage lists them.
+var commands = []*command{
+	checkCmd, uploadCmd, statusCmd, showCmd, downloadCmd, deleteCmd, testCmd, versionCmd,
+}
+
+func lookup(name string) *command {
+	for _, c := range commands {
+		if c.name == name {
+			return c
+		}
+	}
+	return nil
+}
+
+// run is main without the process: it returns the exit status.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer, e env) (code int) {
+	// A panic would exit with 2, which scripts read as a usage error. Values
+	// we panic with never hold a secret; the stack holds only addresses.
+	defer func() {
+		if p := recover(); p != nil {
+			fmt.Fprintf(stderr, "calmkeyctl: internal error, please report it: %v\n%s", p, debug.Stack())
+			code = exitNo
+		}
+	}()
+	if e.getenv == nil {
+		e.getenv = func(string) string { return "" }
+	}
+	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, env: e}
+	if len(args) == 0 {
+		fmt.Fprint(stderr, "calmkeyctl: no command given.\n\n")
+		a.usage(stderr)
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help", "help":
+		if len(args) > 1 && args[0] == "help" {
+			c := lookup(args[1])
+			if c == nil {
+				fmt.Fprintf(stderr, "calmkeyctl help: unknown command %q; run 'calmkeyctl help' for the list.\n", args[1])
+				return exitUsage
+			}
+			// The command registers its flags, so let it print its help.
+			return c.run(a, c, []string{"--help"})
+		}
+		a.usage(stdout)
+		return exitOK
+	case "-version", "--version":
+		args = []string{"version"}
+	}
+	c := lookup(args[0])
+	if c == nil {
+		fmt.Fprintf(stderr, "calmkeyctl: unknown command %q.\n\n", args[0])
+		a.usage(stderr)
+		return exitUsage
+	}
+	return c.run(a, c, args[1:])
+}
+
+func (a *app) usage(w io.Writer) {
+	fmt.Fprint(w, `calmkeyctl keeps your SAP Cloud ALM service key in the operating system's
+keychain, shared with the calmkey desktop app.
+
+Usage:
+  calmkeyctl COMMAND [ARGS] [FLAGS]
+
+Commands:
+`)
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-38s %s\n", c.usage, c.summary)
+	}
+	fmt.Fprintf(w, `
+Run 'calmkeyctl COMMAND --help' for a command's flags and an example.
+Commands that use the keychain (all but check and version) accept
+--timeout D (a Go duration, default %s) that bounds the whole command.
+
+Exit status:
+  0  success: valid, stored, deleted, logon works
+  1  a negative answer: invalid file, a key is already stored, no key is
+     stored, logon fails (also on a network timeout), download refused
+     because the file exists, delete declined
+  2  usage error: no command, an unknown one, a missing argument
+  3  the OS keychain cannot be reached or did not answer in time
+
+Environment:
+  %s  keychain service name (default %q); the desktop
+                            app honours it too
+  SSL_CERT_FILE             PEM file of CA certificates to trust for 'test', for
+                            example a company proxy's CA
+  HTTPS_PROXY, NO_PROXY     proxy for 'test'
+`, defaultTimeout, ServiceEnv, vault.DefaultService)
+}
+
+// flags makes the command's FlagSet. Output is discarded: run reports parse
+// errors itself, so --help goes to stdout and errors to stderr.
+func (c *command) flags() *flag.FlagSet {
+	fs := flag.NewFlagSet(c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+func (a *app) commandHelp(w io.Writer, c *command, fs *flag.FlagSet) {
+	fmt.Fprintf(w, "Usage: calmkeyctl %s\n\n%s\n", c.usage, strings.TrimSpace(c.help))
+	var b strings.Builder
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	if b.Len() > 0 {
+		fmt.Fprintf(w, "\nFlags:\n%s", b.String())
+	}
+	fmt.Fprintf(w, "\nExample:\n%s\n", strings.TrimRight(c.example, "\n"))
+}
+
+// parse parses flags placed anywhere among the arguments (download FILE
+// --force) and checks the count of positional arguments. done is true when
+// run must return code (help or a usage error).
+func (a *app) parse(c *command, fs *flag.FlagSet, args []string, minArgs, maxArgs int) (pos []string, code int, done bool) {
+	pos, err := parseInterleaved(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		a.commandHelp(a.stdout, c, fs)
+		return nil, exitOK, true
+	}
+	if err != nil {
+		return nil, a.usageError(c, fs, "%v", err), true
+	}
+	switch {
+	case len(pos) < minArgs:
+		return nil, a.usageError(c, fs, "missing argument"), true
+	case len(pos) > maxArgs:
+		return nil, a.usageError(c, fs, "unexpected argument %q", pos[maxArgs]), true
+	}
+	return pos, exitOK, false
+}
+
+func (a *app) usageError(c *command, fs *flag.FlagSet, format string, args ...any) int {
+	fmt.Fprintf(a.stderr, "calmkeyctl %s: %s.\n\n", c.name, fmt.Sprintf(format, args...))
+	a.commandHelp(a.stderr, c, fs)
+	return exitUsage
+}
+
+// parseInterleaved is fs.Parse that keeps going after a positional argument,
+// because flag stops at the first one and users write flags last. "--" ends
+// the flags; "-" is a positional argument (stdin).
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if n := len(args) - len(rest); n > 0 && args[n-1] == "--" {
+			return append(pos, rest...), nil
+		}
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// timeoutFlag adds --timeout to fs.
+func timeoutFlag(fs *flag.FlagSet) *time.Duration {
+	return fs.Duration("timeout", defaultTimeout, "bound the whole command, keychain calls included (a Go duration: 10s, 2m)")
+}
+
+// store opens the keychain store for a command bounded by timeout, and the
+// context that bounds it.
+func (a *app) store(timeout time.Duration) (*vault.Store, context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(a.ctx, timeout)
+	s := vault.Open(vault.Options{Backend: a.env.backend, Service: a.service(), Timeout: timeout})
+	return s, ctx, cancel
+}
+
+func (a *app) service() string {
+	if s := a.env.getenv(ServiceEnv); s != "" {
+		return s
+	}
+	return vault.DefaultService
+}
+
+func (a *app) errorf(c *command, format string, args ...any) {
+	fmt.Fprintf(a.stderr, "calmkeyctl %s: %s\n", c.name, fmt.Sprintf(format, args...))
+}
+
+// errorCode names a keychain outcome for --json output.
+func errorCode(err error) string {
+	switch {
+	case errors.Is(err, vault.ErrNotFound):
+		return "not_stored"
+	case errors.Is(err, vault.ErrCorrupt):
+		return "corrupt"
+	case errors.Is(err, vault.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
+		return "keychain_timeout"
+	case errors.Is(err, vault.ErrUnavailable):
+		return "keychain_unavailable"
+	case errors.Is(err, context.Canceled):
+		return "interrupted"
+	default:
+		return "keychain_error"
+	}
+}
+
+// keychainError reports a failed keychain call with what to do and returns
+// the exit status: 3 when the keychain is out of reach or too slow, else 1.
+func keychainError(err error, timeout time.Duration) (msg string, code int) {
+	switch {
+	case errors.Is(err, vault.ErrNotFound):
+		return "no service key is stored. Upload one with 'calmkeyctl upload FILE'.", exitNo
+	case errors.Is(err, vault.ErrCorrupt):
+		return "the stored service key is damaged and cannot be used. Delete it with 'calmkeyctl delete --yes', then upload the key file again.", exitNo
+	case errors.Is(err, vault.ErrAlreadyStored):
+		return "a service key is already stored, and only one is kept. To replace it, run 'calmkeyctl delete', then upload again.", exitNo
+	case errors.Is(err, vault.ErrUnavailable), errors.Is(err, vault.ErrTimeout):
+		return err.Error(), exitUnavailable
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Sprintf("the keychain did not answer within %s. Unlock it if it is locked, or try again with a longer --timeout.", timeout), exitUnavailable
+	case errors.Is(err, context.Canceled):
+		return "interrupted.", exitNo
+	default:
+		return err.Error(), exitNo
+	}
+}
+
+func (a *app) failKeychain(c *command, err error, timeout time.Duration) int {
+	msg, code := keychainError(err, timeout)
+	a.errorf(c, "%s", msg)
+	return code
+}
