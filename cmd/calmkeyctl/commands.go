@@ -249,23 +249,18 @@ func runCheck(a *app, c *command, args []string) int {
 }
 
 func runUpload(a *app, c *command, args []string) int {
-	fl := c.flags()
-	timeout := timeoutFlag(fl)
-	pos, code, done := a.parse(c, fl, args, 1, 1)
+	pos, timeout, code, done := a.parseTimed(c, c.flags(), args, 1, 1)
 	if done {
 		return code
-	}
-	if *timeout <= 0 {
-		return a.usageError(c, fl, "--timeout must be positive")
 	}
 	key, fileName, code := a.parseInput(c, pos[0])
 	if key == nil {
 		return code
 	}
-	s, ctx, cancel := a.store(*timeout)
+	s, ctx, cancel := a.store(timeout)
 	defer cancel()
 	if err := s.Save(ctx, key, fileName); err != nil {
-		return a.failKeychain(c, err, *timeout)
+		return a.failKeychain(c, err, timeout)
 	}
 	fmt.Fprintf(a.stdout, "Stored the service key for tenant %s (%s) in the keychain.\n", orUnknown(key.Tenant), key.CredentialType)
 	return exitOK
@@ -342,22 +337,16 @@ func (a *app) writeJSON(v any) {
 func runStatus(a *app, c *command, args []string) int {
 	fl := c.flags()
 	asJSON := fl.Bool("json", false, "print one JSON object")
-	timeout := timeoutFlag(fl)
-	if _, code, done := a.parse(c, fl, args, 0, 0); done {
+	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
+	if done {
 		return code
 	}
-	if *timeout <= 0 {
-		return a.usageError(c, fl, "--timeout must be positive")
-	}
-	s, ctx, cancel := a.store(*timeout)
+	s, ctx, cancel := a.store(timeout)
 	defer cancel()
-	st, err := s.Load(ctx)
-	if err != nil {
-		msg, code := keychainError(err, *timeout)
-		if *asJSON {
-			a.writeJSON(statusJSON{Service: a.service(), ErrorCode: errorCode(err), Error: msg})
-		}
-		a.errorf(c, "%s", msg)
+	st, code := a.loadStored(ctx, c, s, timeout, *asJSON, func(errCode, msg string) any {
+		return statusJSON{Service: a.service(), ErrorCode: errCode, Error: msg}
+	})
+	if st == nil {
 		return code
 	}
 	key := st.Key
@@ -395,18 +384,15 @@ func runStatus(a *app, c *command, args []string) int {
 func runShow(a *app, c *command, args []string) int {
 	fl := c.flags()
 	reveal := fl.Bool("reveal", false, "show uaa.clientsecret and uaa.key instead of a mask")
-	timeout := timeoutFlag(fl)
-	if _, code, done := a.parse(c, fl, args, 0, 0); done {
+	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
+	if done {
 		return code
 	}
-	if *timeout <= 0 {
-		return a.usageError(c, fl, "--timeout must be positive")
-	}
-	s, ctx, cancel := a.store(*timeout)
+	s, ctx, cancel := a.store(timeout)
 	defer cancel()
-	st, err := s.Load(ctx)
-	if err != nil {
-		return a.failKeychain(c, err, *timeout)
+	st, code := a.loadStored(ctx, c, s, timeout, false, nil)
+	if st == nil {
+		return code
 	}
 	out := st.Key.JSON(*reveal)
 	if len(out) == 0 || out[len(out)-1] != '\n' {
@@ -419,13 +405,9 @@ func runShow(a *app, c *command, args []string) int {
 func runDownload(a *app, c *command, args []string) int {
 	fl := c.flags()
 	force := fl.Bool("force", false, "replace FILE when it exists")
-	timeout := timeoutFlag(fl)
-	pos, code, done := a.parse(c, fl, args, 1, 1)
+	pos, timeout, code, done := a.parseTimed(c, fl, args, 1, 1)
 	if done {
 		return code
-	}
-	if *timeout <= 0 {
-		return a.usageError(c, fl, "--timeout must be positive")
 	}
 	name := pos[0]
 	// Refuse before touching the keychain; the O_EXCL create below is what
@@ -435,17 +417,18 @@ func runDownload(a *app, c *command, args []string) int {
 			return a.refuseOverwrite(c, name)
 		}
 	}
-	s, ctx, cancel := a.store(*timeout)
+	s, ctx, cancel := a.store(timeout)
 	defer cancel()
-	st, err := s.Load(ctx)
-	if err != nil {
-		return a.failKeychain(c, err, *timeout)
+	st, code := a.loadStored(ctx, c, s, timeout, false, nil)
+	if st == nil {
+		return code
 	}
 	data := st.Key.Bytes()
 	if name == "-" {
 		a.stdout.Write(data)
 		return exitOK
 	}
+	var err error
 	if *force {
 		err = replaceFile(name, data)
 	} else {
@@ -521,17 +504,14 @@ func finish(f *os.File, name string, data []byte) error {
 func runDelete(a *app, c *command, args []string) int {
 	fl := c.flags()
 	yes := fl.Bool("yes", false, "delete without asking")
-	timeout := timeoutFlag(fl)
-	if _, code, done := a.parse(c, fl, args, 0, 0); done {
+	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
+	if done {
 		return code
-	}
-	if *timeout <= 0 {
-		return a.usageError(c, fl, "--timeout must be positive")
 	}
 	if !*yes && !a.env.terminal {
 		return a.usageError(c, fl, "stdin is not a terminal, so there is no one to ask: add --yes to delete the stored key")
 	}
-	s, ctx, cancel := a.store(*timeout)
+	s, ctx, cancel := a.store(timeout)
 	defer cancel()
 	if !*yes {
 		what := "the stored service key"
@@ -542,7 +522,7 @@ func runDelete(a *app, c *command, args []string) int {
 		case errors.Is(err, vault.ErrCorrupt):
 			what = "the damaged service key"
 		default:
-			return a.failKeychain(c, err, *timeout)
+			return a.failKeychain(c, err, timeout)
 		}
 		fmt.Fprintf(a.stderr, "Delete %s from the keychain? This cannot be undone. [y/N] ", what)
 		answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
@@ -554,7 +534,7 @@ func runDelete(a *app, c *command, args []string) int {
 		}
 	}
 	if err := s.Delete(ctx); err != nil {
-		return a.failKeychain(c, err, *timeout)
+		return a.failKeychain(c, err, timeout)
 	}
 	fmt.Fprintln(a.stdout, "Deleted the service key from the keychain.")
 	return exitOK
@@ -572,26 +552,20 @@ type testErrorJSON struct {
 func runTest(a *app, c *command, args []string) int {
 	fl := c.flags()
 	asJSON := fl.Bool("json", false, "print one JSON object")
-	timeout := timeoutFlag(fl)
-	if _, code, done := a.parse(c, fl, args, 0, 0); done {
+	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
+	if done {
 		return code
 	}
-	if *timeout <= 0 {
-		return a.usageError(c, fl, "--timeout must be positive")
-	}
-	s, ctx, cancel := a.store(*timeout)
+	s, ctx, cancel := a.store(timeout)
 	defer cancel()
-	st, err := s.Load(ctx)
-	if err != nil {
-		msg, code := keychainError(err, *timeout)
-		if *asJSON {
-			a.writeJSON(testErrorJSON{Steps: []struct{}{}, ErrorCode: errorCode(err), Error: msg})
-		}
-		a.errorf(c, "%s", msg)
+	st, code := a.loadStored(ctx, c, s, timeout, *asJSON, func(errCode, msg string) any {
+		return testErrorJSON{Steps: []struct{}{}, ErrorCode: errCode, Error: msg}
+	})
+	if st == nil {
 		return code
 	}
 	// The run gets what is left of the command's deadline.
-	left := *timeout
+	left := timeout
 	if d, ok := ctx.Deadline(); ok {
 		left = time.Until(d)
 	}
@@ -615,7 +589,7 @@ func runTest(a *app, c *command, args []string) int {
 	case rep.KeyRejected:
 		a.errorf(c, "the key was rejected. To delete it here too, run 'calmkeyctl delete'.")
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		a.errorf(c, "the logon did not finish within --timeout %s. Try again, or allow more time with a longer --timeout.", *timeout)
+		a.errorf(c, "the logon did not finish within --timeout %s. Try again, or allow more time with a longer --timeout.", timeout)
 	}
 	if !rep.OK {
 		return exitNo

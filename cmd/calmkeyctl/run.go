@@ -221,6 +221,20 @@ func timeoutFlag(fs *flag.FlagSet) *time.Duration {
 	return fs.Duration("timeout", defaultTimeout, "bound the whole command, keychain calls included (a Go duration: 10s, 2m)")
 }
 
+// parseTimed is parse for a command that uses the keychain: it adds
+// --timeout to fs and refuses a timeout that would fail every keychain call.
+func (a *app) parseTimed(c *command, fs *flag.FlagSet, args []string, minArgs, maxArgs int) (pos []string, timeout time.Duration, code int, done bool) {
+	t := timeoutFlag(fs)
+	pos, code, done = a.parse(c, fs, args, minArgs, maxArgs)
+	if done {
+		return nil, 0, code, true
+	}
+	if *t <= 0 {
+		return nil, 0, a.usageError(c, fs, "--timeout must be positive"), true
+	}
+	return pos, *t, exitOK, false
+}
+
 // store opens the keychain store for a command bounded by timeout, and the
 // context that bounds it.
 func (a *app) store(timeout time.Duration) (*vault.Store, context.Context, context.CancelFunc) {
@@ -283,4 +297,21 @@ func (a *app) failKeychain(c *command, err error, timeout time.Duration) int {
 	msg, code := keychainError(err, timeout)
 	a.errorf(c, "%s", msg)
 	return code
+}
+
+// loadStored reads the stored key. On failure it reports why and returns nil
+// and the exit status; with asJSON it also prints the reply that jsonErr makes
+// from the error code and message, so that a script still gets one JSON
+// object on stdout.
+func (a *app) loadStored(ctx context.Context, c *command, s *vault.Store, timeout time.Duration, asJSON bool, jsonErr func(errCode, msg string) any) (*vault.Stored, int) {
+	st, err := s.Load(ctx)
+	if err == nil {
+		return st, exitOK
+	}
+	msg, code := keychainError(err, timeout)
+	if asJSON {
+		a.writeJSON(jsonErr(errorCode(err), msg))
+	}
+	a.errorf(c, "%s", msg)
+	return nil, code
 }

@@ -331,10 +331,7 @@ func TestServiceName(t *testing.T) {
 // Every command that touches the keychain exits 3 when it cannot be reached.
 func TestKeychainUnavailable(t *testing.T) {
 	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "key.txt")
-	if err := os.WriteFile(keyFile, testkeys.SecretKey(testkeys.Fields{}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile := secretKeyFile(t, dir)
 	mem := newMem()
 	mem.fail = true
 	for _, args := range keychainCommands(keyFile, filepath.Join(dir, "out.txt")) {
@@ -359,6 +356,16 @@ func TestKeychainUnavailable(t *testing.T) {
 	}
 }
 
+// secretKeyFile writes a valid client-secret key to dir/key.txt.
+func secretKeyFile(t *testing.T, dir string) string {
+	t.Helper()
+	keyFile := filepath.Join(dir, "key.txt")
+	if err := os.WriteFile(keyFile, testkeys.SecretKey(testkeys.Fields{}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return keyFile
+}
+
 func keychainCommands(keyFile, outFile string) [][]string {
 	return [][]string{
 		{"upload", keyFile},
@@ -376,10 +383,7 @@ func keychainCommands(keyFile, outFile string) [][]string {
 // instead of hanging the script that called it.
 func TestKeychainHangs(t *testing.T) {
 	dir := t.TempDir()
-	keyFile := filepath.Join(dir, "key.txt")
-	if err := os.WriteFile(keyFile, testkeys.SecretKey(testkeys.Fields{}), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	keyFile := secretKeyFile(t, dir)
 	mem := newMem()
 	mem.hang = make(chan struct{})
 	mem.entered = make(chan struct{}, 1)
