@@ -1,0 +1,110 @@
+package ui
+
+import (
+	"fmt"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/calmkey/calmkey/vault"
+)
+
+// displayScreen shows the stored key's JSON, masked until the user chooses
+// Reveal, with copy buttons for what admins paste into a managed system.
+type displayScreen struct {
+	s        *keyScreen
+	key      *vault.Key
+	revealed bool
+
+	json                                            *widget.Label
+	reveal                                          *widget.Button
+	copyTokenURL, copyClientID, copySecret, copyAPI *widget.Button
+	copied                                          *widget.Label
+	dialog                                          *dialog.CustomDialog
+}
+
+func (s *keyScreen) onDisplay() {
+	if s.state != stStored {
+		return
+	}
+	s.displayView = newDisplayScreen(s, s.stored.Key)
+	s.displayView.dialog.Show()
+	s.displayView.dialog.Resize(fyne.NewSize(720, 520))
+}
+
+func newDisplayScreen(s *keyScreen, key *vault.Key) *displayScreen {
+	v := &displayScreen{s: s, key: key}
+	v.json = &widget.Label{Text: string(key.JSON(false)), TextStyle: fyne.TextStyle{Monospace: true}}
+	v.reveal = &widget.Button{Text: "Reveal secrets", Icon: theme.VisibilityIcon(), OnTapped: v.onReveal}
+	v.copyTokenURL = &widget.Button{Text: "Token URL", Icon: theme.ContentCopyIcon(), OnTapped: func() {
+		v.onCopy("Token URL", key.TokenURL(), false)
+	}}
+	v.copyClientID = &widget.Button{Text: "Client ID", Icon: theme.ContentCopyIcon(), OnTapped: func() {
+		v.onCopy("Client ID", key.ClientID, false)
+	}}
+	v.copySecret = &widget.Button{Text: "Client secret", Icon: theme.ContentCopyIcon(), OnTapped: func() {
+		v.onCopy("Client secret", key.ClientSecret(), true)
+	}}
+	v.copyAPI = &widget.Button{Text: "API endpoint", Icon: theme.ContentCopyIcon(), OnTapped: func() {
+		v.onCopy("API endpoint", key.APIEndpoint, false)
+	}}
+	v.copied = &widget.Label{Wrapping: fyne.TextWrapWord}
+	v.copied.Hide()
+	note := ""
+	if !key.CredentialType.IsSecret() {
+		v.copySecret.Disable()
+		note = "This x509 key has no client secret: it logs on with its certificate and private key."
+	}
+
+	copyRow := container.NewHBox(widget.NewLabel("Copy:"), v.copyTokenURL, v.copyClientID, v.copySecret, v.copyAPI)
+	top := container.NewVBox(copyRow, v.copied)
+	if note != "" {
+		top.Add(wrapped(note))
+	}
+	body := container.NewBorder(top, container.NewHBox(v.reveal), nil, nil, container.NewScroll(v.json))
+	v.dialog = dialog.NewCustom("Service key of "+key.Tenant, "Close", body, s.win)
+	return v
+}
+
+// onReveal toggles between the masked and the full JSON.
+func (v *displayScreen) onReveal() {
+	v.revealed = !v.revealed
+	v.json.SetText(string(v.key.JSON(v.revealed)))
+	if v.revealed {
+		v.reveal.SetText("Hide secrets")
+		v.reveal.SetIcon(theme.VisibilityOffIcon())
+	} else {
+		v.reveal.SetText("Reveal secrets")
+		v.reveal.SetIcon(theme.VisibilityIcon())
+	}
+}
+
+// onCopy puts text on the clipboard. A secret is taken off it again after
+// clearAfter, unless the user has copied something else meanwhile.
+func (v *displayScreen) onCopy(what, text string, secret bool) {
+	s := v.s
+	clip := s.app.Clipboard()
+	clip.SetContent(text)
+	if !secret {
+		v.setCopied(what + " copied.")
+		return
+	}
+	s.clearClipboardLater(text)
+	v.setCopied(fmt.Sprintf("%s copied. It will be cleared from the clipboard in %s.", what, roundDuration(s.clearAfter)))
+}
+
+func (v *displayScreen) setCopied(text string) {
+	v.copied.SetText(text)
+	v.copied.Show()
+}
+
+func roundDuration(d time.Duration) string {
+	if d >= time.Second {
+		return fmt.Sprintf("%d s", int(d.Round(time.Second)/time.Second))
+	}
+	return d.String()
+}

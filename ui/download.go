@@ -1,0 +1,121 @@
+package ui
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+
+	"github.com/calmkey/calmkey/vault"
+)
+
+// onDownload saves the key, byte for byte as uploaded, to a file the user
+// picks.
+func (s *keyScreen) onDownload() {
+	if s.state != stStored {
+		return
+	}
+	key := s.stored.Key
+	s.saveFile(downloadName(key), func(w fyne.URIWriteCloser, err error) {
+		if err != nil {
+			s.warn("The key was not saved", "The file could not be opened for writing ("+err.Error()+"). Choose another folder or file name.")
+			return
+		}
+		if w == nil {
+			return // the user cancelled
+		}
+		data := key.Bytes()
+		go func() {
+			var where string
+			werr := safely("saving the key file", func() error {
+				var err error
+				where, err = writeKey(w, data)
+				return err
+			})
+			s.do(func() {
+				if werr != nil {
+					s.warn("The key was not saved", "Writing the key file failed ("+werr.Error()+"). Choose another folder, or free some disk space, and download it again.")
+					return
+				}
+				s.tell("Key saved", "The service key was saved to "+where+". The file holds the client secret or private key: only your user can read it. Delete it once you no longer need it.")
+			})
+		}()
+	})
+}
+
+// downloadName proposes "<tenant>-service-key.txt", keeping the tenant to
+// characters that are safe in a file name everywhere.
+func downloadName(k *vault.Key) string {
+	t := strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			return r
+		}
+		return '_'
+	}, k.Tenant)
+	t = strings.Trim(t, ".")
+	if t == "" {
+		t = "sap-cloud-alm"
+	}
+	return t + "-service-key.txt"
+}
+
+// writeKey writes data to w's file with mode 0600. Fyne's file writer
+// creates files 0644 (os.Create), readable by every user of the machine, so
+// for a local file the writer is only used for the path: the bytes go to a
+// 0600 temporary file beside it, renamed over it once complete, so that a
+// failed write never leaves half a key behind. Other URI schemes (none on
+// desktop today) are written through the writer.
+func writeKey(w fyne.URIWriteCloser, data []byte) (string, error) {
+	u := w.URI()
+	if u.Scheme() != "file" {
+		_, err := w.Write(data)
+		if cerr := w.Close(); err == nil {
+			err = cerr
+		}
+		return u.String(), err
+	}
+	path := u.Path()
+	_ = w.Close() // nothing was written through it
+	if err := writeFile0600(path, data); err != nil {
+		// Fyne created (or emptied) the file when the dialog closed; an empty
+		// file left there would look like a download that worked.
+		if fi, serr := os.Stat(path); serr == nil && fi.Size() == 0 {
+			_ = os.Remove(path)
+		}
+		return path, err
+	}
+	return path, nil
+}
+
+func writeFile0600(path string, data []byte) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if err != nil {
+			_ = os.Remove(tmp)
+		}
+	}()
+	// os.CreateTemp opens the file with os.OpenFile(..., 0600), so no other
+	// user can read it at any moment, whatever the umask.
+	if _, err = f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err = f.Close(); err != nil {
+		return err
+	}
+	if err = os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("replacing %s: %w", filepath.Base(path), err)
+	}
+	return nil
+}
