@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"image"
 	"image/png"
 	"os"
 	"os/exec"
@@ -21,6 +22,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/image/draw"
 
 	"github.com/calmkey/calmkey/internal/harness"
 	"github.com/calmkey/calmkey/internal/testkeys"
@@ -207,16 +210,21 @@ func checkNotBlank(t testing.TB, shot []byte) {
 // small for tesseract.
 func readText(t testing.TB, shot []byte) string {
 	t.Helper()
+	img, err := png.Decode(bytes.NewReader(shot))
+	if err != nil {
+		t.Fatalf("screenshot is not a PNG: %v", err)
+	}
+	b := img.Bounds()
+	big := image.NewRGBA(image.Rect(0, 0, 2*b.Dx(), 2*b.Dy()))
+	draw.CatmullRom.Scale(big, big.Bounds(), img, b, draw.Src, nil)
+	var enlarged bytes.Buffer
+	if err := png.Encode(&enlarged, big); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	big := exec.CommandContext(ctx, "convert", "png:-", "-resize", "200%", "png:-")
-	big.Stdin = bytes.NewReader(shot)
-	enlarged, err := big.Output()
-	if err != nil {
-		t.Fatalf("convert: %v", err)
-	}
 	ocr := exec.CommandContext(ctx, "tesseract", "stdin", "stdout")
-	ocr.Stdin = bytes.NewReader(enlarged)
+	ocr.Stdin = &enlarged
 	ocr.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
 	text, err := ocr.Output()
 	if err != nil {
