@@ -282,6 +282,24 @@ func settle(t testing.TB, r *running, want string) string {
 	return text
 }
 
+// storeWithCLI uploads a secret key with calmkeyctl, as an admin would, under
+// a keychain service of the test's own, and returns the environment setting
+// that names that service.
+func storeWithCLI(t testing.TB, bin string) string {
+	t.Helper()
+	svc := "CALMKEY_KEYCHAIN_SERVICE=" + service(t)
+	file := filepath.Join(t.TempDir(), "key.txt")
+	if err := os.WriteFile(file, testkeys.SecretKey(testkeys.Fields{}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up := exec.Command(filepath.Join(bin, "calmkeyctl"), "upload", file)
+	up.Env = append(os.Environ(), svc)
+	if out, err := up.CombinedOutput(); err != nil {
+		t.Fatalf("calmkeyctl upload: %v\n%s", err, out)
+	}
+	return svc
+}
+
 var errorWords = []string{"cannot be reached", "did not answer", "panic", "damaged"}
 
 func TestWindowWithoutKey(t *testing.T) {
@@ -297,16 +315,7 @@ func TestWindowWithoutKey(t *testing.T) {
 func TestWindowWithKeyStoredByCLI(t *testing.T) {
 	requireTools(t)
 	bin := binaries(t)
-	svc := "CALMKEY_KEYCHAIN_SERVICE=" + service(t)
-	file := filepath.Join(t.TempDir(), "key.txt")
-	if err := os.WriteFile(file, testkeys.SecretKey(testkeys.Fields{}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	up := exec.Command(filepath.Join(bin, "calmkeyctl"), "upload", file)
-	up.Env = append(os.Environ(), svc)
-	if out, err := up.CombinedOutput(); err != nil {
-		t.Fatalf("calmkeyctl upload: %v\n%s", err, out)
-	}
+	svc := storeWithCLI(t, bin)
 	r := launch(t, filepath.Join(bin, "calmkey"), svc)
 	text := settle(t, r, testkeys.Tenant)
 	shot := r.screenshot(t)
@@ -335,16 +344,7 @@ func TestWindowKeychainUnavailable(t *testing.T) {
 func BenchmarkStartup(b *testing.B) {
 	requireTools(b)
 	bin := binaries(b)
-	svc := "CALMKEY_KEYCHAIN_SERVICE=" + service(b)
-	file := filepath.Join(b.TempDir(), "key.txt")
-	if err := os.WriteFile(file, testkeys.SecretKey(testkeys.Fields{}), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	up := exec.Command(filepath.Join(bin, "calmkeyctl"), "upload", file)
-	up.Env = append(os.Environ(), svc)
-	if out, err := up.CombinedOutput(); err != nil {
-		b.Fatalf("calmkeyctl upload: %v\n%s", err, out)
-	}
+	svc := storeWithCLI(b, bin)
 	for _, name := range []string{"bare", "calmkey"} {
 		b.Run(name, func(b *testing.B) {
 			var shown time.Duration
