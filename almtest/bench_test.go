@@ -11,19 +11,25 @@ import (
 	"testing"
 
 	"github.com/calmkey/calmkey/internal/fakealm"
+	"github.com/calmkey/calmkey/vault"
 )
 
 // The benchmarks run a full logon against the loopback TLS servers, beside
 // the least a net/http client can do for the same two requests on fresh
 // connections; Run should stay within 1.2x of the baseline.
 
-func benchRun(b *testing.B, x509 bool) {
+// benchServer starts the loopback servers and parses a key for them.
+func benchServer(b *testing.B, x509 bool) (*fakealm.Server, *vault.Key) {
 	srv := fakealm.Start(b, fakealm.Options{})
 	data := srv.SecretKey()
 	if x509 {
 		data = srv.X509Key()
 	}
-	key := parse(b, data)
+	return srv, parse(b, data)
+}
+
+func benchRun(b *testing.B, x509 bool) {
+	srv, key := benchServer(b, x509)
 	opts := Options{RootCAs: srv.RootCAs()}
 	ctx := context.Background()
 	b.ReportAllocs()
@@ -36,12 +42,7 @@ func benchRun(b *testing.B, x509 bool) {
 }
 
 func benchBaseline(b *testing.B, x509 bool) {
-	srv := fakealm.Start(b, fakealm.Options{})
-	data := srv.SecretKey()
-	if x509 {
-		data = srv.X509Key()
-	}
-	key := parse(b, data)
+	srv, key := benchServer(b, x509)
 	form := url.Values{"grant_type": {"client_credentials"}, "client_id": {key.ClientID}}
 	var certs []tls.Certificate
 	if x509 {

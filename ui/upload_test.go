@@ -42,6 +42,16 @@ func (f *fixture) pickFile(u fyne.URI) {
 }
 
 // waitCheck waits until the format check has shown its outcome.
+// uploadFile loads the (empty) store, picks a file holding data in the
+// injected open dialog, taps Upload and waits for the format check.
+func (f *fixture) uploadFile(name string, data []byte) {
+	f.t.Helper()
+	f.load()
+	f.pickFile(keyFile(f.t, name, data))
+	test.Tap(f.s.upload)
+	f.waitCheck()
+}
+
 func (f *fixture) waitCheck() {
 	f.t.Helper()
 	f.pumpUntil("the format check's outcome", func() bool {
@@ -128,10 +138,7 @@ func TestDefaultFileDialogsShow(t *testing.T) {
 
 func TestUploadCancelledStoresNothing(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
-	f.load()
-	f.pickFile(keyFile(t, "k.json", testkeys.SecretKey(testkeys.Fields{})))
-	test.Tap(f.s.upload)
-	f.waitCheck()
+	f.uploadFile("k.json", testkeys.SecretKey(testkeys.Fields{}))
 	f.s.uploadView.dialog.Dismiss()
 	f.drain(50 * time.Millisecond)
 	if n := len(f.backend.Items(testService)); n != 0 || f.s.state != stEmpty {
@@ -231,10 +238,7 @@ func TestUploadShowsWarnings(t *testing.T) {
 		t.Skip("vault accepts a key without credential-type without a warning")
 	}
 	f := newFixture(t, fixtureOpts{})
-	f.load()
-	f.pickFile(keyFile(t, "k.txt", data))
-	test.Tap(f.s.upload)
-	f.waitCheck()
+	f.uploadFile("k.txt", data)
 	v := f.s.uploadView
 	if !v.warnings.Visible() {
 		t.Fatal("warnings are hidden")
@@ -354,10 +358,7 @@ func TestPasteInvalidText(t *testing.T) {
 
 func TestStoreFailsLeavesNothing(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
-	f.load()
-	f.pickFile(keyFile(t, "k.txt", testkeys.SecretKey(testkeys.Fields{})))
-	test.Tap(f.s.upload)
-	f.waitCheck()
+	f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
 	f.backend.FailOn(vault.OpSet, vault.ErrUnavailable)
 	f.s.uploadView.dialog.Confirm()
 	f.idle()
@@ -373,10 +374,7 @@ func TestStoreFailsLeavesNothing(t *testing.T) {
 
 func TestStoreWhenAnotherKeyArrivedMeanwhile(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
-	f.load()
-	f.pickFile(keyFile(t, "k.txt", testkeys.SecretKey(testkeys.Fields{})))
-	test.Tap(f.s.upload)
-	f.waitCheck()
+	f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
 	// calmkeyctl stores another tenant's key while the dialog is open.
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "ctl.txt")
 	f.s.uploadView.dialog.Confirm()
