@@ -111,17 +111,30 @@ func (ex *exchange) seen() exchangeFacts {
 // client makes a fresh client for one request. Each step has its own, so that
 // a client certificate can only ever be offered to the token host, and the
 // run leaves no pooled connection behind.
+//
+// cfg, the config that may hold the certificate, is used for exactly one
+// handshake: with the request's own host, the host the key names. net/http
+// would also use it for the handshake with an https proxy
+// (HTTPS_PROXY=https://...), offering the proxy the certificate; so such a
+// proxy is handed to net/http as an http one, and DialContext puts TLS on
+// the connection to it with a config of its own, which has no certificate.
+// net/http then sends CONNECT and does the host's handshake inside the
+// tunnel, as with any http proxy.
 func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *http.Transport) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: ru.roots}
 	if cert != nil {
 		cfg.Certificates = []tls.Certificate{*cert}
 	}
+	dialer := &net.Dialer{Timeout: ru.connect, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		Proxy: func(req *http.Request) (*url.URL, error) {
 			p, err := ru.proxy(req.URL)
 			ex.mu.Lock()
 			ex.proxy = p
 			ex.mu.Unlock()
+			if p != nil && p.Scheme == "https" {
+				return tlsProxyAsHTTP(p), err
+			}
 			return p, err
 		},
 		OnProxyConnectResponse: func(_ context.Context, _ *url.URL, _ *http.Request, resp *http.Response) error {
@@ -130,7 +143,20 @@ func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *ht
 			ex.mu.Unlock()
 			return nil
 		},
-		DialContext:            (&net.Dialer{Timeout: ru.connect, KeepAlive: 30 * time.Second}).DialContext,
+		// With a proxy, net/http dials only the proxy (then CONNECTs
+		// through it); the client makes one request, so the proxy chosen
+		// for it is the one dialled. addr is not compared with the proxy's
+		// host: net/http passes it in its own canonical form (lower case,
+		// punycode).
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ex.mu.Lock()
+			p := ex.proxy
+			ex.mu.Unlock()
+			if p != nil && p.Scheme == "https" {
+				return ru.dialTLSProxy(ctx, dialer, network, addr)
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
 		TLSClientConfig:        cfg,
 		TLSHandshakeTimeout:    ru.connect,
 		ForceAttemptHTTP2:      true,
@@ -142,6 +168,36 @@ func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *ht
 		// bearer token, to a host the key does not name.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, tr
+}
+
+// tlsProxyAsHTTP is an https proxy's URL as net/http must see it so that
+// client dials it through DialContext: scheme http, and the port https's
+// default when none is given.
+func tlsProxyAsHTTP(p *url.URL) *url.URL {
+	q := *p
+	q.Scheme = "http"
+	if q.Port() == "" {
+		q.Host = net.JoinHostPort(q.Hostname(), "443")
+	}
+	return &q
+}
+
+// dialTLSProxy connects to an https proxy: TLS 1.2 or newer, the run's
+// roots, HTTP/1.1 for CONNECT, and no client certificate. The connect limit
+// covers dialling and the handshake together. The name checked is addr's
+// host, as net/http would check it (in its canonical, punycode form).
+func (ru *runner) dialTLSProxy(ctx context.Context, dialer *net.Dialer, network, addr string) (net.Conn, error) {
+	name, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	d := &tls.Dialer{NetDialer: dialer, Config: &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		RootCAs:    ru.roots,
+		ServerName: name,
+		NextProtos: []string{"http/1.1"},
+	}}
+	return d.DialContext(ctx, network, addr)
 }
 
 type recordingTransport struct {
