@@ -61,6 +61,7 @@ func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
 		badProxy: proxyCfg.HTTPSProxy != "" && !proxyReadable(proxyCfg.HTTPSProxy),
 		connect:  min(maxConnect, max(limit/3, time.Millisecond)),
 		report:   r,
+		cleaner:  newCleaner(key),
 	}
 	token := ru.tokenStep()
 	ru.apiStep(token)
@@ -81,6 +82,9 @@ type runner struct {
 	badProxy bool
 	connect  time.Duration
 	report   *Report
+	// Every string from outside goes through clean before it reaches the
+	// report; see clean.go.
+	*cleaner
 }
 
 // exchange is what a step saw of its one HTTP exchange, for diagnosis. The
@@ -316,38 +320,53 @@ func (ru *runner) tokenStep() (token string) {
 		return ""
 	}
 
+	// From here on the token is as secret as the key: the API host, or
+	// whatever answers in its place, may echo it.
+	ru.addSecret(tok.AccessToken)
 	life := lifetime(tok)
 	ru.report.TokenLifetime = life
+	hidden := 0
 	if s, ok := tok.Extra("scope").(string); ok {
-		ru.report.Scopes = strings.Fields(s)
+		ru.report.Scopes, hidden = ru.scopes(s)
 	}
 	st.Status = StatusOK
 	st.Detail = "got an access token"
 	if life > 0 {
 		st.Detail += ", valid for " + humanDuration(life)
 	}
-	if n := len(ru.report.Scopes); n > 0 {
+	if n := len(ru.report.Scopes) + hidden; n > 0 {
 		st.Detail += fmt.Sprintf(", with %d scope%s", n, plural(n))
+	}
+	if hidden > 0 {
+		st.Detail += fmt.Sprintf(" (%d not shown: too many, too long, or not plain scope names)", hidden)
 	}
 	return tok.AccessToken
 }
 
+// maxLifetime is the longest token lifetime a report believes; a server's
+// larger figure (or one that overflows a Duration) is shown as none.
+const maxLifetime = 366 * 24 * time.Hour
+
 // lifetime reads expires_in; clientcredentials keeps only the expiry time,
 // which has already aged by the time we look.
 func lifetime(tok *oauth2.Token) time.Duration {
+	secs := float64(0)
 	switch v := tok.Extra("expires_in").(type) {
 	case float64:
-		if v > 0 {
-			return time.Duration(v) * time.Second
-		}
+		secs = v
 	case string:
 		var n int64
-		if _, err := fmt.Sscan(v, &n); err == nil && n > 0 {
-			return time.Duration(n) * time.Second
+		if _, err := fmt.Sscan(v, &n); err == nil {
+			secs = float64(n)
 		}
 	}
-	if !tok.Expiry.IsZero() {
-		return time.Until(tok.Expiry).Round(time.Second)
+	switch {
+	case secs > 0 && secs <= maxLifetime.Seconds():
+		return time.Duration(secs) * time.Second
+	case secs == 0 && !tok.Expiry.IsZero():
+		if d := time.Until(tok.Expiry).Round(time.Second); d > 0 && d <= maxLifetime {
+			return d
+		}
 	}
 	return 0
 }
