@@ -154,7 +154,7 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	}
 	if ex.proxy != nil {
 		if op := findOp(err, "proxyconnect"); op != nil {
-			return proxyFailure(op.Err, ru.clean(ex.proxy.Host))
+			return proxyConnectFailure(op.Err, ru.clean(ex.proxy.Host))
 		}
 		if ex.proxyStatus != 0 && ex.proxyStatus != http.StatusOK {
 			return proxyRefused(ru.clean(ex.proxy.Host), host, ex.proxyStatus)
@@ -238,6 +238,17 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	}
 	return failed(fmt.Sprintf("the request to %s failed%s: %s", host, via, ru.clean(innermost(err).Error())),
 		"Check the network connection and the proxy settings (HTTPS_PROXY, NO_PROXY), then try again.")
+}
+
+// proxyConnectFailure explains a failed connection to the proxy: its
+// certificate (an https proxy), or what proxyFailure names.
+func proxyConnectFailure(err error, proxy string) diagnosis {
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &verify) {
+		return failed(fmt.Sprintf("the certificate of the proxy %s cannot be verified", proxy),
+			"HTTPS_PROXY names an https proxy whose certificate is not trusted here: add its root certificate to the system's trust store, or set SSL_CERT_FILE to a PEM file that holds it. Certificate checks cannot be turned off.")
+	}
+	return proxyFailure(err, proxy)
 }
 
 func proxyFailure(err error, proxy string) diagnosis {

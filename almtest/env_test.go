@@ -235,6 +235,16 @@ func TestProxyRefusals(t *testing.T) {
 		t.Fatal("no request can have reached the server")
 	}
 
+	// An https proxy whose certificate is not trusted is named as such,
+	// and nothing passes it.
+	untrusted := startTLSProxy(t, testkeys.NewCA(t))
+	setProxyEnv(t, untrusted.URL, "")
+	r = Run(context.Background(), key, opts)
+	want(t, r, StepToken, StatusFail, []string{"certificate of the proxy " + fakealm.Host(untrusted.URL), "cannot be verified"}, []string{"https proxy", "SSL_CERT_FILE"})
+	if len(untrusted.seen()) != 0 || srv.Counts().UAA != 0 {
+		t.Fatal("a request went through a proxy whose certificate failed")
+	}
+
 	// Go ignores a malformed setting and goes direct; the hint says so,
 	// without quoting the setting: it may hold a password.
 	setProxyEnv(t, "http://user:hunter2@proxy\x7f:3128", "")
