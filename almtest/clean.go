@@ -1,12 +1,9 @@
 package almtest
 
 import (
-	"bytes"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/hex"
-	"encoding/json"
-	"encoding/pem"
 	"net/url"
 	"slices"
 	"strings"
@@ -58,6 +55,30 @@ type cleaner struct {
 	hay   string
 	short []string
 	built bool
+	// grams has a bit set for each fragment-long window of hay, by hash:
+	// a window of text whose bit is clear is in no secret, and most are.
+	grams *gramSet
+}
+
+// gramSet is a one-hash Bloom filter of 8-byte windows; 2^16 bits keeps
+// false hits to a few percent for the few thousand windows a key has.
+type gramSet [1 << 16 / 64]uint64
+
+func gramHash(s string) uint32 {
+	_ = s[7]
+	v := uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+	return uint32((v * 0x9e3779b97f4a7c15) >> 48)
+}
+
+func (g *gramSet) add(s string) {
+	h := gramHash(s)
+	g[h/64] |= 1 << (h % 64)
+}
+
+func (g *gramSet) has(s string) bool {
+	h := gramHash(s)
+	return g[h/64]&(1<<(h%64)) != 0
 }
 
 func newCleaner(k *vault.Key) *cleaner { return &cleaner{key: k} }
@@ -163,7 +184,7 @@ func (c *cleaner) scrub(t string) string {
 		spans = append(spans, [2]int{a, b})
 	}
 	for i := 0; i+fragment <= len(low); i++ {
-		if strings.Contains(c.hay, low[i:i+fragment]) {
+		if w := low[i : i+fragment]; c.grams.has(w) && strings.Contains(c.hay, w) {
 			mark(i, i+fragment)
 		}
 	}
@@ -210,36 +231,54 @@ func (c *cleaner) build() {
 		return
 	}
 	c.built = true
+	var forms []string
 	if c.key != nil {
 		if s := c.key.ClientSecret(); s != "" {
-			c.addForms(secretForms(s))
+			forms = append(forms, secretForms(s)...)
 		}
-		for _, der := range privateKeyDER(c.key) {
-			// The PEM body, and so every line of it; the key never leaves
-			// the machine, so no other encoding of it can come back.
-			c.addForms([]string{base64.StdEncoding.EncodeToString(der)})
-		}
+		// The PEM body, and so every line of it; the key never leaves the
+		// machine, so no other encoding of it can come back.
+		forms = append(forms, privateKeyBodies(c.key)...)
 	}
 	for _, tok := range c.tokens {
-		c.addForms(secretForms(tok))
+		forms = append(forms, secretForms(tok)...)
 	}
+	c.addForms(forms)
 }
 
+// addForms adds forms to hay, or to short, in lower case.
 func (c *cleaner) addForms(forms []string) {
-	var b strings.Builder
-	b.WriteString(c.hay)
+	n := len(c.hay)
 	for _, f := range forms {
-		f = lowerASCII(f)
+		n += len(f) + 1
+	}
+	var b strings.Builder
+	b.Grow(n)
+	b.WriteString(c.hay)
+	start := len(c.hay)
+	for _, f := range forms {
 		if len(f) < fragment {
-			if f != "" && !slices.Contains(c.short, f) {
+			if f = lowerASCII(f); f != "" && !slices.Contains(c.short, f) {
 				c.short = append(c.short, f)
 			}
 			continue
 		}
-		b.WriteString(f)
+		for i := 0; i < len(f); i++ {
+			ch := f[i]
+			if 'A' <= ch && ch <= 'Z' {
+				ch += 'a' - 'A'
+			}
+			b.WriteByte(ch)
+		}
 		b.WriteByte(0)
 	}
 	c.hay = b.String()
+	if c.grams == nil {
+		c.grams = new(gramSet)
+	}
+	for i := max(start-fragment+1, 0); i+fragment <= len(c.hay); i++ {
+		c.grams.add(c.hay[i : i+fragment])
+	}
 }
 
 // secretForms are the encodings in which a client sends s, or a careless
@@ -274,40 +313,62 @@ func secretForms(s string) []string {
 	return forms
 }
 
-// privateKeyDER returns the DER bodies of the x509 key's private key blocks,
-// as uploaded; if they cannot be found there, the key re-encoded as PKCS #8.
-func privateKeyDER(k *vault.Key) [][]byte {
+// privateKeyBodies returns the base64 bodies of the x509 key's private key
+// PEM blocks, read from the key's text as uploaded: a JSON string, so line
+// breaks are \n and a slash may be \/. Parsing the JSON would cost more than
+// the rest of the cleaning together. If no body is found there, it is the
+// key re-encoded as PKCS #8.
+func privateKeyBodies(k *vault.Key) []string {
 	if k.CredentialType != vault.X509 {
 		return nil
 	}
-	var obj struct {
-		UAA struct {
-			Key json.RawMessage `json:"key"`
-		} `json:"uaa"`
+	var bodies []string
+	const begin, end, dashes = "-----BEGIN ", "-----END ", "-----"
+	text := string(k.Bytes())
+	for {
+		i := strings.Index(text, begin)
+		if i < 0 {
+			break
+		}
+		text = text[i+len(begin):]
+		label, rest, ok := strings.Cut(text, dashes)
+		body, _, found := strings.Cut(rest, end)
+		if !ok || !found {
+			break
+		}
+		text = rest[len(body):]
+		if strings.Contains(label, "PRIVATE KEY") {
+			bodies = append(bodies, base64Body(body))
+		}
 	}
-	var keyPEM string
-	raw := bytes.TrimPrefix(k.Bytes(), []byte("\xef\xbb\xbf"))
-	if json.Unmarshal(raw, &obj) == nil && json.Unmarshal(obj.UAA.Key, &keyPEM) == nil {
-		var ders [][]byte
-		for rest := []byte(keyPEM); ; {
-			var b *pem.Block
-			if b, rest = pem.Decode(rest); b == nil {
-				break
-			}
-			if strings.Contains(b.Type, "PRIVATE KEY") {
-				ders = append(ders, b.Bytes)
-			}
-		}
-		if len(ders) > 0 {
-			return ders
-		}
+	if len(bodies) > 0 {
+		return bodies
 	}
 	if c, err := k.TLSCertificate(); err == nil {
 		if der, err := x509.MarshalPKCS8PrivateKey(c.PrivateKey); err == nil {
-			return [][]byte{der}
+			return []string{base64.StdEncoding.EncodeToString(der)}
 		}
 	}
 	return nil
+}
+
+// base64Body keeps the base64 characters of a PEM body written in a JSON
+// string, dropping its escaped line breaks.
+func base64Body(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '\\' && i+1 < len(s):
+			i++
+			if s[i] == '/' {
+				b.WriteByte('/')
+			}
+		case 'A' <= c && c <= 'Z', 'a' <= c && c <= 'z', '0' <= c && c <= '9', c == '+', c == '/', c == '=':
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
 }
 
 // printable drops from s what a terminal would act on or a reader cannot

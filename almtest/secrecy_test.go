@@ -504,24 +504,32 @@ func TestCleanText(t *testing.T) {
 		}
 	}
 
-	// x509: every line of the private key's body, and the whole PEM.
-	xk := newCleaner(parse(t, srv.X509Key()))
-	_, keyPEM := srv.ClientPEM()
-	lines := 0
-	for _, line := range strings.Split(keyPEM, "\n") {
-		if line == "" || strings.HasPrefix(line, "-----") {
-			continue
+	// x509, each encoding SAP keys come with: every line of the private
+	// key's body, and the whole PEM.
+	for _, alg := range []testkeys.Alg{testkeys.RSAPKCS1, testkeys.RSAPKCS8, testkeys.ECDSA} {
+		xs := fakealm.Start(t, fakealm.Options{KeyAlg: alg})
+		xk := newCleaner(parse(t, xs.X509Key()))
+		_, keyPEM := xs.ClientPEM()
+		lines := 0
+		for _, line := range strings.Split(keyPEM, "\n") {
+			if line == "" || strings.HasPrefix(line, "-----") {
+				continue
+			}
+			lines++
+			if got := xk.clean("key: " + line); got != "key: "+scrubbed {
+				t.Errorf("alg %d: private key line not scrubbed: %q", alg, got)
+			}
 		}
-		lines++
-		if got := xk.clean("key: " + line); got != "key: "+scrubbed {
-			t.Errorf("private key line not scrubbed: %q", got)
+		if got := xk.clean(keyPEM); leak(map[string]string{"PEM": got}, secretWindows(xs)) != "" {
+			t.Errorf("alg %d: private key PEM not scrubbed: %q", alg, got)
+		}
+		if lines < 2 {
+			t.Fatalf("alg %d: the key's PEM has only %d body lines", alg, lines)
 		}
 	}
-	if got := xk.clean(keyPEM); leak(map[string]string{"PEM": got}, secretWindows(srv)) != "" {
-		t.Errorf("private key PEM not scrubbed: %q", got)
-	}
-	if lines < 10 {
-		t.Fatalf("the RSA key's PEM has only %d body lines", lines)
+	// A JSON writer may escape the slashes in a PEM body.
+	if got := base64Body(`MIIB\/ab+c\nDEF/==\r\n`); got != "MIIB/ab+cDEF/==" {
+		t.Errorf("base64Body: %q", got)
 	}
 
 	// Scopes: listed only when plain and not secret.
