@@ -31,9 +31,12 @@ const (
 	cleanWork = 4096
 	// fragment is the shortest run of a secret's text that is scrubbed
 	// wherever it shows: any 8 characters of the secret, of the token or of
-	// one of their encodings, in any letter case. Shorter runs are too
-	// common in ordinary text to remove (every "http" would go), and
-	// reveal too little of a secret to matter.
+	// one of their encodings, in any letter case, so prefixes, pieces and
+	// truncations too. Shorter runs would take ordinary words and numbers
+	// with them (base64 and hex forms hold every short run of letters and
+	// digits), and 7 characters of a 40-character random secret leave it
+	// as hard to guess as ever. A secret shorter than this is matched
+	// whole.
 	fragment = 8
 	// scrubbed stands for what was taken out.
 	scrubbed = "***"
@@ -417,15 +420,8 @@ func escapeLen(s string) int {
 		return 1 + csiLen(s[1:])
 	case c == ']' || c == 'P' || c == 'X' || c == '^' || c == '_':
 		return 1 + controlStringLen(s[1:])
-	case 0x20 <= c && c <= 0x2f: // intermediates, then a final byte
-		j := 1
-		for j < len(s) && 0x20 <= s[j] && s[j] <= 0x2f {
-			j++
-		}
-		if j < len(s) && 0x30 <= s[j] && s[j] <= 0x7e {
-			j++
-		}
-		return j
+	case 0x20 <= c && c <= 0x2f:
+		return runThenFinal(s, 0x2f, 0x30)
 	case 0x30 <= c && c <= 0x7e:
 		return 1
 	}
@@ -434,12 +430,17 @@ func escapeLen(s string) int {
 
 // csiLen is the length of a control sequence's parameters, intermediates and
 // final byte at the start of s.
-func csiLen(s string) int {
+func csiLen(s string) int { return runThenFinal(s, 0x3f, 0x40) }
+
+// runThenFinal is the length of a run of bytes from 0x20 to last and one
+// final byte from final to 0x7e at the start of s: an escape sequence's
+// intermediates (and a control sequence's parameters), then its final byte.
+func runThenFinal(s string, last, final byte) int {
 	j := 0
-	for j < len(s) && 0x20 <= s[j] && s[j] <= 0x3f {
+	for j < len(s) && 0x20 <= s[j] && s[j] <= last {
 		j++
 	}
-	if j < len(s) && 0x40 <= s[j] && s[j] <= 0x7e {
+	if j < len(s) && final <= s[j] && s[j] <= 0x7e {
 		j++
 	}
 	return j

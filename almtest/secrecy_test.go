@@ -532,6 +532,12 @@ func TestCleanText(t *testing.T) {
 		t.Errorf("base64Body: %q", got)
 	}
 
+	// A secret shorter than a fragment is matched whole.
+	short := newCleaner(parse(t, srv.SecretKeyWith(testkeys.Fields{Secret: "Ab$12x"})))
+	if got := short.clean("x ab$12X ab%2412x y"); got != "x *** *** y" {
+		t.Errorf("short secret: %q", got)
+	}
+
 	// Scopes: listed only when plain and not secret.
 	shown, hidden := c.scopes("uaa.resource calm-api!b16907.projects.read sap|x:y/z_1-2 bad$scope " +
 		strings.Repeat("l", maxScopeLen+1) + " " + testkeys.Secret[:20] + " " + osc + "title " + "ü.read")
