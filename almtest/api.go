@@ -5,7 +5,15 @@
 // A run sends the key's credentials only to the hosts the key names (uaa.url
 // or uaa.certurl for the token, endpoints.Api for the bearer token), only over
 // https with TLS 1.2 or newer and verified certificates, and follows no
-// redirect. It honours HTTPS_PROXY/NO_PROXY and SSL_CERT_FILE.
+// redirect. An x509 key's client certificate is offered to the token host
+// only: not to the API host, nor to an https proxy. It honours
+// HTTPS_PROXY/NO_PROXY (http:// and https:// proxies) and SSL_CERT_FILE.
+//
+// Text that comes from a server (error replies, scopes, redirect targets,
+// certificate names, network errors) is cleaned before it reaches a Report:
+// no control characters or terminal escape sequences, at most 120
+// characters, and no fragment of the client secret, the private key or the
+// access token in any common encoding (see clean.go).
 package almtest
 
 import (
@@ -45,7 +53,8 @@ type Step struct {
 }
 
 // Report is the result of Run. It never holds the token, the client secret or
-// the private key. JSON: ok, steps, started, ms, token_lifetime_s, scopes,
+// the private key, and its text from servers is cleaned (see the package
+// comment). JSON: ok, steps, started, ms, token_lifetime_s, scopes,
 // key_rejected.
 type Report struct {
 	OK            bool   // logon works (api step ok or warn)
@@ -53,8 +62,8 @@ type Report struct {
 	Steps         []Step // always token then api, in that order
 	Started       time.Time
 	Duration      time.Duration
-	TokenLifetime time.Duration // expires_in, when a token was issued
-	Scopes        []string
+	TokenLifetime time.Duration // expires_in, when a token was issued (and under a year)
+	Scopes        []string      // the token's scopes that are plain scope names, at most 64
 }
 
 // Options configure Run. Zero values: DefaultTimeout, system roots (honouring

@@ -69,7 +69,7 @@ func (ru *runner) tokenFailure(err error, ex exchangeFacts, u *url.URL, field st
 	switch s := ex.status; {
 	case s >= 300 && s < 400:
 		return failed(
-			fmt.Sprintf("the token endpoint at %s redirected to %s (HTTP %d); the redirect was not followed, so the credentials went to no other host", host, redirectTarget(u, ex.header), s),
+			fmt.Sprintf("the token endpoint at %s redirected to %s (HTTP %d); the redirect was not followed, so the credentials went to no other host", host, ru.redirectTarget(u, ex.header), s),
 			fmt.Sprintf("SAP's token endpoints do not redirect: a proxy or captive portal may be intercepting, or %s in the key is out of date. Check both.", field))
 	case s == http.StatusUnauthorized || code == "invalid_client" || strings.EqualFold(desc, "Bad credentials"):
 		d := failed(
@@ -96,7 +96,7 @@ func (ru *runner) tokenFailure(err error, ex exchangeFacts, u *url.URL, field st
 		return failed(fmt.Sprintf("the token server at %s has a problem (%s)", host, says),
 			"The trouble is on the server's side, not the key's. Try again in a few minutes; if it persists, check SAP's cloud status for the region.")
 	case s >= 200 && s < 300:
-		return failed(fmt.Sprintf("the token endpoint at %s answered HTTP %d, but with %s, not a token", host, s, replyKind(ex.header, err)),
+		return failed(fmt.Sprintf("the token endpoint at %s answered HTTP %d, but with %s, not a token", host, s, ru.replyKind(ex.header, err)),
 			fmt.Sprintf("A proxy or login page may be answering in place of XSUAA, or %s points at another service. Check %s and the proxy settings (HTTPS_PROXY, NO_PROXY).", field, field))
 	default:
 		return failed(fmt.Sprintf("the token server at %s refused the request (%s)", host, says),
@@ -121,7 +121,7 @@ func (ru *runner) apiStatus(resp *http.Response, u *url.URL) diagnosis {
 		return failed(fmt.Sprintf("the API at %s rejected the token from %s (HTTP 401)", host, hostOf(ru.key.TokenURL())),
 			"The token comes from another tenant or region than the API: check that endpoints.Api and uaa.url in the key belong to the same SAP Cloud ALM tenant, and upload the key that tenant's cockpit gives.")
 	case s >= 300 && s < 400:
-		return failed(fmt.Sprintf("the API at %s redirected to %s (HTTP %d); the redirect was not followed, so the token went to no other host", host, redirectTarget(u, resp.Header), s),
+		return failed(fmt.Sprintf("the API at %s redirected to %s (HTTP %d); the redirect was not followed, so the token went to no other host", host, ru.redirectTarget(u, resp.Header), s),
 			"The SAP Cloud ALM API does not redirect: a proxy or login page may be intercepting, or endpoints.Api in the key is out of date.")
 	case s == http.StatusNotFound:
 		return failed(fmt.Sprintf("the API path %s was not found at %s (HTTP 404)", u.Path+ProjectsPath, host),
@@ -154,15 +154,15 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	}
 	if ex.proxy != nil {
 		if op := findOp(err, "proxyconnect"); op != nil {
-			return proxyFailure(op.Err, ex.proxy.Host)
+			return proxyConnectFailure(op.Err, ru.clean(ex.proxy.Host))
 		}
 		if ex.proxyStatus != 0 && ex.proxyStatus != http.StatusOK {
-			return proxyRefused(ex.proxy.Host, host, ex.proxyStatus)
+			return proxyRefused(ru.clean(ex.proxy.Host), host, ex.proxyStatus)
 		}
 	}
 	via := ""
 	if ex.proxy != nil {
-		via = " through the proxy " + ex.proxy.Host
+		via = " through the proxy " + ru.clean(ex.proxy.Host)
 	}
 	checkField := fmt.Sprintf("Check %s in the key and the network connection.", field)
 
@@ -185,7 +185,7 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	case errors.As(err, &unknownCA):
 		issuer := "an unknown issuer"
 		if unknownCA.Cert != nil {
-			issuer = fmt.Sprintf("%q", certName(unknownCA.Cert.Issuer.CommonName, unknownCA.Cert.Issuer.Organization))
+			issuer = fmt.Sprintf("%q", ru.clean(certName(unknownCA.Cert.Issuer.CommonName, unknownCA.Cert.Issuer.Organization)))
 		}
 		return failed(fmt.Sprintf("the certificate of %s is not trusted: it was issued by %s, which is not a known certificate authority", host, issuer), hintTrust)
 	case errors.As(err, &wrongHost):
@@ -197,7 +197,7 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 				ns = append(ns, ip.String())
 			}
 			if len(ns) > 0 {
-				names = strings.Join(ns, ", ")
+				names = ru.clean(strings.Join(ns, ", "))
 			}
 		}
 		return failed(fmt.Sprintf("the certificate of %s is for %s, not for this host", host, names),
@@ -216,10 +216,10 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	}
 	if alert := remoteAlert(err); alert != "" {
 		if ru.key.CredentialType == vault.X509 && field == tokenField(ru.key) && isCertAlert(alert) {
-			return failed(fmt.Sprintf("the token server at %s refused the key's client certificate (TLS alert: %s)", host, alert),
+			return failed(fmt.Sprintf("the token server at %s refused the key's client certificate (TLS alert: %s)", host, ru.clean(alert)),
 				"The certificate may be revoked, or belong to a key that was deleted or regenerated in the SAP BTP cockpit. Delete the key here, then create a new x509 key in the cockpit and upload it.")
 		}
-		return failed(fmt.Sprintf("the TLS handshake with %s failed (TLS alert: %s)", host, alert),
+		return failed(fmt.Sprintf("the TLS handshake with %s failed (TLS alert: %s)", host, ru.clean(alert)),
 			fmt.Sprintf("Something other than SAP's server may be answering: check %s and the proxy settings.", field))
 	}
 	var ne net.Error
@@ -238,6 +238,17 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	}
 	return failed(fmt.Sprintf("the request to %s failed%s: %s", host, via, ru.clean(innermost(err).Error())),
 		"Check the network connection and the proxy settings (HTTPS_PROXY, NO_PROXY), then try again.")
+}
+
+// proxyConnectFailure explains a failed connection to the proxy: its
+// certificate (an https proxy), or what proxyFailure names.
+func proxyConnectFailure(err error, proxy string) diagnosis {
+	var verify *tls.CertificateVerificationError
+	if errors.As(err, &verify) {
+		return failed(fmt.Sprintf("the certificate of the proxy %s cannot be verified", proxy),
+			"HTTPS_PROXY names an https proxy whose certificate is not trusted here: add its root certificate to the system's trust store, or set SSL_CERT_FILE to a PEM file that holds it. Certificate checks cannot be turned off.")
+	}
+	return proxyFailure(err, proxy)
 }
 
 func proxyFailure(err error, proxy string) diagnosis {
@@ -335,8 +346,9 @@ func hostOf(raw string) string {
 }
 
 // redirectTarget names where a redirect pointed, resolved against the
-// request URL; the path is left out because it can carry anything.
-func redirectTarget(from *url.URL, h http.Header) string {
+// request URL; the path is left out because it can carry anything, and the
+// host is the server's text.
+func (ru *runner) redirectTarget(from *url.URL, h http.Header) string {
 	loc := h.Get("Location")
 	if loc == "" {
 		return "no named location"
@@ -345,11 +357,15 @@ func redirectTarget(from *url.URL, h http.Header) string {
 	if err != nil || to.Host == "" {
 		return "an unreadable location"
 	}
-	return "host " + to.Host
+	host := ru.clean(to.Host)
+	if host == "" {
+		return "an unreadable location"
+	}
+	return "host " + host
 }
 
 // replyKind says what came instead of a token.
-func replyKind(h http.Header, err error) string {
+func (ru *runner) replyKind(h http.Header, err error) string {
 	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	switch {
 	case mt == "text/html":
@@ -361,7 +377,7 @@ func replyKind(h http.Header, err error) string {
 	case mt == "application/json":
 		return "JSON that cannot be read"
 	}
-	return "a " + mt + " reply"
+	return "a " + ru.clean(mt) + " reply"
 }
 
 // serverSays gives "HTTP 401: unauthorized, Bad credentials", with the
@@ -377,30 +393,6 @@ func (ru *runner) serverSays(status int, code, desc string) string {
 	}
 	if len(words) > 0 {
 		s += ": " + strings.Join(words, ", ")
-	}
-	return s
-}
-
-// clean makes text from outside fit for one line of a report: printable,
-// short, and without the key's secret even if a server echoed it.
-func (ru *runner) clean(s string) string {
-	if ru.key != nil {
-		if sec := ru.key.ClientSecret(); sec != "" {
-			s = strings.ReplaceAll(s, sec, "***")
-			s = strings.ReplaceAll(s, url.QueryEscape(sec), "***")
-		}
-	}
-	var b strings.Builder
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			r = ' '
-		}
-		b.WriteRune(r)
-	}
-	s = strings.Join(strings.Fields(b.String()), " ")
-	const most = 120
-	if r := []rune(s); len(r) > most {
-		s = string(r[:most]) + "…"
 	}
 	return s
 }

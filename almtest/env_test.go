@@ -3,8 +3,10 @@ package almtest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
+	"log"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/calmkey/calmkey/internal/fakealm"
+	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -90,19 +93,47 @@ type connectProxy struct {
 	*httptest.Server
 	mu      sync.Mutex
 	targets []string
+	certs   int // CONNECTs that came with a client certificate (https proxies)
 	answer  int // CONNECT's status; 0 means 200 and tunnel
 }
 
 func startProxy(t *testing.T, answer int) *connectProxy {
 	t.Helper()
+	p := newProxy(answer)
+	p.Start()
+	t.Cleanup(p.Close)
+	return p
+}
+
+// startTLSProxy is an https proxy (HTTPS_PROXY=https://...) with a
+// certificate from ca. It asks every client for a certificate, as a proxy
+// that authenticates clients would, and counts those offered.
+func startTLSProxy(t *testing.T, ca *testkeys.CA) *connectProxy {
+	t.Helper()
+	p := newProxy(0)
+	p.Config.ErrorLog = log.New(io.Discard, "", 0)
+	p.TLS = &tls.Config{
+		Certificates: []tls.Certificate{ca.ServerTLS(t, "127.0.0.1")},
+		ClientAuth:   tls.RequestClientCert,
+		MinVersion:   tls.VersionTLS12,
+	}
+	p.StartTLS()
+	t.Cleanup(p.Close)
+	return p
+}
+
+func newProxy(answer int) *connectProxy {
 	p := &connectProxy{answer: answer}
-	p.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	p.Server = httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodConnect {
 			http.Error(w, "CONNECT only", http.StatusMethodNotAllowed)
 			return
 		}
 		p.mu.Lock()
 		p.targets = append(p.targets, r.Host)
+		if r.TLS != nil && len(r.TLS.PeerCertificates) > 0 {
+			p.certs++
+		}
 		p.mu.Unlock()
 		if p.answer != 0 {
 			w.WriteHeader(p.answer)
@@ -131,8 +162,14 @@ func startProxy(t *testing.T, answer int) *connectProxy {
 			_, _ = io.Copy(conn, up)
 		}()
 	}))
-	t.Cleanup(p.Close)
 	return p
+}
+
+// offeredCerts is how many CONNECTs came with a client certificate.
+func (p *connectProxy) offeredCerts() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.certs
 }
 
 func (p *connectProxy) seen() []string {
@@ -198,6 +235,16 @@ func TestProxyRefusals(t *testing.T) {
 		t.Fatal("no request can have reached the server")
 	}
 
+	// An https proxy whose certificate is not trusted is named as such,
+	// and nothing passes it.
+	untrusted := startTLSProxy(t, testkeys.NewCA(t))
+	setProxyEnv(t, untrusted.URL, "")
+	r = Run(context.Background(), key, opts)
+	want(t, r, StepToken, StatusFail, []string{"certificate of the proxy " + fakealm.Host(untrusted.URL), "cannot be verified"}, []string{"https proxy", "SSL_CERT_FILE"})
+	if len(untrusted.seen()) != 0 || srv.Counts().UAA != 0 {
+		t.Fatal("a request went through a proxy whose certificate failed")
+	}
+
 	// Go ignores a malformed setting and goes direct; the hint says so,
 	// without quoting the setting: it may hold a password.
 	setProxyEnv(t, "http://user:hunter2@proxy\x7f:3128", "")
@@ -226,5 +273,57 @@ func TestNoWayToSkipCertificateChecks(t *testing.T) {
 		if strings.Contains(string(src), banned) {
 			t.Errorf("%s mentions %s", f, banned)
 		}
+	}
+}
+
+// TestClientCertificateOnlyToTokenHost runs an x509 logon through an https
+// proxy, which asks for client certificates, and through a plain one: the
+// certificate goes to the token host inside the tunnel, never to the proxy
+// in its own handshake, and never to the API host.
+func TestClientCertificateOnlyToTokenHost(t *testing.T) {
+	srv := fakealm.Start(t, fakealm.Options{Host: "alm.calmkey.test", KeyAlg: testkeys.ECDSA})
+	opts := Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second}
+	tlsProxy := startTLSProxy(t, srv.CA)
+	plainProxy := startProxy(t, 0)
+	for _, c := range []struct {
+		name  string
+		proxy *connectProxy
+	}{{"https proxy", tlsProxy}, {"http proxy", plainProxy}} {
+		for _, kind := range []string{"x509", "secret"} {
+			data := srv.X509Key()
+			if kind == "secret" {
+				data = srv.SecretKey()
+			}
+			srv.Reset()
+			before := len(c.proxy.seen())
+			setProxyEnv(t, c.proxy.URL, "")
+			r := Run(context.Background(), parse(t, data), opts)
+			if !r.OK {
+				t.Fatalf("%s, %s key: logon should work:\n%s", c.name, kind, r)
+			}
+			if n := len(c.proxy.seen()) - before; n != 2 {
+				t.Fatalf("%s, %s key: the proxy tunnelled %d connections, want 2", c.name, kind, n)
+			}
+			reqs := srv.Requests()
+			if len(reqs) != 2 {
+				t.Fatalf("%s, %s key: servers saw %+v", c.name, kind, reqs)
+			}
+			tok, api := reqs[0], reqs[1]
+			if kind == "x509" && (tok.Endpoint != fakealm.EndpointCert || !tok.ClientCert || tok.ClientCertCN == "") {
+				t.Fatalf("%s: the token host did not get the client certificate: %+v", c.name, tok)
+			}
+			if kind == "secret" && tok.ClientCert {
+				t.Fatalf("%s: a secret key offered a client certificate: %+v", c.name, tok)
+			}
+			if api.ClientCert {
+				t.Fatalf("%s, %s key: the API host was offered the client certificate", c.name, kind)
+			}
+		}
+	}
+	if n := tlsProxy.offeredCerts(); n != 0 {
+		t.Fatalf("the https proxy was offered a client certificate in %d of %d handshakes", n, len(tlsProxy.seen()))
+	}
+	if len(tlsProxy.seen()) != 4 {
+		t.Fatalf("the https proxy saw %d CONNECTs, want 4", len(tlsProxy.seen()))
 	}
 }

@@ -3,6 +3,8 @@ package almtest
 import (
 	"context"
 	"crypto/tls"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -13,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/calmkey/calmkey/internal/fakealm"
 	"github.com/calmkey/calmkey/internal/testkeys"
@@ -83,18 +86,133 @@ func startTLS(t testing.TB, ca *testkeys.CA, h http.Handler, cfg func(*tls.Confi
 	return srv
 }
 
-// secretParts are the strings no output may hold: the secret (also as it
-// travels in a form), each line of the private key's body, and every token
-// the servers issued.
-func secretParts(srv *fakealm.Server) []string {
-	parts := []string{testkeys.Secret, url.QueryEscape(testkeys.Secret)}
-	_, keyPEM := srv.ClientPEM()
-	for _, line := range strings.Split(keyPEM, "\n") {
-		if len(line) >= 32 && !strings.HasPrefix(line, "-----") {
-			parts = append(parts, line)
+// secretWindows are what no output may hold, by the name of the form each
+// comes from: every run of 8 characters (in lower case; the scan ignores
+// case) of the client secret in each encoding a client or server might use,
+// of each line of the private key's body, and of each token given. The
+// list is written here, apart from clean.go's, so that the two check each
+// other.
+func secretWindows(srv *fakealm.Server, tokens ...string) map[string]string {
+	w := map[string]string{}
+	add := func(name, s string) {
+		s = lowerLetters(s)
+		if len(s) < 8 {
+			w[s] = name
+			return
+		}
+		for i := 0; i+8 <= len(s); i++ {
+			w[s[i:i+8]] = name
 		}
 	}
-	return append(parts, srv.Tokens()...)
+	secret, id := testkeys.Secret, testkeys.ClientID
+	add("secret", secret)
+	add("query-escaped secret", url.QueryEscape(secret))
+	add("path-escaped secret", url.PathEscape(secret))
+	add("hex secret", hex.EncodeToString([]byte(secret)))
+	for _, enc := range []struct {
+		name string
+		enc  *base64.Encoding
+	}{{"base64", base64.StdEncoding}, {"base64url", base64.URLEncoding}} {
+		add(enc.name+" secret", enc.enc.EncodeToString([]byte(secret)))
+		// A Basic header: only the characters that carry the secret's
+		// bits; those of the client id are no secret.
+		for _, pair := range [][2]string{{id, secret}, {url.QueryEscape(id), url.QueryEscape(secret)}} {
+			e := enc.enc.EncodeToString([]byte(pair[0] + ":" + pair[1]))
+			add(enc.name+" clientid:secret", e[(8*(len(pair[0])+1)+5)/6:])
+		}
+	}
+	_, keyPEM := srv.ClientPEM()
+	for _, line := range strings.Split(keyPEM, "\n") {
+		if line != "" && !strings.HasPrefix(line, "-----") {
+			add("private key", line)
+		}
+	}
+	for _, tok := range tokens {
+		add("token", tok)
+		add("query-escaped token", url.QueryEscape(tok))
+		add("base64 token", base64.StdEncoding.EncodeToString([]byte(tok)))
+		add("base64url token", base64.RawURLEncoding.EncodeToString([]byte(tok)))
+	}
+	return w
+}
+
+// leak names a rendering that holds one of windows, and the form it came
+// from, without quoting it; "" when none does.
+func leak(forms map[string]string, windows map[string]string) string {
+	for name, text := range forms {
+		low := lowerLetters(text)
+		for i := 0; i+8 <= len(low); i++ {
+			if form, ok := windows[low[i:i+8]]; ok {
+				return fmt.Sprintf("%s holds 8 characters of the %s at byte %d", name, form, i)
+			}
+		}
+	}
+	return ""
+}
+
+// lowerLetters lowers A to Z only: "any letter case" is ASCII's, and other
+// lowering changes lengths (İ) or makes look-alikes equal (the Kelvin sign).
+func lowerLetters(s string) string {
+	return strings.Map(func(r rune) rune {
+		if 'A' <= r && r <= 'Z' {
+			return r + 'a' - 'A'
+		}
+		return r
+	}, s)
+}
+
+// controlIn names a rendering that holds a character a terminal acts on
+// (ESC, BEL, DEL, a C1 control, any C0 control but a line feed) or invalid
+// UTF-8, also once a JSON rendering is decoded; "" when none does.
+func controlIn(forms map[string]string) string {
+	for name, text := range forms {
+		if c := controlChar(text); c != "" {
+			return name + c
+		}
+		if !strings.Contains(name, "JSON") {
+			continue
+		}
+		var v any
+		if err := json.Unmarshal([]byte(text), &v); err != nil {
+			return name + " does not decode: " + err.Error()
+		}
+		var walk func(any) string
+		walk = func(v any) string {
+			switch v := v.(type) {
+			case string:
+				return controlChar(v)
+			case []any:
+				for _, e := range v {
+					if c := walk(e); c != "" {
+						return c
+					}
+				}
+			case map[string]any:
+				for _, e := range v {
+					if c := walk(e); c != "" {
+						return c
+					}
+				}
+			}
+			return ""
+		}
+		if c := walk(v); c != "" {
+			return name + ", decoded," + c
+		}
+	}
+	return ""
+}
+
+func controlChar(s string) string {
+	if !utf8.ValidString(s) {
+		return " is not valid UTF-8"
+	}
+	for i, r := range s {
+		if (r < 0x20 && r != '\n') || (0x7f <= r && r <= 0x9f) {
+			return fmt.Sprintf(" holds the control U+%04X at byte %d", r, i)
+		}
+	}
+	return ""
 }
 
 // renderings are every form a report takes on its way to a user.
@@ -122,10 +240,17 @@ func renderings(t testing.TB, r *Report) map[string]string {
 		"%s":        fmt.Sprintf("[%s]", r),
 		"%q":        fmt.Sprintf("%q", r),
 	}
+	for _, verb := range []string{"%d", "%x", "%X", "%T"} {
+		out[verb] = fmt.Sprintf(verb, r)
+		out[verb+" value"] = fmt.Sprintf(verb, *r)
+	}
 	if err := r.Err(); err != nil {
 		out["Err"] = err.Error()
+		out["Err %v"] = fmt.Sprintf("%v", err)
 		out["Err %+v"] = fmt.Sprintf("%+v", err)
 		out["Err %#v"] = fmt.Sprintf("%#v", err)
+		out["Err %q"] = fmt.Sprintf("%q", err)
+		out["Err wrapped"] = fmt.Errorf("logon test: %w", err).Error()
 	}
 	for i, s := range r.Steps {
 		sj, _ := json.Marshal(s)

@@ -61,6 +61,7 @@ func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
 		badProxy: proxyCfg.HTTPSProxy != "" && !proxyReadable(proxyCfg.HTTPSProxy),
 		connect:  min(maxConnect, max(limit/3, time.Millisecond)),
 		report:   r,
+		cleaner:  newCleaner(key),
 	}
 	token := ru.tokenStep()
 	ru.apiStep(token)
@@ -81,6 +82,9 @@ type runner struct {
 	badProxy bool
 	connect  time.Duration
 	report   *Report
+	// Every string from outside goes through clean before it reaches the
+	// report; see clean.go.
+	*cleaner
 }
 
 // exchange is what a step saw of its one HTTP exchange, for diagnosis. The
@@ -111,17 +115,30 @@ func (ex *exchange) seen() exchangeFacts {
 // client makes a fresh client for one request. Each step has its own, so that
 // a client certificate can only ever be offered to the token host, and the
 // run leaves no pooled connection behind.
+//
+// cfg, the config that may hold the certificate, is used for exactly one
+// handshake: with the request's own host, the host the key names. net/http
+// would also use it for the handshake with an https proxy
+// (HTTPS_PROXY=https://...), offering the proxy the certificate; so such a
+// proxy is handed to net/http as an http one, and DialContext puts TLS on
+// the connection to it with a config of its own, which has no certificate.
+// net/http then sends CONNECT and does the host's handshake inside the
+// tunnel, as with any http proxy.
 func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *http.Transport) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: ru.roots}
 	if cert != nil {
 		cfg.Certificates = []tls.Certificate{*cert}
 	}
+	dialer := &net.Dialer{Timeout: ru.connect, KeepAlive: 30 * time.Second}
 	tr := &http.Transport{
 		Proxy: func(req *http.Request) (*url.URL, error) {
 			p, err := ru.proxy(req.URL)
 			ex.mu.Lock()
 			ex.proxy = p
 			ex.mu.Unlock()
+			if p != nil && p.Scheme == "https" {
+				return tlsProxyAsHTTP(p), err
+			}
 			return p, err
 		},
 		OnProxyConnectResponse: func(_ context.Context, _ *url.URL, _ *http.Request, resp *http.Response) error {
@@ -130,7 +147,20 @@ func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *ht
 			ex.mu.Unlock()
 			return nil
 		},
-		DialContext:            (&net.Dialer{Timeout: ru.connect, KeepAlive: 30 * time.Second}).DialContext,
+		// With a proxy, net/http dials only the proxy (then CONNECTs
+		// through it); the client makes one request, so the proxy chosen
+		// for it is the one dialled. addr is not compared with the proxy's
+		// host: net/http passes it in its own canonical form (lower case,
+		// punycode).
+		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			ex.mu.Lock()
+			p := ex.proxy
+			ex.mu.Unlock()
+			if p != nil && p.Scheme == "https" {
+				return ru.dialTLSProxy(ctx, dialer, network, addr)
+			}
+			return dialer.DialContext(ctx, network, addr)
+		},
 		TLSClientConfig:        cfg,
 		TLSHandshakeTimeout:    ru.connect,
 		ForceAttemptHTTP2:      true,
@@ -142,6 +172,36 @@ func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *ht
 		// bearer token, to a host the key does not name.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, tr
+}
+
+// tlsProxyAsHTTP is an https proxy's URL as net/http must see it so that
+// client dials it through DialContext: scheme http, and the port https's
+// default when none is given.
+func tlsProxyAsHTTP(p *url.URL) *url.URL {
+	q := *p
+	q.Scheme = "http"
+	if q.Port() == "" {
+		q.Host = net.JoinHostPort(q.Hostname(), "443")
+	}
+	return &q
+}
+
+// dialTLSProxy connects to an https proxy: TLS 1.2 or newer, the run's
+// roots, HTTP/1.1 for CONNECT, and no client certificate. The connect limit
+// covers dialling and the handshake together. The name checked is addr's
+// host, as net/http would check it (in its canonical, punycode form).
+func (ru *runner) dialTLSProxy(ctx context.Context, dialer *net.Dialer, network, addr string) (net.Conn, error) {
+	name, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	d := &tls.Dialer{NetDialer: dialer, Config: &tls.Config{
+		MinVersion: tls.VersionTLS12,
+		RootCAs:    ru.roots,
+		ServerName: name,
+		NextProtos: []string{"http/1.1"},
+	}}
+	return d.DialContext(ctx, network, addr)
 }
 
 type recordingTransport struct {
@@ -260,38 +320,53 @@ func (ru *runner) tokenStep() (token string) {
 		return ""
 	}
 
+	// From here on the token is as secret as the key: the API host, or
+	// whatever answers in its place, may echo it.
+	ru.addSecret(tok.AccessToken)
 	life := lifetime(tok)
 	ru.report.TokenLifetime = life
+	hidden := 0
 	if s, ok := tok.Extra("scope").(string); ok {
-		ru.report.Scopes = strings.Fields(s)
+		ru.report.Scopes, hidden = ru.scopes(s)
 	}
 	st.Status = StatusOK
 	st.Detail = "got an access token"
 	if life > 0 {
 		st.Detail += ", valid for " + humanDuration(life)
 	}
-	if n := len(ru.report.Scopes); n > 0 {
+	if n := len(ru.report.Scopes) + hidden; n > 0 {
 		st.Detail += fmt.Sprintf(", with %d scope%s", n, plural(n))
+	}
+	if hidden > 0 {
+		st.Detail += fmt.Sprintf(" (%d not shown: too many, too long, or not plain scope names)", hidden)
 	}
 	return tok.AccessToken
 }
 
+// maxLifetime is the longest token lifetime a report believes; a server's
+// larger figure (or one that overflows a Duration) is shown as none.
+const maxLifetime = 366 * 24 * time.Hour
+
 // lifetime reads expires_in; clientcredentials keeps only the expiry time,
 // which has already aged by the time we look.
 func lifetime(tok *oauth2.Token) time.Duration {
+	secs := float64(0)
 	switch v := tok.Extra("expires_in").(type) {
 	case float64:
-		if v > 0 {
-			return time.Duration(v) * time.Second
-		}
+		secs = v
 	case string:
 		var n int64
-		if _, err := fmt.Sscan(v, &n); err == nil && n > 0 {
-			return time.Duration(n) * time.Second
+		if _, err := fmt.Sscan(v, &n); err == nil {
+			secs = float64(n)
 		}
 	}
-	if !tok.Expiry.IsZero() {
-		return time.Until(tok.Expiry).Round(time.Second)
+	switch {
+	case secs > 0 && secs <= maxLifetime.Seconds():
+		return time.Duration(secs) * time.Second
+	case secs == 0 && !tok.Expiry.IsZero():
+		if d := time.Until(tok.Expiry).Round(time.Second); d > 0 && d <= maxLifetime {
+			return d
+		}
 	}
 	return 0
 }

@@ -87,7 +87,11 @@ type Request struct {
 	BasicAuth    bool   // an Authorization: Basic header came
 	Bearer       bool   // an Authorization: Bearer header came
 	ClientCertCN string // common name of the verified client certificate
-	Status       int
+	// ClientCert: the client offered a certificate in the TLS handshake,
+	// verified or not. Every server asks for one, so that a test can prove
+	// which hosts a client certificate reaches.
+	ClientCert bool
+	Status     int
 }
 
 // Counts are the requests each server received.
@@ -164,6 +168,11 @@ func Start(t testing.TB, opts Options) *Server {
 		srv := httptest.NewUnstartedServer(h)
 		srv.Config.ErrorLog = quiet
 		srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
+		// Every server asks for a client certificate, to record whether one
+		// came; only certurl's verifies it. The others accept any, as a
+		// server that merely asks would: offering one there is the client's
+		// mistake, which Request.ClientCert shows.
+		srv.TLS.ClientAuth = tls.RequestClientCert
 		if mtls {
 			// IfGiven, not Require: XSUAA answers a request without a
 			// certificate with 401, which is what a client must handle.
@@ -337,6 +346,10 @@ func (w *statusRecorder) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets a hook hijack the connection (http.ResponseController), to
+// answer with bytes net/http would not send.
+func (w *statusRecorder) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusRecorder) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -366,6 +379,7 @@ func (s *Server) token(endpoint string, w http.ResponseWriter, r *http.Request) 
 	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
 		rq.ClientCertCN = r.TLS.VerifiedChains[0][0].Subject.CommonName
 	}
+	rq.ClientCert = offeredCert(r)
 	if r.Method == http.MethodPost {
 		// PostForm only: XSUAA takes the credentials from the body, and a
 		// client that puts them in the URL must not pass here.
@@ -420,6 +434,11 @@ func (s *Server) token(endpoint string, w http.ResponseWriter, r *http.Request) 
 	s.issue(rec)
 }
 
+// offeredCert reports whether the client offered a certificate.
+func offeredCert(r *http.Request) bool {
+	return r.TLS != nil && len(r.TLS.PeerCertificates) > 0
+}
+
 func randomString(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
@@ -445,7 +464,7 @@ func (s *Server) issue(w http.ResponseWriter) {
 
 func (s *Server) api(w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
-	rq := Request{Endpoint: EndpointAPI, Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type")}
+	rq := Request{Endpoint: EndpointAPI, Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), ClientCert: offeredCert(r)}
 	auth := r.Header.Get("Authorization")
 	rq.BasicAuth = strings.HasPrefix(strings.ToLower(auth), "basic ")
 	rq.Bearer = strings.HasPrefix(strings.ToLower(auth), "bearer ")

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 
@@ -194,6 +195,20 @@ func TestX509Logon(t *testing.T) {
 	}
 	if rq := s.Requests()[0]; rq.Endpoint != EndpointCert || rq.ClientCertCN == "" || rq.SecretInBody {
 		t.Fatalf("mTLS request seen as %+v", rq)
+	}
+	// Every server notes whether a certificate was offered, verified or not.
+	if code := getProjects(t, client(s, &cert), s, tr.AccessToken); code != 200 {
+		t.Fatalf("API with a client certificate: HTTP %d", code)
+	}
+	var offered []bool
+	for _, rq := range s.Requests() {
+		offered = append(offered, rq.ClientCert)
+	}
+	if want := []bool{true, false, false, true, true}; !slices.Equal(offered, want) {
+		t.Fatalf("client certificate offered per request: %v, want %v", offered, want)
+	}
+	if rq := s.Requests()[3]; rq.Endpoint != EndpointUAA || rq.ClientCertCN != "" {
+		t.Fatalf("uaa.url does not verify client certificates, yet saw %+v", rq)
 	}
 
 	// A certificate from another CA must not get through the handshake.
