@@ -71,6 +71,9 @@ var (
 	ErrCorrupt       = errors.New("the stored service key is damaged; delete it and upload the key file again")
 	ErrTimeout       = errors.New("the keychain did not answer in time; if it asks to be unlocked, unlock it and try again")
 	ErrUnavailable   = errors.New("the keychain cannot be reached") // no Secret Service, locked, no D-Bus
+	// ErrBusy: another process (the app, calmkeyctl, a cron job) held the
+	// keychain lock for the whole of the deadline. Nothing was changed.
+	ErrBusy = errors.New("another calmkey is changing the key; try again")
 )
 
 // Key is a parsed service key. Its exported fields are safe to show; the
@@ -115,13 +118,25 @@ type Backend interface {
 }
 
 // Options configure a Store. Zero values mean: the OS keychain, service
-// DefaultService, timeout DefaultTimeout. Timeout bounds each Store call
-// (Save, Load, Delete, Exists) with all the keychain calls it makes.
+// DefaultService, timeout DefaultTimeout, the lock file in the user's cache
+// folder. Timeout bounds each Store call (Save, Load, Delete, Exists) with
+// all the keychain calls it makes and the wait for the keychain lock; a
+// write that runs past it is waited for up to WriteGrace more and undone
+// (see Store.Save).
 type Options struct {
 	Backend Backend
 	Service string
 	Timeout time.Duration
+	// LockDir is the folder of the keychain lock file (see LockFile); ""
+	// is the user's cache folder + "calmkey". Stores that share a keychain
+	// service must share it, so only tests set it.
+	LockDir string
 }
+
+// WriteGrace is how long a Save or Delete that outlived its deadline is
+// waited for, so that what it wrote can be undone before the caller hears
+// "timeout".
+const WriteGrace = 5 * time.Second
 
 // DefaultService is the keychain service name every item is stored under.
 const DefaultService = "calmkey"
