@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf16"
 )
 
 // secrets returns the key's secret material, nil for a zero or nil Key.
@@ -96,7 +97,38 @@ func (k *Key) JSON(reveal bool) []byte {
 	if err := json.Indent(&out, src, "", "  "); err != nil {
 		return []byte("{}")
 	}
-	return out.Bytes()
+	return escapeInvisible(out.Bytes())
+}
+
+// escapeInvisible writes every invisible character (see Invisible) of a
+// JSON text as a \u escape, which means the same to a JSON reader and
+// cannot act on a terminal or reorder text on screen. JSON allows such
+// characters only inside strings, where escapes are allowed too; line ends
+// and tabs between tokens stay.
+func escapeInvisible(js []byte) []byte {
+	clean := true
+	for _, r := range string(js) {
+		if Invisible(r) && r != '\n' && r != '\t' && r != '\r' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return js
+	}
+	var b bytes.Buffer
+	for _, r := range string(js) {
+		switch {
+		case !Invisible(r) || r == '\n' || r == '\t' || r == '\r':
+			b.WriteRune(r)
+		case r > 0xFFFF:
+			r1, r2 := utf16.EncodeRune(r)
+			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
+		default:
+			fmt.Fprintf(&b, `\u%04x`, r)
+		}
+	}
+	return b.Bytes()
 }
 
 // maskJSON re-encodes obj compactly with the secret members masked. It walks

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -37,5 +38,27 @@ func TestPrintable(t *testing.T) {
 	}
 	if s := "plain"; Printable(s) != s || !strings.EqualFold(Printable(s), s) {
 		t.Error("plain text changed")
+	}
+}
+
+// TestKeyJSONEscapesInvisible: show and the app's Display print the key's
+// JSON; a character that would act on a terminal or reorder the text is
+// escaped there, with the same meaning to a JSON reader.
+func TestKeyJSONEscapesInvisible(t *testing.T) {
+	file := edit(t, secretKey(t), func(root, _ map[string]any) {
+		root["notes"] = "a\u202eb\u0085c\x1b[2J\U000F0000"
+	})
+	k := mustParse(t, file)
+	for _, reveal := range []bool{false, true} {
+		js := k.JSON(reveal)
+		for _, r := range string(js) {
+			if Invisible(r) && r != '\n' {
+				t.Errorf("JSON(%t) holds %U", reveal, r)
+			}
+		}
+		var doc map[string]any
+		if err := json.Unmarshal(js, &doc); err != nil || doc["notes"] != "a\u202eb\u0085c\x1b[2J\U000F0000" {
+			t.Errorf("JSON(%t) changed the meaning: %v %q", reveal, err, doc["notes"])
+		}
 	}
 }
