@@ -8,16 +8,16 @@ import (
 )
 
 // Printable returns s safe to print on a terminal or show in a window: every
-// character that is not shown as itself is written as an escape instead
-// (\x1b, \u202e, \n), and a backslash as \\ so that an escape in s cannot
-// pass for one of ours. Those characters are invisible (see Invisible), and
-// invalid UTF-8 bytes. Fields the format check accepts never hold them;
+// character that is not shown as itself (see Invisible), and every byte that
+// is not UTF-8, is written as an escape instead (\x1b, \u202e, \n).
+// Backslashes stay as they are, so Windows paths read as usual and
+// Printable(Printable(s)) is Printable(s). Fields the format check accepts never hold them;
 // Printable is for text that was not checked (file names, an older stored
 // key) and costs nothing on clean text.
 func Printable(s string) string {
 	clean := true
 	for i, r := range s {
-		if r == '\\' || Invisible(r) || (r == utf8.RuneError && isBadByte(s, i)) {
+		if Invisible(r) || (r == utf8.RuneError && isBadByte(s, i)) {
 			clean = false
 			break
 		}
@@ -28,8 +28,6 @@ func Printable(s string) string {
 	var b strings.Builder
 	for i, r := range s {
 		switch {
-		case r == '\\':
-			b.WriteString(`\\`)
 		case r == utf8.RuneError && isBadByte(s, i):
 			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case r == '\n':
