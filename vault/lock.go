@@ -113,18 +113,21 @@ func (s *Store) lock(ctx context.Context, mode lockMode) (release func(), err er
 		return nil, fmt.Errorf("calmkey cannot make the folder of its lock file %s: %w", filepath.Dir(path), unwrapPathErr(err))
 	}
 	fl := flock.New(path, flock.SetPermissions(0o600))
-	var ok bool
+	try, tryCtx := fl.TryRLock, fl.TryRLockContext
 	if mode == lockWrite {
-		ok, err = fl.TryLockContext(ctx, lockRetry)
-	} else {
-		ok, err = fl.TryRLockContext(ctx, lockRetry)
+		try, tryCtx = fl.TryLock, fl.TryLockContext
+	}
+	// One try whatever is left of ctx: ErrBusy only for a lock seen held.
+	ok, err := try()
+	if !ok && err == nil {
+		ok, err = tryCtx(ctx, lockRetry)
 	}
 	switch {
 	case ok:
 		return func() { _ = fl.Unlock() }, nil
 	case errors.Is(err, context.Canceled):
 		return nil, err
-	case ctx.Err() != nil:
+	case errors.Is(err, context.DeadlineExceeded):
 		return nil, &Error{kind: ErrBusy, msg: ErrBusy.Error()}
 	default:
 		return nil, fmt.Errorf("calmkey cannot lock %s: %w", path, unwrapPathErr(err))

@@ -380,10 +380,20 @@ func (s *Store) sweep(b Backend, from int) error {
 func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context, Backend) error, undo func(Backend)) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	// What a write that ends with the deadline has changed: nothing (op
+	// undoes a save's parts before it returns the end of ctx, and a delete
+	// only returns it before it has removed anything).
+	unchanged := ""
+	switch {
+	case mode == lockWrite && undo != nil:
+		unchanged = "; nothing was stored"
+	case mode == lockWrite:
+		unchanged = "; nothing was deleted"
+	}
 	select {
 	case s.busy <- struct{}{}:
 	case <-ctx.Done():
-		return s.ctxErr(ctx, "")
+		return s.ctxErr(ctx, unchanged)
 	}
 	release, err := s.lock(ctx, mode)
 	if err != nil {
@@ -421,11 +431,11 @@ func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context,
 	}()
 	select {
 	case err := <-done:
-		return s.result(ctx, err)
+		return s.result(ctx, err, unchanged)
 	case <-ctx.Done():
 	}
 	if !state.CompareAndSwap(running, abandoned) {
-		return s.result(ctx, <-done)
+		return s.result(ctx, <-done, unchanged)
 	}
 	if mode != lockWrite {
 		return s.ctxErr(ctx, "")
@@ -435,19 +445,19 @@ func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context,
 	select {
 	case <-ended:
 		if undo == nil {
-			return s.result(ctx, late)
+			return s.result(ctx, late, unchanged)
 		}
-		return s.ctxErr(ctx, "; nothing was stored")
+		return s.ctxErr(ctx, unchanged)
 	case <-wait.C:
 		return s.ctxErr(ctx, fmt.Sprintf(", and the change it had started had not ended %s later; the keychain may hold a partial key: run calmkeyctl delete", s.grace))
 	}
 }
 
 // result is op's error as run returns it: the end of ctx as ErrTimeout (or
-// the cancellation).
-func (s *Store) result(ctx context.Context, err error) error {
+// the cancellation), saying what was changed.
+func (s *Store) result(ctx context.Context, err error, changed string) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return s.ctxErr(ctx, "")
+		return s.ctxErr(ctx, changed)
 	}
 	return err
 }
