@@ -211,3 +211,18 @@ func TestStoreLockHeldUntilUndone(t *testing.T) {
 }
 
 func runtimeGOOS() string { return runtime.GOOS }
+
+// BenchmarkKeychainLock is what one Save or Delete pays for the lock: take
+// and release it, uncontended (compare with BenchmarkRoundTrip's tens of
+// milliseconds).
+func BenchmarkKeychainLock(b *testing.B) {
+	s := Open(Options{Backend: NewMemoryBackend(), Service: memService, LockDir: b.TempDir()})
+	ctx := context.Background()
+	for b.Loop() {
+		release, err := s.lock(ctx, lockWrite)
+		if err != nil {
+			b.Fatal(err)
+		}
+		release()
+	}
+}
