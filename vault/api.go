@@ -16,6 +16,36 @@
 // Parts are written first and the manifest last, so a save that stops halfway
 // is invisible; delete removes the manifest first, then the parts, then sweeps
 // any item left under the service.
+//
+// The manifest's SHA-256 is a damage check, not tamper protection: it finds
+// parts that were cut, mixed up or changed by accident, but whoever can write
+// the items (any program running as the user) can rewrite the checksum too.
+// The keychain's own access control is what keeps others out.
+//
+// # One writer at a time
+//
+// Several processes share the entry: the desktop app, calmkeyctl, a cron
+// job, a second window. Save and Delete hold an exclusive lock on a file
+// while they check and write; Load holds it shared (see LockFile for where
+// the file lives). A lock held by another process for the whole of the
+// Store's deadline is ErrBusy ("another calmkey is changing the key; try
+// again"). Of several Saves at once exactly one stores its key; the others
+// get ErrAlreadyStored, checked under the lock.
+//
+// # Timeouts
+//
+// Every Store call has a deadline (Options.Timeout). A keychain call cannot
+// be cancelled, so a Save or Delete that runs past it is waited for up to
+// WriteGrace (5 s) more, holding the lock: a Save is then undone, so
+// ErrTimeout means nothing was stored; if the keychain has not answered by
+// then, the ErrTimeout says the keychain may hold a partial key and that
+// Delete removes it.
+//
+// # What the front ends share
+//
+// Printable escapes text for printing; CertExpiry gives the certificate's
+// days to expiry and their wording; Key.JSON masks secret fields of any
+// type. The app and calmkeyctl use these, so that they agree.
 package vault
 
 import (
