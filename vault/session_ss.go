@@ -27,7 +27,7 @@ type ssBackend struct {
 // errNoSessionBus: godbus, asked for the session bus when there is none,
 // runs dbus-launch, which starts a dbus-daemon that outlives the process
 // (one per cron run). calmkey asks for the bus only when it can find one.
-var errNoSessionBus = errors.New("there is no D-Bus session bus (DBUS_SESSION_BUS_ADDRESS is not set and there is no $XDG_RUNTIME_DIR/bus)")
+var errNoSessionBus = errors.New("there is no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set, and there is no $XDG_RUNTIME_DIR/bus")
 
 // sessionBusKnown returns errNoSessionBus (wrapping ErrUnavailable) unless
 // the session bus can be found without starting one: DBUS_SESSION_BUS_ADDRESS
