@@ -121,14 +121,22 @@ func escapeInvisible(js []byte) []byte {
 		switch {
 		case !Invisible(r) || r == '\n' || r == '\t' || r == '\r':
 			b.WriteRune(r)
-		case r > 0xFFFF:
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(&b, `\u%04x\u%04x`, r1, r2)
 		default:
-			fmt.Fprintf(&b, `\u%04x`, r)
+			writeJSONEscape(&b, r)
 		}
 	}
 	return b.Bytes()
+}
+
+// writeJSONEscape writes r as a JSON \u escape (a surrogate pair beyond
+// U+FFFF).
+func writeJSONEscape(w io.Writer, r rune) {
+	if r > 0xFFFF {
+		r1, r2 := utf16.EncodeRune(r)
+		fmt.Fprintf(w, `\u%04x\u%04x`, r1, r2)
+		return
+	}
+	fmt.Fprintf(w, `\u%04x`, r)
 }
 
 // maskJSON re-encodes obj compactly with the secret members masked. It walks

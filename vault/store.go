@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/zalando/go-keyring"
@@ -616,14 +615,10 @@ func encodeManifest(m manifest) (string, error) {
 	}
 	var out strings.Builder
 	for _, r := range string(b) {
-		switch {
-		case r < utf8.RuneSelf:
+		if r < utf8.RuneSelf {
 			out.WriteRune(r)
-		case r > 0xFFFF:
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(&out, `\u%04x\u%04x`, r1, r2)
-		default:
-			fmt.Fprintf(&out, `\u%04x`, r)
+		} else {
+			writeJSONEscape(&out, r)
 		}
 	}
 	return out.String(), nil

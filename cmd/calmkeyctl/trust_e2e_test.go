@@ -38,7 +38,13 @@ func (c *cli) start(stdin string, args ...string) (*exec.Cmd, *bytes.Buffer, *by
 
 func (c *cli) wait(cmd *exec.Cmd, out, errb *bytes.Buffer, args ...string) result {
 	c.t.Helper()
-	err := cmd.Wait()
+	return c.outcome(cmd.Wait(), out.String(), errb.String(), args)
+}
+
+// outcome is the result of a run that ended with err, its output scanned
+// for secrets.
+func (c *cli) outcome(err error, stdout, stderr string, args []string) result {
+	c.t.Helper()
 	code := 0
 	var ee *exec.ExitError
 	switch {
@@ -47,7 +53,7 @@ func (c *cli) wait(cmd *exec.Cmd, out, errb *bytes.Buffer, args ...string) resul
 	case err != nil:
 		c.t.Fatalf("calmkeyctl %s: %v", strings.Join(args, " "), err)
 	}
-	r := result{code, out.String(), errb.String()}
+	r := result{code, stdout, stderr}
 	c.scan(args, r)
 	return r
 }
@@ -297,16 +303,7 @@ func TestE2ENoSessionBus(t *testing.T) {
 		cmd.Stdin = strings.NewReader(string(key))
 		var out, errb bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &errb
-		err := cmd.Run()
-		code := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			code = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		r := result{code, out.String(), errb.String()}
-		c.scan(args, r)
+		r := c.outcome(cmd.Run(), out.String(), errb.String(), args)
 		if r.code != exitUnavailable || !strings.Contains(r.stderr, "keychain cannot be reached") || !strings.Contains(r.stderr, "no D-Bus session bus") {
 			t.Errorf("%q without a session bus: %v; want exit 3 saying there is no session bus", args, r)
 		}

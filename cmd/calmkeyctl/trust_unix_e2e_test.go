@@ -4,7 +4,6 @@ package main
 
 import (
 	"bytes"
-	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -30,16 +29,7 @@ func (c *cli) runWith(stdin, stdout *os.File, args ...string) (result, time.Dura
 	start := time.Now()
 	err := cmd.Run()
 	took := time.Since(start)
-	code := 0
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		code = ee.ExitCode()
-	} else if err != nil {
-		c.t.Fatal(err)
-	}
-	r := result{code, out.String(), errb.String()}
-	c.scan(args, r)
-	return r, took
+	return c.outcome(err, out.String(), errb.String(), args), took
 }
 
 // A FIFO that no one writes to, and a stdin that never ends, end at
