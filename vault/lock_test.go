@@ -226,3 +226,41 @@ func BenchmarkKeychainLock(b *testing.B) {
 		release()
 	}
 }
+
+// TestStoreStamp: the stamp changes with every stored key, even the same
+// key stored again, and is "" when nothing is stored.
+func TestStoreStamp(t *testing.T) {
+	s, _ := memStore(t)
+	ctx := context.Background()
+	stamp := func() string {
+		t.Helper()
+		st, err := s.Stamp(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	if st := stamp(); st != "" {
+		t.Fatalf("stamp with nothing stored: %q", st)
+	}
+	key := mustParse(t, secretKey(t))
+	now := time.Date(2026, 1, 1, 10, 0, 0, 0, time.UTC)
+	s.now = func() time.Time { return now }
+	if err := s.Save(ctx, key, "a.txt"); err != nil {
+		t.Fatal(err)
+	}
+	first := stamp()
+	if first == "" || stamp() != first {
+		t.Fatalf("stamp of a stored key: %q, then %q", first, stamp())
+	}
+	if err := s.Delete(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now = now.Add(time.Second)
+	if err := s.Save(ctx, key, "a.txt"); err != nil {
+		t.Fatal(err)
+	}
+	if again := stamp(); again == "" || again == first {
+		t.Errorf("the same key stored again has the stamp %q (before %q)", again, first)
+	}
+}

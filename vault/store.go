@@ -297,6 +297,29 @@ func (s *Store) Exists(ctx context.Context) (bool, error) {
 	return there, err
 }
 
+// Stamp names the stored key's version cheaply, reading only the manifest
+// (one keychain item, no lock): "" when no key is stored, and otherwise a
+// string that changes whenever the key is deleted and a key is stored again
+// (its checksum and upload time). A window that must stay true polls it
+// and calls Load only when it changes. A damaged manifest has a stamp too;
+// Load reports the damage.
+func (s *Store) Stamp(ctx context.Context) (string, error) {
+	var stamp string
+	err := s.run(ctx, lockNone, func(ctx context.Context, b Backend) error {
+		mtext, err := b.Get(s.service, ManifestItem)
+		switch {
+		case isNotFound(err):
+			return nil
+		case err != nil:
+			return s.backendErr(err)
+		}
+		sum := sha256.Sum256([]byte(mtext))
+		stamp = hex.EncodeToString(sum[:16])
+		return nil
+	}, nil)
+	return stamp, err
+}
+
 // Delete removes the stored key and any orphaned chunks; ErrNotFound when
 // nothing was stored (orphans are swept then too). It runs under the
 // keychain lock. Once it has removed the manifest it finishes, even past
