@@ -299,8 +299,9 @@ func (s *Store) Exists(ctx context.Context) (bool, error) {
 
 // Stamp names the stored key's version cheaply, reading only the manifest
 // (one keychain item, no lock): "" when no key is stored, and otherwise a
-// string that changes whenever the key is deleted and a key is stored again
-// (its checksum and upload time). A window that must stay true polls it
+// string made from the manifest, which holds the key's checksum and its
+// upload time to the second: another key, or the same key stored again in
+// a later second, has another stamp. A window that must stay true polls it
 // and calls Load only when it changes. A damaged manifest has a stamp too;
 // Load reports the damage.
 func (s *Store) Stamp(ctx context.Context) (string, error) {
