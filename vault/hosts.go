@@ -20,9 +20,12 @@ import (
 // would be shown with one value and used with another. It reports whether
 // the document had none.
 func (p *parser) uniqueMembers(doc []byte) bool {
+	// A frame is an open object or list. seg is its own part of the path
+	// (".name" or "[i]"), so that pushing costs the same at any depth and
+	// the whole path is made only for a finding.
 	type frame struct {
 		object  bool
-		path    string
+		seg     string
 		names   map[string]bool
 		wantKey bool
 		key     string
@@ -31,16 +34,24 @@ func (p *parser) uniqueMembers(doc []byte) bool {
 	dec := json.NewDecoder(bytes.NewReader(doc))
 	var stack []*frame
 	found := false
-	// child is the path of the value that comes next in the top frame.
-	child := func() string {
+	path := func(last string) string {
+		var b strings.Builder
+		for _, f := range stack {
+			b.WriteString(f.seg)
+		}
+		b.WriteString(last)
+		return strings.TrimPrefix(b.String(), ".")
+	}
+	// seg is the path part of the value that comes next in the top frame.
+	seg := func() string {
 		if len(stack) == 0 {
 			return ""
 		}
 		top := stack[len(stack)-1]
 		if top.object {
-			return joinPath(top.path, displayName(top.key))
+			return "." + displayName(top.key)
 		}
-		return top.path + "[" + strconv.Itoa(top.index) + "]"
+		return "[" + strconv.Itoa(top.index) + "]"
 	}
 	afterValue := func() {
 		if len(stack) == 0 {
@@ -62,7 +73,7 @@ func (p *parser) uniqueMembers(doc []byte) bool {
 		case json.Delim:
 			switch t {
 			case '{', '[':
-				stack = append(stack, &frame{object: t == '{', path: child(), wantKey: t == '{'})
+				stack = append(stack, &frame{object: t == '{', seg: seg(), wantKey: t == '{'})
 			default:
 				stack = stack[:len(stack)-1]
 				afterValue()
@@ -75,7 +86,7 @@ func (p *parser) uniqueMembers(doc []byte) bool {
 				}
 				if top.names[t] {
 					found = true
-					p.problem(joinPath(top.path, displayName(t)), "appears more than once in its object (perhaps under another spelling, such as an escape); one copy would be shown and another used, so download the key again from the SAP BTP cockpit")
+					p.problem(path("."+displayName(t)), "appears more than once in its object (perhaps under another spelling, such as an escape); one copy would be shown and another used, so download the key again from the SAP BTP cockpit")
 				}
 				top.names[t] = true
 				top.key, top.wantKey = t, false
@@ -85,13 +96,6 @@ func (p *parser) uniqueMembers(doc []byte) bool {
 		afterValue()
 	}
 	return !found
-}
-
-func joinPath(parent, name string) string {
-	if parent == "" {
-		return name
-	}
-	return parent + "." + name
 }
 
 // displayName is a member name as a finding's path shows it: escaped where
