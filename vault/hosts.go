@@ -13,89 +13,86 @@ import (
 	"golang.org/x/net/idna"
 )
 
-// uniqueMembers walks the JSON document's tokens and records a problem for
-// every member name an object holds twice, compared after unescaping, so
-// "u\u0072l" is "url". encoding/json would keep the last silently, while a
+// uniqueMembers scans the JSON document for member names an object holds
+// twice, compared after unescaping, so "u\u0072l" is "url", and records a
+// problem for each. encoding/json would keep the last silently, while a
 // reader of the file (and calmkey's own views) may see the first: the key
-// would be shown with one value and used with another. It reports whether
-// the document had none.
+// would be shown with one value and used with another. doc must be valid
+// JSON (locate decoded it), so a plain scan finds the names: a string that
+// opens an object or follows a comma inside one. It reports whether the
+// document had none.
 func (p *parser) uniqueMembers(doc []byte) bool {
-	// A frame is an open object or list. seg is its own part of the path
-	// (".name" or "[i]"), so that pushing costs the same at any depth and
-	// the whole path is made only for a finding.
+	// A frame is an open object or list. It keeps where it stands in its
+	// parent (the member name, or the index in a list), so that opening
+	// one costs the same at any depth and a path is made only for a
+	// finding.
 	type frame struct {
-		object  bool
-		seg     string
-		names   map[string]bool
-		wantKey bool
-		key     string
-		index   int
+		object bool
+		names  map[string]bool
+		key    string // the member being read, in an object
+		index  int    // the element being read, in a list
 	}
-	dec := json.NewDecoder(bytes.NewReader(doc))
 	var stack []*frame
-	found := false
-	path := func(last string) string {
-		var b strings.Builder
-		for _, f := range stack {
-			b.WriteString(f.seg)
-		}
-		b.WriteString(last)
-		return strings.TrimPrefix(b.String(), ".")
-	}
-	// seg is the path part of the value that comes next in the top frame.
-	seg := func() string {
-		if len(stack) == 0 {
-			return ""
-		}
-		top := stack[len(stack)-1]
-		if top.object {
-			return "." + displayName(top.key)
-		}
-		return "[" + strconv.Itoa(top.index) + "]"
-	}
-	afterValue := func() {
-		if len(stack) == 0 {
-			return
-		}
-		if top := stack[len(stack)-1]; top.object {
-			top.wantKey = true
-		} else {
-			top.index++
-		}
-	}
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			// The document was decoded whole before; the end is io.EOF.
-			break
-		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				stack = append(stack, &frame{object: t == '{', seg: seg(), wantKey: t == '{'})
-			default:
-				stack = stack[:len(stack)-1]
-				afterValue()
+	found, wantKey := false, false
+	for i := 0; i < len(doc); i++ {
+		switch doc[i] {
+		case '{', '[':
+			stack = append(stack, &frame{object: doc[i] == '{'})
+			wantKey = doc[i] == '{'
+		case '}', ']':
+			stack = stack[:len(stack)-1]
+			wantKey = false
+		case ',':
+			if top := stack[len(stack)-1]; top.object {
+				wantKey = true
+			} else {
+				top.index++
 			}
-			continue
-		case string:
-			if top := stack[len(stack)-1]; top.object && top.wantKey {
+		case '"':
+			end := i + 1
+			for doc[end] != '"' {
+				if doc[end] == '\\' {
+					end++
+				}
+				end++
+			}
+			if wantKey {
+				name, ok := memberName(doc[i : end+1])
+				top := stack[len(stack)-1]
 				if top.names == nil {
 					top.names = map[string]bool{}
 				}
-				if top.names[t] {
+				if ok && top.names[name] {
 					found = true
-					p.problem(path("."+displayName(t)), "appears more than once in its object (perhaps under another spelling, such as an escape); one copy would be shown and another used, so download the key again from the SAP BTP cockpit")
+					var b strings.Builder
+					for _, f := range stack[:len(stack)-1] {
+						if f.object {
+							b.WriteString("." + displayName(f.key))
+						} else {
+							b.WriteString("[" + strconv.Itoa(f.index) + "]")
+						}
+					}
+					b.WriteString("." + displayName(name))
+					p.problem(strings.TrimPrefix(b.String(), "."), "appears more than once in its object (perhaps under another spelling, such as an escape); one copy would be shown and another used, so download the key again from the SAP BTP cockpit")
 				}
-				top.names[t] = true
-				top.key, top.wantKey = t, false
-				continue
+				top.names[name] = true
+				top.key, wantKey = name, false
 			}
+			i = end
 		}
-		afterValue()
 	}
 	return !found
+}
+
+// memberName unquotes a JSON string literal, cheaply when it has no escapes.
+func memberName(lit []byte) (string, bool) {
+	body := lit[1 : len(lit)-1]
+	if bytes.IndexByte(body, '\\') < 0 {
+		return string(body), true
+	}
+	var s string
+	err := json.Unmarshal(lit, &s)
+	return s, err == nil
 }
 
 // displayName is a member name as a finding's path shows it: escaped where
@@ -114,6 +111,10 @@ func displayName(name string) string {
 // The loopback test servers use IP addresses and ports, so these warn.
 func (p *parser) hostWarnings(path string, u *url.URL) {
 	host := u.Hostname()
+	if p.hosts == nil {
+		p.hosts = map[string]string{}
+	}
+	p.hosts[path] = strings.ToLower(host)
 	if net.ParseIP(host) != nil {
 		p.warn(path, "names an IP address instead of a host name; SAP's hosts have names (expected only for a local test server)")
 	}
@@ -132,15 +133,9 @@ func (p *parser) hostWarnings(path string, u *url.URL) {
 // come from more than one script.
 func internationalHost(host string) (idn, mixed bool) {
 	lower := strings.ToLower(host)
-	for _, label := range strings.Split(lower, ".") {
-		if strings.HasPrefix(label, "xn--") {
-			idn = true
-		}
-	}
-	for i := 0; i < len(host); i++ {
-		if host[i] >= utf8.RuneSelf {
-			idn = true
-		}
+	idn = strings.HasPrefix(lower, "xn--") || strings.Contains(lower, ".xn--")
+	for i := 0; i < len(host) && !idn; i++ {
+		idn = host[i] >= utf8.RuneSelf
 	}
 	if !idn {
 		return false, false
@@ -189,7 +184,7 @@ func scriptOf(r rune) *unicode.RangeTable {
 // "authentication.cert." in place of "authentication."; the API host must
 // be in the token host's region.
 func (p *parser) hostsAgree(uaa fields, k *Key) {
-	urlHost := hostOf(k.UAAURL)
+	urlHost := p.hosts[uaa.join("url")]
 	if urlHost != "" {
 		if domain, ok := p.str(uaa, "uaadomain"); !ok {
 			p.warn(uaa.join("uaadomain"), "missing, so uaa.url cannot be checked against it")
@@ -198,15 +193,17 @@ func (p *parser) hostsAgree(uaa fields, k *Key) {
 		}
 	}
 	if k.CredentialType == X509 && urlHost != "" {
-		if certHost := hostOf(k.CertURL); certHost != "" {
+		if certHost := p.hosts[uaa.join("certurl")]; certHost != "" {
 			want := strings.Replace(urlHost, "authentication.", "authentication.cert.", 1)
 			if want == urlHost || certHost != want {
 				p.warn(uaa.join("certurl"), "is not uaa.url's host with \"authentication.cert.\" in place of \"authentication.\"; the client certificate would go to another host than the key's XSUAA")
 			}
 		}
 	}
-	tokenHost := hostOf(k.TokenURL())
-	apiHost := hostOf(k.APIEndpoint)
+	tokenHost, apiHost := urlHost, p.hosts["endpoints.Api"]
+	if k.CredentialType == X509 {
+		tokenHost = p.hosts[uaa.join("certurl")]
+	}
 	if r := tokenRegion(tokenHost); r != "" && apiHost != "" {
 		inRegion := false
 		for _, l := range strings.Split(apiHost, ".") {

@@ -40,7 +40,8 @@ type parser struct {
 	stored   bool // loading from the keychain: an expired certificate only warns
 	problems []Finding
 	warnings []Finding
-	sec      *secrets // filled as the rules run
+	sec      *secrets          // filled as the rules run
+	hosts    map[string]string // accepted URLs' hosts in lower case, by path
 }
 
 func (p *parser) problem(path, format string, args ...any) {

@@ -60,6 +60,9 @@ func isBadByte(s string, i int) bool {
 // and unassigned or private-use code points, which fonts draw as nothing or
 // as a box. The format check refuses them in every field that is shown.
 func Invisible(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r < 0x20 || r == 0x7f
+	}
 	return unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co) ||
 		(r > unicode.MaxASCII && !unicode.IsPrint(r) && !unicode.IsSpace(r)) || r == utf8.RuneError
 }
