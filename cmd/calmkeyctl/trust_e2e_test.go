@@ -224,7 +224,7 @@ func TestE2ERaceUploads(t *testing.T) {
 			t.Errorf("round %d: items left after the round: %v", round, left)
 		}
 	}
-	t.Logf("upload race: %d rounds of %d uploads and a status in %v; rounds with exactly one winner %d; last winner per racer %v; damaged loads %d",
+	t.Logf("upload race: %d rounds of %d uploads and a status in %v; rounds with exactly one winner %d; wins per racer %v; damaged loads %d",
 		rounds, racers, raceTime.Round(time.Millisecond), oneWinner, winners, damaged)
 	t.Logf("upload against delete: %d rounds in %v; outcomes %v", rounds, time.Since(start).Round(time.Millisecond), outcomes)
 	if damaged != 0 {
