@@ -34,7 +34,6 @@ const (
 const (
 	sectionTitle = "SAP Cloud ALM Service Key"
 	waitingText  = "Waiting for the keychain (unlock it if your system asks)…"
-	nearExpiry   = 30 * 24 * time.Hour
 	timeLayout   = "2006-01-02 15:04"
 )
 
@@ -348,25 +347,18 @@ func orUnknown(s string) string {
 }
 
 // expiryText describes when an x509 key's certificate runs out, highlighted
-// when that is near: after that day the key cannot log on.
+// when that is near: after that day the key cannot log on. The days and
+// their wording are vault's, as in the format check and calmkeyctl.
 func expiryText(k *vault.Key, now time.Time) (string, widget.Importance) {
-	if k.CertExpiry.IsZero() {
-		return "none (the key logs on with a client secret, which does not expire)", widget.MediumImportance
-	}
-	date := k.CertExpiry.Local().Format(timeLayout)
-	left := k.CertExpiry.Sub(now)
+	e := vault.CertExpiry(k.CertExpiry, now)
+	date := e.NotAfter.Format(timeLayout)
 	switch {
-	case left <= 0:
+	case e.IsZero():
+		return "none (the key logs on with a client secret, which does not expire)", widget.MediumImportance
+	case e.Expired:
 		return "expired on " + date + ": the key can no longer log on. Create a new key in the SAP BTP cockpit, delete this one and upload the new one.", widget.DangerImportance
-	case left <= nearExpiry:
-		days := int(left.Hours() / 24)
-		when := fmt.Sprintf("in %d days", days)
-		if days == 0 {
-			when = "today"
-		} else if days == 1 {
-			when = "tomorrow"
-		}
-		return date + " (" + when + "): create a new key in the SAP BTP cockpit before then.", widget.WarningImportance
+	case e.Soon:
+		return date + " (" + e.When() + "): create a new key in the SAP BTP cockpit before then.", widget.WarningImportance
 	default:
 		return date, widget.MediumImportance
 	}

@@ -157,6 +157,13 @@ func TestExpiryText(t *testing.T) {
 			t.Errorf("expiry %v: got %q (%v), want %q (%v)", tc.expiry, text, imp, tc.want, tc.imp)
 		}
 	}
+	// Around midnight, in the viewer's zone: an hour before midnight, a
+	// certificate that ends an hour after it ends tomorrow, not today.
+	tokyo := time.FixedZone("JST", 9*3600)
+	late := time.Date(2026, 11, 27, 23, 0, 0, 0, tokyo)
+	if text, _ := expiryText(&vault.Key{CertExpiry: late.Add(2 * time.Hour).UTC()}, late); !strings.Contains(text, "2026-11-28 01:00 (tomorrow)") {
+		t.Errorf("an expiry two hours away, past midnight, reads %q", text)
+	}
 }
 
 func TestKeychainUnavailableSaysWhatToDo(t *testing.T) {

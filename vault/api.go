@@ -16,6 +16,36 @@
 // Parts are written first and the manifest last, so a save that stops halfway
 // is invisible; delete removes the manifest first, then the parts, then sweeps
 // any item left under the service.
+//
+// The manifest's SHA-256 is a damage check, not tamper protection: it finds
+// parts that were cut, mixed up or changed by accident, but whoever can write
+// the items (any program running as the user) can rewrite the checksum too.
+// The keychain's own access control is what keeps others out.
+//
+// # One writer at a time
+//
+// Several processes share the entry: the desktop app, calmkeyctl, a cron
+// job, a second window. Save and Delete hold an exclusive lock on a file
+// while they check and write; Load holds it shared (see LockFile for where
+// the file lives). A lock held by another process for the whole of the
+// Store's deadline is ErrBusy ("another calmkey is changing the key; try
+// again"). Of several Saves at once exactly one stores its key; the others
+// get ErrAlreadyStored, checked under the lock.
+//
+// # Timeouts
+//
+// Every Store call has a deadline (Options.Timeout). A keychain call cannot
+// be cancelled, so a Save or Delete that runs past it is waited for up to
+// WriteGrace (5 s) more, holding the lock: a Save is then undone, so
+// ErrTimeout means nothing was stored; if the keychain has not answered by
+// then, the ErrTimeout says the keychain may hold a partial key and that
+// Delete removes it.
+//
+// # What the front ends share
+//
+// Printable escapes text for printing; CertExpiry gives the certificate's
+// days to expiry and their wording; Key.JSON masks secret fields of any
+// type. The app and calmkeyctl use these, so that they agree.
 package vault
 
 import (
@@ -71,6 +101,9 @@ var (
 	ErrCorrupt       = errors.New("the stored service key is damaged; delete it and upload the key file again")
 	ErrTimeout       = errors.New("the keychain did not answer in time; if it asks to be unlocked, unlock it and try again")
 	ErrUnavailable   = errors.New("the keychain cannot be reached") // no Secret Service, locked, no D-Bus
+	// ErrBusy: another process (the app, calmkeyctl, a cron job) held the
+	// keychain lock for the whole of the deadline. Nothing was changed.
+	ErrBusy = errors.New("another calmkey is changing the key; try again")
 )
 
 // Key is a parsed service key. Its exported fields are safe to show; the
@@ -115,13 +148,25 @@ type Backend interface {
 }
 
 // Options configure a Store. Zero values mean: the OS keychain, service
-// DefaultService, timeout DefaultTimeout. Timeout bounds each Store call
-// (Save, Load, Delete, Exists) with all the keychain calls it makes.
+// DefaultService, timeout DefaultTimeout, the lock file in the user's cache
+// folder. Timeout bounds each Store call (Save, Load, Delete, Exists) with
+// all the keychain calls it makes and the wait for the keychain lock; a
+// write that runs past it is waited for up to WriteGrace more and undone
+// (see Store.Save).
 type Options struct {
 	Backend Backend
 	Service string
 	Timeout time.Duration
+	// LockDir is the folder of the keychain lock file (see LockFile); ""
+	// is the user's cache folder + "calmkey". Stores that share a keychain
+	// service must share it, so only tests set it.
+	LockDir string
 }
+
+// WriteGrace is how long a Save or Delete that outlived its deadline is
+// waited for, so that what it wrote can be undone before the caller hears
+// "timeout".
+const WriteGrace = 5 * time.Second
 
 // DefaultService is the keychain service name every item is stored under.
 const DefaultService = "calmkey"

@@ -14,21 +14,32 @@ import (
 // Secret Service session to each Store operation (through go-keyring's
 // secret_service package, with go-keyring's item labels and attributes),
 // since go-keyring's per-call setup would otherwise be paid for every part.
+// It never starts a D-Bus daemon: with no session bus to be found, every
+// call fails with ErrUnavailable.
 type KeyringBackend struct{}
 
 // Get reads an item.
 func (KeyringBackend) Get(service, user string) (string, error) {
+	if err := sessionBusKnown(); err != nil {
+		return "", err
+	}
 	v, err := keyring.Get(service, user)
 	return v, keyringErr(err)
 }
 
 // Set writes an item, replacing one of the same name.
 func (KeyringBackend) Set(service, user, secret string) error {
+	if err := sessionBusKnown(); err != nil {
+		return err
+	}
 	return keyringErr(keyring.Set(service, user, secret))
 }
 
 // Delete removes an item.
 func (KeyringBackend) Delete(service, user string) error {
+	if err := sessionBusKnown(); err != nil {
+		return err
+	}
 	return keyringErr(keyring.Delete(service, user))
 }
 
@@ -37,6 +48,9 @@ func (KeyringBackend) DeleteAll(service string) error {
 	if service == "" {
 		// go-keyring refuses this too: it would match everything.
 		return errors.New("no service name")
+	}
+	if err := sessionBusKnown(); err != nil {
+		return err
 	}
 	return keyringErr(keyring.DeleteAll(service))
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode"
 
 	"github.com/calmkey/calmkey/internal/testkeys"
 )
@@ -31,6 +32,14 @@ func FuzzParse(f *testing.F) {
 		[]byte(`{"uaa":{"clientid":"a","url":"https://h","credential-type":"x509","certificate":"","key":"","certurl":"https://h"},"endpoints":{"Api":"https://h"}}`),
 		[]byte(`{}`), []byte(`[]`), []byte(`{"credentials":{}}`), []byte("Getting key\n{"), []byte(""), []byte("\xEF\xBB\xBF"),
 		append(bytes.Clone(secret), " x"...),
+		// The stricter check: a fragment, query or user info in a URL,
+		// a member twice (under an escaped spelling), control and bidi
+		// characters in shown fields, hosts that warn.
+		[]byte(`{"uaa":{"clientid":"a","clientsecret":"b","url":"https://127.0.0.1:37099#@acme.authentication.eu10.hana.ondemand.com","credential-type":"binding-secret"},"endpoints":{"Api":"https://h/api"}}`),
+		[]byte(`{"uaa":{"clientid":"a","clientsecret":"b","url":"https://h?q","credential-type":"binding-secret"},"endpoints":{"Api":"https://u@h/api"}}`),
+		[]byte(`{"uaa":{"clientid":"a","clientsecret":"b","url":"https://acme.example","u\u0072l":"https://evil.example","credential-type":"binding-secret"},"endpoints":{"Api":"https://h/api"}}`),
+		[]byte(`{"uaa":{"clientid":"a\u001b]0;x\u0007","identityzone":"z\u202e","clientsecret":"b","url":"https://h","credential-type":"binding-secret"},"endpoints":{"Api":"https://h/api"}}`),
+		[]byte(`{"uaa":{"clientid":"a","clientsecret":{"v":"b"},"key":[1],"url":"https://xn--cme-8cd.authentication.eu10.x:8443","uaadomain":"authentication.eu10.x","credential-type":"binding-secret"},"endpoints":{"Api":"https://[::1]/api"}}`),
 	}
 	for _, s := range seeds {
 		f.Add(s)
@@ -77,11 +86,31 @@ func checkAccepted(t *testing.T, data []byte, k *Key) {
 		}
 		return s
 	}
+	shown := func(name, s string) {
+		for _, r := range s {
+			if unicode.IsControl(r) || unicode.In(r, unicode.Cf, unicode.Zl, unicode.Zp, unicode.Co) {
+				t.Fatalf("accepted %s with the invisible character %U", name, r)
+			}
+		}
+	}
 	httpsURL := func(m map[string]any, name string) {
-		u, err := url.Parse(str(m, name))
+		s := str(m, name)
+		u, err := url.Parse(s)
 		if err != nil || u.Scheme != "https" || u.Hostname() == "" || u.User != nil {
 			t.Fatalf("accepted %s that is not an https URL with a host", name)
 		}
+		if strings.ContainsAny(s, "?#@\\ ") {
+			t.Fatalf("accepted %s with a query, fragment, user info, space or backslash", name)
+		}
+		shown(name, s)
+	}
+	// Shown fields, and every member name once per object: decoding the
+	// JSON into maps and encoding it again keeps as many members as the
+	// text has only when no name repeats.
+	shown("clientid", k.ClientID)
+	shown("identityzone", k.Tenant)
+	if n, m := countMembers(t, k.JSON(true)); n != m {
+		t.Fatalf("accepted a key whose objects name a member twice (%d names, %d distinct)", n, m)
 	}
 	if strings.TrimSpace(str(root.UAA, "clientid")) == "" {
 		t.Fatal("accepted an empty clientid")
@@ -121,4 +150,53 @@ func checkAccepted(t *testing.T, data []byte, k *Key) {
 	if again.GoString() != k.GoString() {
 		t.Fatalf("reparse differs:\n%#v\n%#v", again, k)
 	}
+}
+
+// countMembers counts the member names in a JSON document by scanning its
+// text (n) and the members that survive decoding into maps (m).
+func countMembers(t *testing.T, doc []byte) (n, m int) {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(doc, &v); err != nil {
+		t.Fatal(err)
+	}
+	var walk func(any)
+	walk = func(v any) {
+		switch x := v.(type) {
+		case map[string]any:
+			m += len(x)
+			for _, c := range x {
+				walk(c)
+			}
+		case []any:
+			for _, c := range x {
+				walk(c)
+			}
+		}
+	}
+	walk(v)
+	// A name is a string followed by optional space and a colon; strings
+	// never hold a raw quote, so scanning string by string finds them.
+	inString, escaped := false, false
+	for i := 0; i < len(doc); i++ {
+		c := doc[i]
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case inString && c == '"':
+			inString = false
+			j := i + 1
+			for j < len(doc) && (doc[j] == ' ' || doc[j] == '\t' || doc[j] == '\n' || doc[j] == '\r') {
+				j++
+			}
+			if j < len(doc) && doc[j] == ':' {
+				n++
+			}
+		case !inString && c == '"':
+			inString = true
+		}
+	}
+	return n, m
 }

@@ -8,10 +8,9 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"unicode/utf16"
 )
 
-// TokenURL is where a token is requested: certurl for x509 keys, url for the
-// secret kinds, each + "/oauth/token".
 // secrets returns the key's secret material, nil for a zero or nil Key.
 func (k *Key) secrets() *secrets {
 	if k == nil || k.sec == nil {
@@ -20,6 +19,8 @@ func (k *Key) secrets() *secrets {
 	return k.sec()
 }
 
+// TokenURL is where a token is requested: certurl for x509 keys, url for the
+// secret kinds, each + "/oauth/token".
 func (k *Key) TokenURL() string {
 	base := k.UAAURL
 	if k.CredentialType == X509 {
@@ -72,8 +73,10 @@ func Mask(secret string) string {
 	return secret[:shown] + "***"
 }
 
-// JSON returns the key object pretty-printed (two-space indent), with
-// uaa.clientsecret and uaa.key replaced by a mask unless reveal is true.
+// JSON returns the key object pretty-printed (two-space indent), with the
+// values of uaa.clientsecret and uaa.key replaced by a mask unless reveal is
+// true, whatever their type (a string keeps its first characters when long
+// enough, see Mask; a number, object or list becomes "***").
 // Members keep the order they have in the file.
 func (k *Key) JSON(reveal bool) []byte {
 	s := k.secrets()
@@ -94,7 +97,46 @@ func (k *Key) JSON(reveal bool) []byte {
 	if err := json.Indent(&out, src, "", "  "); err != nil {
 		return []byte("{}")
 	}
-	return out.Bytes()
+	return escapeInvisible(out.Bytes())
+}
+
+// escapeInvisible writes every invisible character (see Invisible) of a
+// JSON text as a \u escape, which means the same to a JSON reader and
+// cannot act on a terminal or reorder text on screen. JSON allows such
+// characters only inside strings, where escapes are allowed too; line ends
+// and tabs between tokens stay.
+func escapeInvisible(js []byte) []byte {
+	clean := true
+	for _, r := range string(js) {
+		if Invisible(r) && r != '\n' && r != '\t' && r != '\r' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return js
+	}
+	var b bytes.Buffer
+	for _, r := range string(js) {
+		switch {
+		case !Invisible(r) || r == '\n' || r == '\t' || r == '\r':
+			b.WriteRune(r)
+		default:
+			writeJSONEscape(&b, r)
+		}
+	}
+	return b.Bytes()
+}
+
+// writeJSONEscape writes r as a JSON \u escape (a surrogate pair beyond
+// U+FFFF).
+func writeJSONEscape(w io.Writer, r rune) {
+	if r > 0xFFFF {
+		r1, r2 := utf16.EncodeRune(r)
+		fmt.Fprintf(w, `\u%04x\u%04x`, r1, r2)
+		return
+	}
+	fmt.Fprintf(w, `\u%04x`, r)
 }
 
 // maskJSON re-encodes obj compactly with the secret members masked. It walks
@@ -153,6 +195,17 @@ func maskJSON(obj []byte) ([]byte, error) {
 			switch t {
 			case '{', '[':
 				beforeValue()
+				if secretHere() {
+					// A secret field holding an object or a list (not the
+					// form SAP writes, but a key may): all of it is
+					// secret, so it goes whole behind one mask.
+					if err := skipValue(dec); err != nil {
+						return nil, err
+					}
+					str("***")
+					afterValue()
+					continue
+				}
 				out.WriteByte(byte(t))
 				stack = append(stack, &frame{object: t == '{', wantKey: t == '{'})
 			default:
@@ -194,6 +247,25 @@ func maskJSON(obj []byte) ([]byte, error) {
 		}
 	}
 	return out.Bytes(), nil
+}
+
+// skipValue reads the rest of an object or list whose opening delimiter
+// dec has just returned.
+func skipValue(dec *json.Decoder) error {
+	for depth := 1; depth > 0; {
+		tok, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		if d, ok := tok.(json.Delim); ok {
+			if d == '{' || d == '[' {
+				depth++
+			} else {
+				depth--
+			}
+		}
+	}
+	return nil
 }
 
 // String describes the key without its secrets.

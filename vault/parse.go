@@ -18,9 +18,6 @@ import (
 	"unicode/utf8"
 )
 
-// ExpiryWarning is how close to its end a client certificate draws a warning.
-const ExpiryWarning = 30 * 24 * time.Hour
-
 // secrets is what a Key must never print.
 type secrets struct {
 	raw          []byte // what Bytes returns
@@ -43,7 +40,8 @@ type parser struct {
 	stored   bool // loading from the keychain: an expired certificate only warns
 	problems []Finding
 	warnings []Finding
-	sec      *secrets // filled as the rules run
+	sec      *secrets          // filled as the rules run
+	hosts    map[string]string // accepted URLs' hosts in lower case, by path
 }
 
 func (p *parser) problem(path, format string, args ...any) {
@@ -146,6 +144,9 @@ func (p *parser) locate() (obj []byte, top map[string]json.RawMessage, plain boo
 		return nil, nil, false
 	}
 	obj = p.data[start:end]
+	if !p.uniqueMembers(obj) {
+		return nil, nil, false
+	}
 
 	// cf v8 wraps the key: {"credentials": {...}}.
 	if err := json.Unmarshal(obj, &top); err != nil {
@@ -284,27 +285,49 @@ func jsonKind(raw json.RawMessage) string {
 	}
 }
 
-// httpsURL checks a URL the key's logon uses. The reason is phrased without
-// the URL's text, which might carry a password in its user info.
+// httpsURL checks a URL the key's logon uses and the app shows. The reason
+// is phrased without the URL's text, which might carry a password in its
+// user info. A URL must read as what it does: no user info, query or
+// fragment (https://127.0.0.1#@acme.authentication... shows an SAP host
+// and goes to 127.0.0.1), no invisible characters, spaces or backslashes
+// (which some programs read as '/').
 func (p *parser) httpsURL(f fields, name string) string {
 	s := p.required(f, name)
-	if s == "" {
+	if s == "" || !p.visible(f.join(name), s) {
 		return ""
 	}
 	u, err := url.Parse(s)
 	switch {
+	case strings.ContainsAny(s, " \\"):
+		p.problem(f.join(name), "must not contain spaces or backslashes")
 	case err != nil:
 		p.problem(f.join(name), "is not a URL")
-	case u.User != nil:
-		p.problem(f.join(name), "must not contain a user name or password")
+	case u.User != nil || strings.Contains(u.Host, "@"):
+		p.problem(f.join(name), "must not contain a user name or password (an @ before the host)")
+	case strings.ContainsAny(s, "?#"):
+		p.problem(f.join(name), "must not contain a query (?) or a fragment (#): what follows them would be shown as part of the host, but not used as one")
 	case !u.IsAbs() || u.Opaque != "" || u.Hostname() == "":
 		p.problem(f.join(name), "must be an absolute URL with a host, like https://host/...")
 	case u.Scheme != "https":
 		p.problem(f.join(name), "must be an https URL, not %s", u.Scheme)
 	default:
+		p.hostWarnings(f.join(name), u)
 		return s
 	}
 	return ""
+}
+
+// visible reports whether s, the value of a field that is shown, holds only
+// characters shown as themselves; if not, it records a problem naming the
+// first other one by its code point.
+func (p *parser) visible(path, s string) bool {
+	for _, r := range s {
+		if Invisible(r) {
+			p.problem(path, "holds the invisible or control character U+%04X, which would make what is shown differ from what is there; download the key again from the SAP BTP cockpit", r)
+			return false
+		}
+	}
+	return true
 }
 
 var allowedTypes = "binding-secret, instance-secret or x509"
@@ -333,9 +356,11 @@ func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
 	if !ok {
 		return k
 	}
-	k.ClientID = p.required(uaa, "clientid")
+	if id := p.required(uaa, "clientid"); id != "" && p.visible(uaa.join("clientid"), id) {
+		k.ClientID = id
+	}
 	k.UAAURL = p.httpsURL(uaa, "url")
-	if zone, ok := p.str(uaa, "identityzone"); ok {
+	if zone, ok := p.str(uaa, "identityzone"); ok && p.visible(uaa.join("identityzone"), zone) {
 		k.Tenant = zone
 	}
 
@@ -343,6 +368,7 @@ func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
 	_, hasCert := uaa.m["certificate"]
 	_, hasKey := uaa.m["key"]
 	if ct, ok := p.str(uaa, "credential-type"); ok {
+		p.visible(uaa.join("credential-type"), ct)
 		k.Declared = true
 		switch t := CredentialType(ct); t {
 		case BindingSecret, InstanceSecret, X509:
@@ -368,6 +394,7 @@ func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
 		k.CertURL = p.httpsURL(uaa, "certurl")
 		p.x509(uaa, k)
 	}
+	p.hostsAgree(uaa, k)
 
 	if k.ClientID != "" && !strings.Contains(k.ClientID, "sapcloudalm") {
 		p.warn(uaa.join("clientid"), "does not look like an SAP Cloud ALM API client (no \"sapcloudalm\" in it); check that the key belongs to an SAP Cloud ALM API instance")
@@ -467,14 +494,13 @@ func (p *parser) x509(uaa fields, k *Key) {
 			priv = nil
 		}
 	}
-	day := leaf.NotAfter.UTC().Format("2006-01-02")
-	switch left := leaf.NotAfter.Sub(p.now); {
-	case left <= 0 && p.stored:
-		p.warn(certPath, "the client certificate expired on %s; delete this key and upload a new one from the SAP BTP cockpit", day)
-	case left <= 0:
-		p.problem(certPath, "the client certificate expired on %s; create a new service key in the SAP BTP cockpit", day)
-	case left < ExpiryWarning:
-		p.warn(certPath, "the client certificate expires on %s (in %d days); plan to replace the key", day, int(left.Hours()/24)+1)
+	switch e := CertExpiry(leaf.NotAfter, p.now); {
+	case e.Expired && p.stored:
+		p.warn(certPath, "the client certificate expired on %s; delete this key and upload a new one from the SAP BTP cockpit", e.Date())
+	case e.Expired:
+		p.problem(certPath, "the client certificate expired on %s; create a new service key in the SAP BTP cockpit", e.Date())
+	case e.Soon:
+		p.warn(certPath, "the client certificate expires on %s (%s); plan to replace the key", e.Date(), e.When())
 	}
 	if priv != nil {
 		p.sec.cert = &tls.Certificate{Certificate: chain, PrivateKey: priv, Leaf: leaf}
@@ -518,22 +544,7 @@ func region(api, uaaURL string) string {
 			}
 		}
 	}
-	if u, err := url.Parse(uaaURL); err == nil {
-		labels := strings.Split(strings.ToLower(u.Hostname()), ".")
-		for i, l := range labels {
-			if l != "authentication" {
-				continue
-			}
-			j := i + 1
-			if j < len(labels) && labels[j] == "cert" {
-				j++
-			}
-			if j < len(labels)-1 {
-				return labels[j]
-			}
-		}
-	}
-	return ""
+	return tokenRegion(hostOf(uaaURL))
 }
 
 // Error lists every problem, one per line, and what to do.

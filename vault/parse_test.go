@@ -241,7 +241,8 @@ func TestParseRules(t *testing.T) {
 		{"url no host", "uaa.url", "absolute URL with a host", set(secret, "uaa.url", "https:///path")},
 		{"url opaque", "uaa.url", "absolute URL with a host", set(secret, "uaa.url", "https:acme.example")},
 		{"url user info", "uaa.url", "user name or password", set(secret, "uaa.url", "https://admin:hunter2@acme.example")},
-		{"url not a URL", "uaa.url", "is not a URL", set(secret, "uaa.url", "https://acme example/%zz")},
+		{"url not a URL", "uaa.url", "is not a URL", set(secret, "uaa.url", "https://acme.example/%zz")},
+		{"url with a space", "uaa.url", "spaces", set(secret, "uaa.url", "https://acme example/")},
 		{"url list", "uaa.url", "must be a string, not a list", set(secret, "uaa.url", []string{"https://a"})},
 		{"endpoints missing", "endpoints", "missing", set(secret, "endpoints", nil)},
 		{"endpoints not an object", "endpoints", "must be a JSON object", set(secret, "endpoints", "https://eu10.alm.cloud.sap/api")},
@@ -344,7 +345,7 @@ func TestParseWarnings(t *testing.T) {
 		file            []byte
 		wantType        CredentialType
 	}{
-		{"certificate expires soon", "uaa.certificate", "expires on " + soon.notAfter.UTC().Format("2006-01-02") + " (in 10 days)",
+		{"certificate expires soon", "uaa.certificate", "expires on " + CertExpiry(soon.notAfter, time.Now()).Date() + " (in 10 days)",
 			testkeys.X509Key(testkeys.Fields{}, soon.chain, soon.key), X509},
 		{"not a Cloud ALM client", "uaa.clientid", `no "sapcloudalm"`,
 			testkeys.SecretKey(testkeys.Fields{ClientID: "sb-other!b1|xsuaa!b2"}), BindingSecret},

@@ -3,7 +3,11 @@
 package vault
 
 import (
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
 
 	dbus "github.com/godbus/dbus/v5"
 	ss "github.com/zalando/go-keyring/secret_service"
@@ -20,7 +24,42 @@ type ssBackend struct {
 	session    dbus.BusObject
 }
 
+// errNoSessionBus: godbus, asked for the session bus when there is none,
+// runs dbus-launch, which starts a dbus-daemon that outlives the process
+// (one per cron run). calmkey asks for the bus only when it can find one.
+var errNoSessionBus = errors.New("there is no D-Bus session bus: DBUS_SESSION_BUS_ADDRESS is not set, and there is no $XDG_RUNTIME_DIR/bus")
+
+// sessionBusKnown returns errNoSessionBus (wrapping ErrUnavailable) unless
+// the session bus can be found without starting one: DBUS_SESSION_BUS_ADDRESS
+// (not "autolaunch:"), or the bus socket in $XDG_RUNTIME_DIR or
+// /run/user/UID, where godbus looks too. A socket found in $XDG_RUNTIME_DIR
+// alone is handed to godbus through DBUS_SESSION_BUS_ADDRESS, as godbus
+// itself does with the one it finds.
+func sessionBusKnown() error {
+	if a := os.Getenv("DBUS_SESSION_BUS_ADDRESS"); a != "" && a != "autolaunch:" {
+		return nil
+	}
+	runUser := filepath.Join("/run/user", strconv.Itoa(os.Getuid()))
+	for _, name := range []string{"bus", "dbus-session"} {
+		if _, err := os.Stat(filepath.Join(runUser, name)); err == nil {
+			return nil
+		}
+	}
+	if dir := os.Getenv("XDG_RUNTIME_DIR"); dir != "" && filepath.IsAbs(dir) {
+		sock := filepath.Join(dir, "bus")
+		if st, err := os.Stat(sock); err == nil && st.Mode().Type() == os.ModeSocket {
+			// godbus reads the variable on every connect.
+			_ = os.Setenv("DBUS_SESSION_BUS_ADDRESS", "unix:path="+dbus.EscapeBusAddressValue(sock))
+			return nil
+		}
+	}
+	return fmt.Errorf("%w: %w", ErrUnavailable, errNoSessionBus)
+}
+
 func openSecretService() (Backend, func(), error) {
+	if err := sessionBusKnown(); err != nil {
+		return nil, nil, err
+	}
 	svc, err := ss.NewSecretService()
 	if err != nil {
 		return nil, nil, keyringErr(err)

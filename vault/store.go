@@ -13,7 +13,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode/utf16"
 	"unicode/utf8"
 
 	"github.com/zalando/go-keyring"
@@ -56,16 +55,22 @@ type manifest struct {
 }
 
 // Store keeps at most one key in the keychain, in chunks plus a manifest.
-// It is safe for concurrent use; its operations run one at a time. Each
-// operation runs under the Store's deadline; a keychain call that hangs past
-// it is abandoned, not cancelled (no keychain API can cancel it), so its
-// goroutine lives on until the keychain answers, and later operations on the
-// same Store wait for it (and time out while it hangs).
+// It is safe for concurrent use; its operations run one at a time, and
+// across processes Save and Delete run one at a time too, under the
+// keychain lock (see LockFile). Each operation runs under the Store's
+// deadline; a keychain call that hangs past it is abandoned, not cancelled
+// (no keychain API can cancel it), so its goroutine lives on until the
+// keychain answers, and later operations on the same Store wait for it (and
+// time out while it hangs). A write that outlives the deadline is waited
+// for up to WriteGrace more, so that the caller hears the truth (see Save).
 type Store struct {
 	backend Backend
 	service string
 	timeout time.Duration
+	lockDir string
 	now     func() time.Time
+	grace   time.Duration // WriteGrace; tests shorten it
+	noLock  bool          // benchmarks measure what the lock costs
 	// busy is held while backend calls are in flight, including calls that
 	// outlived their caller's deadline, so a late write can never interleave
 	// with the next operation.
@@ -74,7 +79,8 @@ type Store struct {
 
 // Open returns a Store; it does not touch the keychain.
 func Open(opts Options) *Store {
-	s := &Store{backend: opts.Backend, service: opts.Service, timeout: opts.Timeout, now: time.Now, busy: make(chan struct{}, 1)}
+	s := &Store{backend: opts.Backend, service: opts.Service, timeout: opts.Timeout, lockDir: opts.LockDir,
+		now: time.Now, grace: WriteGrace, busy: make(chan struct{}, 1)}
 	if s.backend == nil {
 		s.backend = KeyringBackend{}
 	}
@@ -90,9 +96,15 @@ func Open(opts Options) *Store {
 // Service is the keychain service name the Store's items live under.
 func (s *Store) Service() string { return s.service }
 
-// Save stores key; ErrAlreadyStored when a key is already there. A save that
-// fails leaves nothing behind. fileName may be a path; only its base name is
-// kept.
+// Save stores key; ErrAlreadyStored when a key is already there (checked
+// under the keychain lock, so of several processes saving at once exactly
+// one succeeds). A save that fails leaves nothing behind. ErrBusy when
+// another process held the lock past the deadline. A save that runs past the
+// deadline is waited for (up to WriteGrace more) and undone before Save
+// returns ErrTimeout, so "timeout" means nothing was stored; if the keychain
+// has still not answered then, the ErrTimeout says the keychain may hold a
+// partial key (Delete removes it). fileName may be a path; only its base
+// name is kept.
 func (s *Store) Save(ctx context.Context, key *Key, fileName string) error {
 	sec := key.secrets()
 	if sec == nil || len(sec.raw) == 0 {
@@ -121,7 +133,7 @@ func (s *Store) Save(ctx context.Context, key *Key, fileName string) error {
 			_ = b.Delete(s.service, ChunkItem(i))
 		}
 	}
-	return s.run(ctx, func(ctx context.Context, b Backend) error {
+	return s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
 		if _, err := b.Get(s.service, ManifestItem); err == nil {
 			return ErrAlreadyStored
 		} else if !isNotFound(err) {
@@ -197,7 +209,7 @@ func lowestErr(errs []error) error {
 // ErrUnavailable (all wrapped, test with errors.Is).
 func (s *Store) Load(ctx context.Context) (*Stored, error) {
 	var st *Stored
-	err := s.run(ctx, func(ctx context.Context, b Backend) error {
+	err := s.run(ctx, lockShared, func(ctx context.Context, b Backend) error {
 		// Every key has a part 1, so it is fetched beside the manifest.
 		var first string
 		var firstErr error
@@ -272,7 +284,7 @@ func (s *Store) Load(ctx context.Context) (*Stored, error) {
 // Exists reports whether a key is stored, without reading it.
 func (s *Store) Exists(ctx context.Context) (bool, error) {
 	var there bool
-	err := s.run(ctx, func(ctx context.Context, b Backend) error {
+	err := s.run(ctx, lockNone, func(ctx context.Context, b Backend) error {
 		_, err := b.Get(s.service, ManifestItem)
 		switch {
 		case err == nil:
@@ -285,13 +297,44 @@ func (s *Store) Exists(ctx context.Context) (bool, error) {
 	return there, err
 }
 
+// Stamp names the stored key's version cheaply, reading only the manifest
+// (one keychain item, no lock): "" when no key is stored, and otherwise a
+// string made from the manifest, which holds the key's checksum and its
+// upload time to the second: another key, or the same key stored again in
+// a later second, has another stamp. A window that must stay true polls it
+// and calls Load only when it changes. A damaged manifest has a stamp too;
+// Load reports the damage.
+func (s *Store) Stamp(ctx context.Context) (string, error) {
+	var stamp string
+	err := s.run(ctx, lockNone, func(ctx context.Context, b Backend) error {
+		mtext, err := b.Get(s.service, ManifestItem)
+		switch {
+		case isNotFound(err):
+			return nil
+		case err != nil:
+			return s.backendErr(err)
+		}
+		sum := sha256.Sum256([]byte(mtext))
+		stamp = hex.EncodeToString(sum[:16])
+		return nil
+	}, nil)
+	return stamp, err
+}
+
 // Delete removes the stored key and any orphaned chunks; ErrNotFound when
-// nothing was stored (orphans are swept then too).
+// nothing was stored (orphans are swept then too). It runs under the
+// keychain lock. Once it has removed the manifest it finishes, even past
+// the deadline (waited for up to WriteGrace), since a key cannot be put
+// back; ErrTimeout then means nothing was deleted, or, when it says so,
+// that parts may be left (invisible, and removed by the next Delete).
 func (s *Store) Delete(ctx context.Context) error {
-	return s.run(ctx, func(ctx context.Context, b Backend) error {
+	return s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
 		mtext, err := b.Get(s.service, ManifestItem)
 		if err != nil && !isNotFound(err) {
 			return s.backendErr(err)
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		found := err == nil
 		chunks := 0
@@ -306,14 +349,11 @@ func (s *Store) Delete(ctx context.Context) error {
 		// From the last part down, so that an interrupted delete leaves a
 		// prefix that the next sweep finds.
 		for i := chunks; i >= 1; i-- {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
 			if err := b.Delete(s.service, ChunkItem(i)); err != nil && !isNotFound(err) {
 				return s.backendErr(err)
 			}
 		}
-		if err := s.sweep(ctx, b, chunks); err != nil {
+		if err := s.sweep(b, chunks); err != nil {
 			return err
 		}
 		if !found {
@@ -324,7 +364,7 @@ func (s *Store) Delete(ctx context.Context) error {
 }
 
 // sweep removes items a failed save or delete left behind.
-func (s *Store) sweep(ctx context.Context, b Backend, from int) error {
+func (s *Store) sweep(b Backend, from int) error {
 	if all, ok := b.(interface{ DeleteAll(service string) error }); ok {
 		if err := all.DeleteAll(s.service); err != nil && !isNotFound(err) {
 			return s.backendErr(err)
@@ -336,9 +376,6 @@ func (s *Store) sweep(ctx context.Context, b Backend, from int) error {
 	// ends the leftovers. Parts up to from were just deleted.
 	missing := 0
 	for i := from + 1; i <= maxChunks && missing < parallelWidth; i++ {
-		if err := ctx.Err(); err != nil {
-			return err
-		}
 		err := b.Delete(s.service, ChunkItem(i))
 		switch {
 		case isNotFound(err):
@@ -352,33 +389,62 @@ func (s *Store) sweep(ctx context.Context, b Backend, from int) error {
 	return nil
 }
 
-// run executes op with the Store's deadline, on the backend's session for
-// this operation when it offers one. When the deadline passes first, run
-// returns ErrTimeout at once and op's goroutine is left to finish on its
+// run executes op with the Store's deadline, under the keychain lock in
+// mode, on the backend's session for this operation when it offers one.
+//
+// When the deadline passes first, op's goroutine is left to finish on its
 // own: a hung keychain call cannot be cancelled, so that goroutine (and the
-// Store) stay busy until the keychain answers. If op then succeeds, undo
-// reverses it, so a caller told "timeout" is never left with a stored key.
-func (s *Store) run(ctx context.Context, op func(context.Context, Backend) error, undo func(Backend)) error {
+// Store, and the lock) stay busy until the keychain answers. A read returns
+// ErrTimeout at once. A write (mode lockWrite) is waited for up to s.grace:
+// if op then succeeds and undo is given, undo reverses it, so a caller told
+// "timeout" is never left with a stored key; if op ends without undo (a
+// Delete, which cannot be undone), its own result is returned; if it has not
+// ended by then, the ErrTimeout says what may be left.
+func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context, Backend) error, undo func(Backend)) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	// What a write that ends with the deadline has changed: nothing (op
+	// undoes a save's parts before it returns the end of ctx, and a delete
+	// only returns it before it has removed anything).
+	unchanged := ""
+	switch {
+	case mode == lockWrite && undo != nil:
+		unchanged = "; nothing was stored"
+	case mode == lockWrite:
+		unchanged = "; nothing was deleted"
+	}
 	select {
 	case s.busy <- struct{}{}:
 	case <-ctx.Done():
-		return s.ctxErr(ctx)
+		return s.ctxErr(ctx, unchanged)
+	}
+	release, err := s.lock(ctx, mode)
+	if err != nil {
+		<-s.busy
+		return err
 	}
 	const running, finished, abandoned = 0, 1, 2
 	var state atomic.Int32
 	done := make(chan error, 1)
+	ended := make(chan struct{}) // closed when op (and undo) are through
+	var late error               // op's result when it ended after the deadline
 	go func() {
-		defer func() { <-s.busy }()
+		defer func() {
+			release()
+			<-s.busy
+			close(ended)
+		}()
 		b, closeSession, err := s.open()
 		if err != nil {
 			err = s.backendErr(err)
 		} else {
 			defer closeSession()
-			err = op(ctx, b)
+			if err = ctx.Err(); err == nil {
+				err = op(ctx, b)
+			}
 		}
 		if !state.CompareAndSwap(running, finished) {
+			late = err
 			if err == nil && undo != nil {
 				undo(b)
 			}
@@ -388,16 +454,35 @@ func (s *Store) run(ctx context.Context, op func(context.Context, Backend) error
 	}()
 	select {
 	case err := <-done:
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-			return s.ctxErr(ctx)
-		}
-		return err
+		return s.result(ctx, err, unchanged)
 	case <-ctx.Done():
-		if state.CompareAndSwap(running, abandoned) {
-			return s.ctxErr(ctx)
-		}
-		return <-done
 	}
+	if !state.CompareAndSwap(running, abandoned) {
+		return s.result(ctx, <-done, unchanged)
+	}
+	if mode != lockWrite {
+		return s.ctxErr(ctx, "")
+	}
+	wait := time.NewTimer(s.grace)
+	defer wait.Stop()
+	select {
+	case <-ended:
+		if undo == nil {
+			return s.result(ctx, late, unchanged)
+		}
+		return s.ctxErr(ctx, unchanged)
+	case <-wait.C:
+		return s.ctxErr(ctx, fmt.Sprintf(", and the change it had started had not ended %s later; the keychain may hold a partial key: run calmkeyctl delete", s.grace))
+	}
+}
+
+// result is op's error as run returns it: the end of ctx as ErrTimeout (or
+// the cancellation), saying what was changed.
+func (s *Store) result(ctx context.Context, err error, changed string) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return s.ctxErr(ctx, changed)
+	}
+	return err
 }
 
 // open returns the backend to use for one operation.
@@ -411,16 +496,22 @@ func (s *Store) open() (Backend, func(), error) {
 	return s.backend, func() {}, nil
 }
 
-func (s *Store) ctxErr(ctx context.Context) error {
+// ctxErr is the end of ctx: the cancellation itself, or ErrTimeout whose
+// text adds what (if anything) the timed-out call changed.
+func (s *Store) ctxErr(ctx context.Context, changed string) error {
 	if errors.Is(ctx.Err(), context.Canceled) {
+		if changed != "" {
+			return fmt.Errorf("%w%s", ctx.Err(), changed)
+		}
 		return ctx.Err()
 	}
 	return &Error{kind: ErrTimeout, msg: fmt.Sprintf(
-		"the keychain did not answer within %s; if it asks to be unlocked, unlock it and try again", s.timeout)}
+		"the keychain did not answer within %s%s; if it asks to be unlocked, unlock it and try again", s.timeout, changed)}
 }
 
 // Error is what Store returns for keychain trouble: its text says what to do,
-// and errors.Is matches it to ErrCorrupt, ErrTimeout or ErrUnavailable.
+// and errors.Is matches it to ErrCorrupt, ErrTimeout, ErrUnavailable or
+// ErrBusy.
 type Error struct {
 	kind  error
 	msg   string
@@ -548,14 +639,10 @@ func encodeManifest(m manifest) (string, error) {
 	}
 	var out strings.Builder
 	for _, r := range string(b) {
-		switch {
-		case r < utf8.RuneSelf:
+		if r < utf8.RuneSelf {
 			out.WriteRune(r)
-		case r > 0xFFFF:
-			r1, r2 := utf16.EncodeRune(r)
-			fmt.Fprintf(&out, `\u%04x\u%04x`, r1, r2)
-		default:
-			fmt.Fprintf(&out, `\u%04x`, r)
+		} else {
+			writeJSONEscape(&out, r)
 		}
 	}
 	return out.String(), nil

@@ -19,7 +19,7 @@ const memService = "calmkey-test-memory"
 func memStore(t testing.TB) (*Store, *MemoryBackend) {
 	t.Helper()
 	m := NewMemoryBackend()
-	return Open(Options{Backend: m, Service: memService, Timeout: 2 * time.Second}), m
+	return Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 2 * time.Second}), m
 }
 
 func isASCII(s string) bool {
@@ -233,7 +233,7 @@ func (p plainBackend) Delete(s, u string) error        { return p.m.Delete(s, u)
 
 func TestStoreSweepWithoutDeleteAll(t *testing.T) {
 	m := NewMemoryBackend()
-	s := Open(Options{Backend: plainBackend{m}, Service: memService})
+	s := Open(Options{LockDir: t.TempDir(), Backend: plainBackend{m}, Service: memService})
 	// Orphans without a manifest: a save that failed and could not roll
 	// back, with the gaps parallel writes leave.
 	for _, i := range []int{1, 2, 4, 5, 6, 8} {
@@ -281,7 +281,7 @@ func TestStoreCorrupt(t *testing.T) {
 		{"checksum right, key invalid", func(m *MemoryBackend) {
 			bad := edit(t, secretKey(t), func(_, uaa map[string]any) { delete(uaa, "clientid") })
 			k := &Key{sec: func() *secrets { return &secrets{raw: bad} }}
-			s := Open(Options{Backend: m, Service: memService})
+			s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService})
 			_ = s.Delete(context.Background())
 			if err := s.Save(context.Background(), k, ""); err != nil {
 				t.Fatal(err)
@@ -412,7 +412,8 @@ func TestStoreTimeout(t *testing.T) {
 	for _, op := range []Op{OpGet, OpSet} {
 		t.Run(string(op), func(t *testing.T) {
 			m := NewMemoryBackend()
-			s := Open(Options{Backend: m, Service: memService, Timeout: 100 * time.Millisecond})
+			s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 100 * time.Millisecond})
+			s.grace = 50 * time.Millisecond
 			release := m.Hang(op)
 			defer release()
 			var err error
@@ -445,11 +446,76 @@ func TestStoreTimeout(t *testing.T) {
 	}
 }
 
-// TestStoreLateSaveIsUndone: the caller was told "timeout", so a manifest
-// write that completes afterwards must not leave a stored key.
+// TestStoreLateSaveIsUndone: the caller is told "timeout" only once the
+// late write has ended and been undone, so nothing is left when Save returns.
 func TestStoreLateSaveIsUndone(t *testing.T) {
 	m := NewMemoryBackend()
-	s := Open(Options{Backend: m, Service: memService, Timeout: 100 * time.Millisecond})
+	s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 100 * time.Millisecond})
+	m.Intercept(func(c Call) error {
+		if c.Op == OpSet && c.User == ManifestItem {
+			time.Sleep(300 * time.Millisecond) // ends 200ms past the deadline
+		}
+		return nil
+	})
+	start := time.Now()
+	err := s.Save(context.Background(), mustParse(t, secretKey(t)), "")
+	took := time.Since(start)
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Save: %v", err)
+	}
+	if !strings.Contains(err.Error(), "nothing was stored") {
+		t.Errorf("message does not say nothing was stored: %v", err)
+	}
+	// Checked at once, not after waiting: Save returned after the undo.
+	if n := len(m.Items(memService)); n != 0 {
+		t.Errorf("%d items left when Save returned", n)
+	}
+	if took < 300*time.Millisecond || took > WriteGrace {
+		t.Errorf("Save returned after %v; want after the late write (300ms), within %v", took, WriteGrace)
+	}
+	m.Intercept(nil)
+	if ok, err := s.Exists(context.Background()); ok || err != nil {
+		t.Fatalf("Exists = %t, %v", ok, err)
+	}
+}
+
+// TestStoreTimeoutPartsUndone: a deadline that passes between the parts
+// stops the save; what it wrote is removed before Save returns.
+func TestStoreTimeoutPartsUndone(t *testing.T) {
+	m := NewMemoryBackend()
+	s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 60 * time.Millisecond})
+	m.Intercept(func(c Call) error {
+		if c.Op == OpSet {
+			time.Sleep(25 * time.Millisecond)
+		}
+		return nil
+	})
+	file, _ := x509Key(t, testkeys.RSAPKCS1)
+	big := edit(t, file, func(root, _ map[string]any) { root["notes"] = strings.Repeat("n", 20000) })
+	err := s.Save(context.Background(), mustParse(t, big), "")
+	if !errors.Is(err, ErrTimeout) {
+		t.Fatalf("Save: %v", err)
+	}
+	if n := len(m.Items(memService)); n != 0 {
+		t.Errorf("%d items left when Save returned", n)
+	}
+	sets := 0
+	for _, c := range m.Calls() {
+		if c.Op == OpSet {
+			sets++
+		}
+	}
+	if sets == 0 {
+		t.Fatal("no part was written before the deadline; the test proves nothing")
+	}
+}
+
+// TestStoreTimeoutStillHung: a write that has not ended WriteGrace after the
+// deadline is reported as possibly partial, with what to do.
+func TestStoreTimeoutStillHung(t *testing.T) {
+	m := NewMemoryBackend()
+	s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 50 * time.Millisecond})
+	s.grace = 100 * time.Millisecond
 	gate := make(chan struct{})
 	m.Intercept(func(c Call) error {
 		if c.Op == OpSet && c.User == ManifestItem {
@@ -461,11 +527,41 @@ func TestStoreLateSaveIsUndone(t *testing.T) {
 	if !errors.Is(err, ErrTimeout) {
 		t.Fatalf("Save: %v", err)
 	}
+	for _, want := range []string{"may hold a partial key", "run calmkeyctl delete", "100ms later"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("message lacks %q: %v", want, err)
+		}
+	}
+	// Once the keychain answers, the late write is undone all the same.
 	close(gate)
+	m.Intercept(nil)
 	s.timeout = 5 * time.Second
-	// Exists waits until the late save and its undo are through.
 	if ok, err := s.Exists(context.Background()); ok || err != nil {
 		t.Fatalf("Exists = %t, %v", ok, err)
+	}
+	if n := len(m.Items(memService)); n != 0 {
+		t.Errorf("%d items left after the late write ended", n)
+	}
+}
+
+// TestStoreLateDeleteFinishes: a delete that has removed the manifest
+// finishes past the deadline instead of leaving parts, and says so.
+func TestStoreLateDeleteFinishes(t *testing.T) {
+	s, m := memStore(t)
+	ctx := context.Background()
+	file, _ := x509Key(t, testkeys.RSAPKCS1)
+	if err := s.Save(ctx, mustParse(t, file), ""); err != nil {
+		t.Fatal(err)
+	}
+	s.timeout = 80 * time.Millisecond
+	m.Intercept(func(c Call) error {
+		if c.Op == OpDelete {
+			time.Sleep(40 * time.Millisecond)
+		}
+		return nil
+	})
+	if err := s.Delete(ctx); err != nil {
+		t.Fatalf("Delete that ended within the grace: %v", err)
 	}
 	if n := len(m.Items(memService)); n != 0 {
 		t.Errorf("%d items left", n)
@@ -532,7 +628,7 @@ func TestMemoryBackend(t *testing.T) {
 func TestStoreTooBigIsABug(t *testing.T) {
 	m := NewMemoryBackend()
 	m.Limit = 100
-	s := Open(Options{Backend: m, Service: memService})
+	s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService})
 	err := s.Save(context.Background(), mustParse(t, secretKey(t)), "")
 	if err == nil || errors.Is(err, ErrUnavailable) || !errors.Is(err, keyring.ErrSetDataTooBig) {
 		t.Fatalf("Save: %v", err)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,13 +19,15 @@ import (
 
 var checkCmd = &command{
 	name:    "check",
-	usage:   "check FILE|-",
+	usage:   "check FILE|- [--timeout D]",
 	summary: "format check only (- reads stdin)",
 	help: `Runs the format check on a service key file without storing it. Each
 problem goes to stderr on its own line, starting with the field's JSON path
 (uaa.clientsecret: missing), then the warnings. Accepts the BTP cockpit's
 download or copied JSON, 'cf service-key' output and cf v8's
-{"credentials": ...} form. Exit status 0 when the key is valid, 1 when not.`,
+{"credentials": ...} form. Exit status 0 when the key is valid, 1 when not,
+also when the input has not all arrived within --timeout (a FIFO or stdin
+that nothing writes to, or that never ends).`,
 	example: `  calmkeyctl check ~/Downloads/cloudalm-key.txt
   cf service-key calm-api calm-key | calmkeyctl check -`,
 	run: runCheck,
@@ -34,11 +35,18 @@ download or copied JSON, 'cf service-key' output and cf v8's
 
 var uploadCmd = &command{
 	name:    "upload",
-	usage:   "upload FILE|-",
+	usage:   "upload FILE|- [--timeout D]",
 	summary: "format check, then store (refused when a key is stored)",
 	help: `Runs the format check and, when the key is valid, stores it in the keychain.
 Only one key is kept: when one is stored already, the upload is refused (exit
-status 1); run 'calmkeyctl delete' first to replace it.
+status 1); run 'calmkeyctl delete' first to replace it. Of several uploads at
+once (from calmkeyctl or the desktop app) exactly one stores its key.
+
+--timeout bounds reading the input and storing. An upload that times out
+stores nothing (exit status 3): a keychain write that runs past --timeout is
+waited for up to 5s more and undone; if the keychain has not answered even
+then, the message says so and what to do. Exit status 4 when another
+calmkey was changing the key all that time.
 
 Upload the key that managed services use regularly (for example for
 monitoring). Keys for API calls such as the SAP Cloud ALM Analytics API, and
@@ -57,7 +65,7 @@ endpoint, token URL, when it was uploaded and, for x509 keys, when the
 certificate expires. Never shows a secret. Exit status 1 when no key is
 stored. With --json, prints one JSON object with "stored" (bool) and, on
 failure, "error_code" (not_stored, corrupt, keychain_unavailable,
-keychain_timeout) and "error".
+keychain_timeout, keychain_busy) and "error".
 
 The key lives in the keychain under the service name "calmkey", or the value
 of CALMKEY_KEYCHAIN_SERVICE when that is set (the desktop app honours it too).`,
@@ -135,35 +143,61 @@ var versionCmd = &command{
 }
 
 // readInput reads FILE, or stdin for "-", stopping just past MaxFileSize so
-// that a huge or endless input is refused without being read whole.
-func (a *app) readInput(name string) (data []byte, fileName string, err error) {
-	var r io.Reader
-	if name == "-" {
-		r = a.stdin
-	} else {
-		f, err := os.Open(name)
+// that a huge or endless input is refused without being read whole, and
+// giving up when ctx ends (a FIFO that no one opens, stdin that never ends):
+// the read is left behind in its goroutine, which the process's exit ends.
+func (a *app) readInput(ctx context.Context, name string, timeout time.Duration) (data []byte, fileName string, err error) {
+	type read struct {
+		data []byte
+		err  error
+	}
+	got := make(chan read, 1)
+	go func() {
+		var r io.Reader
+		if name == "-" {
+			r = a.stdin
+		} else {
+			f, err := os.Open(name)
+			if err != nil {
+				got <- read{err: fileError(err, name)}
+				return
+			}
+			defer f.Close()
+			if st, err := f.Stat(); err == nil && st.IsDir() {
+				got <- read{err: fmt.Errorf("%s is a folder; give the service key file inside it", displayName(name))}
+				return
+			}
+			r = f
+		}
+		data, err := io.ReadAll(io.LimitReader(r, vault.MaxFileSize+1))
 		if err != nil {
-			return nil, "", fileError(err, name)
+			err = fmt.Errorf("cannot read %s: %v", displayName(name), unwrapPath(err))
 		}
-		defer f.Close()
-		if st, err := f.Stat(); err == nil && st.IsDir() {
-			return nil, "", fmt.Errorf("%s is a folder; give the service key file inside it", name)
+		got <- read{data, err}
+	}()
+	select {
+	case rd := <-got:
+		if rd.err != nil {
+			return nil, "", rd.err
 		}
-		r = f
-		fileName = filepath.Base(name)
+		if name != "-" {
+			fileName = filepath.Base(name)
+		}
+		return rd.data, fileName, nil
+	case <-ctx.Done():
+		if errors.Is(ctx.Err(), context.Canceled) {
+			return nil, "", errors.New("interrupted")
+		}
+		return nil, "", fmt.Errorf("the key did not arrive whole from %s within --timeout %s; check that something writes the key to it and ends, or allow more time with a longer --timeout", displayName(name), timeout)
 	}
-	data, err = io.ReadAll(io.LimitReader(r, vault.MaxFileSize+1))
-	if err != nil {
-		return nil, "", fmt.Errorf("cannot read %s: %v", displayName(name), unwrapPath(err))
-	}
-	return data, fileName, nil
 }
 
+// displayName is a FILE argument as messages show it, safe to print.
 func displayName(name string) string {
 	if name == "-" {
 		return "stdin"
 	}
-	return name
+	return vault.Printable(name)
 }
 
 // fileError says what went wrong with a file and what to do, without the
@@ -171,11 +205,11 @@ func displayName(name string) string {
 func fileError(err error, name string) error {
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		return fmt.Errorf("%s does not exist; check the path", name)
+		return fmt.Errorf("%s does not exist; check the path", displayName(name))
 	case errors.Is(err, fs.ErrPermission):
-		return fmt.Errorf("%s cannot be read: permission denied", name)
+		return fmt.Errorf("%s cannot be read: permission denied", displayName(name))
 	default:
-		return fmt.Errorf("cannot open %s: %v", name, unwrapPath(err))
+		return fmt.Errorf("cannot open %s: %v", displayName(name), unwrapPath(err))
 	}
 }
 
@@ -189,8 +223,8 @@ func unwrapPath(err error) error {
 
 // parseInput reads and checks a key, printing problems and warnings to
 // stderr. key is nil when the input is not a valid key.
-func (a *app) parseInput(c *command, name string) (key *vault.Key, fileName string, code int) {
-	data, fileName, err := a.readInput(name)
+func (a *app) parseInput(ctx context.Context, c *command, name string, timeout time.Duration) (key *vault.Key, fileName string, code int) {
+	data, fileName, err := a.readInput(ctx, name, timeout)
 	if err != nil {
 		a.errorf(c, "%v", err)
 		return nil, "", exitNo
@@ -203,7 +237,7 @@ func (a *app) parseInput(c *command, name string) (key *vault.Key, fileName stri
 		return key, fileName, exitOK
 	case errors.As(err, &fe):
 		for _, p := range fe.Problems {
-			fmt.Fprintln(a.stderr, p.String())
+			fmt.Fprintln(a.stderr, vault.Printable(p.String()))
 		}
 		a.printWarnings(fe.Warnings)
 		n := len(fe.Problems)
@@ -219,11 +253,20 @@ func (a *app) parseInput(c *command, name string) (key *vault.Key, fileName stri
 func (a *app) printWarnings(ws []vault.Finding) {
 	for _, w := range ws {
 		if w.Path == "" {
-			fmt.Fprintf(a.stderr, "warning: %s\n", w.Message)
+			fmt.Fprintf(a.stderr, "warning: %s\n", vault.Printable(w.Message))
 		} else {
-			fmt.Fprintf(a.stderr, "%s: warning: %s\n", w.Path, w.Message)
+			fmt.Fprintf(a.stderr, "%s: warning: %s\n", vault.Printable(w.Path), vault.Printable(w.Message))
 		}
 	}
+}
+
+// warningsNote points the success line at the warnings printed to stderr,
+// so that they are not missed beside it.
+func warningsNote(ws []vault.Finding) string {
+	if len(ws) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", but with %d %s on stderr: read %s", len(ws), plural(len(ws), "warning", "warnings"), plural(len(ws), "it", "them"))
 }
 
 func plural(n int, one, many string) string {
@@ -234,16 +277,17 @@ func plural(n int, one, many string) string {
 }
 
 func runCheck(a *app, c *command, args []string) int {
-	fl := c.flags()
-	pos, code, done := a.parse(c, fl, args, 1, 1)
+	pos, timeout, code, done := a.parseTimed(c, c.flags(), args, 1, 1)
 	if done {
 		return code
 	}
-	key, _, code := a.parseInput(c, pos[0])
+	ctx, cancel := context.WithTimeout(a.ctx, timeout)
+	defer cancel()
+	key, _, code := a.parseInput(ctx, c, pos[0], timeout)
 	if key == nil {
 		return code
 	}
-	fmt.Fprintf(a.stdout, "%s is a valid service key.\n", displayName(pos[0]))
+	fmt.Fprintf(a.stdout, "%s is a valid service key%s.\n", displayName(pos[0]), warningsNote(key.Warnings))
 	writeFacts(a.stdout, key, nil)
 	return exitOK
 }
@@ -253,16 +297,17 @@ func runUpload(a *app, c *command, args []string) int {
 	if done {
 		return code
 	}
-	key, fileName, code := a.parseInput(c, pos[0])
+	// One deadline for reading and storing.
+	s, ctx, cancel := a.store(timeout)
+	defer cancel()
+	key, fileName, code := a.parseInput(ctx, c, pos[0], timeout)
 	if key == nil {
 		return code
 	}
-	s, ctx, cancel := a.store(timeout)
-	defer cancel()
 	if err := s.Save(ctx, key, fileName); err != nil {
 		return a.failKeychain(c, err, timeout)
 	}
-	fmt.Fprintf(a.stdout, "Stored the service key for tenant %s (%s) in the keychain.\n", orUnknown(key.Tenant), key.CredentialType)
+	fmt.Fprintf(a.stdout, "Stored the service key for tenant %s (%s) in the keychain%s.\n", vault.Printable(orUnknown(key.Tenant)), key.CredentialType, warningsNote(key.Warnings))
 	return exitOK
 }
 
@@ -273,9 +318,10 @@ func orUnknown(s string) string {
 	return s
 }
 
-// writeFacts prints what is safe to show about a key, one fact a line.
+// writeFacts prints what is safe to show about a key, one fact a line, each
+// escaped where it would not print as itself.
 func writeFacts(w io.Writer, key *vault.Key, st *vault.Stored) {
-	row := func(label, value string) { fmt.Fprintf(w, "%-20s %s\n", label+":", value) }
+	row := func(label, value string) { fmt.Fprintf(w, "%-20s %s\n", label+":", vault.Printable(value)) }
 	row("Tenant", orUnknown(key.Tenant))
 	row("Region", orUnknown(key.Region))
 	row("Client ID", key.ClientID)
@@ -293,16 +339,12 @@ func writeFacts(w io.Writer, key *vault.Key, st *vault.Stored) {
 		}
 		row("Uploaded at", up)
 	}
-	if key.CertExpiry.IsZero() {
+	// The days are calendar days in the local time zone, worded as in the
+	// format check's warning and the app; the time is local, with its offset.
+	if e := vault.CertExpiry(key.CertExpiry, time.Now()); e.IsZero() {
 		row("Certificate expiry", "none (client-secret key)")
 	} else {
-		left := time.Until(key.CertExpiry)
-		days := int(math.Ceil(left.Hours() / 24))
-		when := fmt.Sprintf("in %d %s", days, plural(days, "day", "days"))
-		if left <= 0 {
-			when = "expired"
-		}
-		row("Certificate expiry", fmt.Sprintf("%s (%s)", key.CertExpiry.UTC().Format(time.RFC3339), when))
+		row("Certificate expiry", fmt.Sprintf("%s (%s)", e.NotAfter.Format(time.RFC3339), e.When()))
 	}
 }
 
@@ -376,7 +418,7 @@ func runStatus(a *app, c *command, args []string) int {
 	fmt.Fprintf(a.stdout, "A service key is stored (keychain service %q).\n", a.service())
 	writeFacts(a.stdout, key, st)
 	for _, w := range key.Warnings {
-		fmt.Fprintf(a.stdout, "Warning: %s\n", w)
+		fmt.Fprintf(a.stdout, "Warning: %s\n", vault.Printable(w.String()))
 	}
 	return exitOK
 }
@@ -518,7 +560,7 @@ func runDelete(a *app, c *command, args []string) int {
 		st, err := s.Load(ctx)
 		switch {
 		case err == nil:
-			what = fmt.Sprintf("the service key for tenant %s (%s)", orUnknown(st.Key.Tenant), st.Key.CredentialType)
+			what = fmt.Sprintf("the service key for tenant %s (%s)", vault.Printable(orUnknown(st.Key.Tenant)), st.Key.CredentialType)
 		case errors.Is(err, vault.ErrCorrupt):
 			what = "the damaged service key"
 		default:
@@ -570,7 +612,7 @@ func runTest(a *app, c *command, args []string) int {
 		left = time.Until(d)
 	}
 	if !*asJSON {
-		fmt.Fprintf(a.stdout, "Testing the service key for tenant %s (%s)...\n", orUnknown(st.Key.Tenant), st.Key.CredentialType)
+		fmt.Fprintf(a.stdout, "Testing the service key for tenant %s (%s)...\n", vault.Printable(orUnknown(st.Key.Tenant)), st.Key.CredentialType)
 	}
 	rep := almtest.Run(ctx, st.Key, almtest.Options{Timeout: max(left, time.Millisecond), RootCAs: a.env.rootCAs})
 	if *asJSON {

@@ -4,7 +4,7 @@
 // It shares the keychain entry with the desktop app and builds without cgo.
 //
 // The commands, their output and their exit statuses are a contract that
-// scripts depend on; see usage in run.go and docs/cli.md.
+// scripts depend on; see usage in run.go and the README.
 package main
 
 import (

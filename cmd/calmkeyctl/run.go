@@ -20,6 +20,7 @@ const (
 	exitNo          = 1 // a negative answer
 	exitUsage       = 2 // no command, unknown command or flag, missing argument
 	exitUnavailable = 3 // the keychain cannot be reached or did not answer in time
+	exitBusy        = 4 // another calmkey held the keychain lock: try again
 )
 
 // ServiceEnv overrides the keychain service name. Tests set it so they never
@@ -37,6 +38,26 @@ type env struct {
 	// For in-process tests; zero values mean the real thing.
 	backend vault.Backend  // nil: the OS keychain
 	rootCAs *x509.CertPool // nil: system roots (honouring SSL_CERT_FILE)
+	lockDir string         // "": the keychain lock in the user's cache folder
+}
+
+// checkedWriter keeps the first error of the writes to it, and writes
+// nothing more after one.
+type checkedWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (c *checkedWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	if err == nil && n < len(p) {
+		err = io.ErrShortWrite
+	}
+	c.err = err
+	return n, err
 }
 
 type app struct {
@@ -83,7 +104,17 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	if e.getenv == nil {
 		e.getenv = func(string) string { return "" }
 	}
-	a := &app{ctx: ctx, stdin: stdin, stdout: stdout, stderr: stderr, env: e}
+	out := &checkedWriter{w: stdout}
+	a := &app{ctx: ctx, stdin: stdin, stdout: out, stderr: stderr, env: e}
+	// Whatever a command printed, output that did not arrive (a full disk,
+	// a closed pipe) is a failure: a script must not take exit 0 for a
+	// key it never got.
+	defer func() {
+		if out.err != nil && code == exitOK {
+			fmt.Fprintf(stderr, "calmkeyctl: cannot write the output: %v\n", unwrapPath(out.err))
+			code = exitNo
+		}
+	}()
 	if len(args) == 0 {
 		fmt.Fprint(stderr, "calmkeyctl: no command given.\n\n")
 		a.usage(stderr)
@@ -128,8 +159,10 @@ Commands:
 	}
 	fmt.Fprintf(w, `
 Run 'calmkeyctl COMMAND --help' for a command's flags and an example.
-Commands that use the keychain (all but check and version) accept
---timeout D (a Go duration, default %s) that bounds the whole command.
+Every command but version accepts --timeout D (a Go duration, default %s)
+that bounds the whole command: reading the key file or stdin, and the
+keychain. A write to the keychain that runs past it is waited for up to
+%s more and undone, so a timed-out upload stores nothing.
 
 Exit status:
   0  success: valid, stored, deleted, logon works
@@ -138,6 +171,8 @@ Exit status:
      because the file exists, delete declined
   2  usage error: no command, an unknown one, a missing argument
   3  the OS keychain cannot be reached or did not answer in time
+  4  another calmkey (the app, a script) was changing the key all that
+     time; try again
 
 Environment:
   %s  keychain service name (default %q); the desktop
@@ -145,7 +180,7 @@ Environment:
   SSL_CERT_FILE             PEM file of CA certificates to trust for 'test', for
                             example a company proxy's CA
   HTTPS_PROXY, NO_PROXY     proxy for 'test'
-`, defaultTimeout, ServiceEnv, vault.DefaultService)
+`, defaultTimeout, vault.WriteGrace, ServiceEnv, vault.DefaultService)
 }
 
 // flags makes the command's FlagSet. Output is discarded: run reports parse
@@ -218,11 +253,11 @@ func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
 
 // timeoutFlag adds --timeout to fs.
 func timeoutFlag(fs *flag.FlagSet) *time.Duration {
-	return fs.Duration("timeout", defaultTimeout, "bound the whole command, keychain calls included (a Go duration: 10s, 2m)")
+	return fs.Duration("timeout", defaultTimeout, "bound the whole command, reading input and keychain calls included (a Go duration: 10s, 2m)")
 }
 
-// parseTimed is parse for a command that uses the keychain: it adds
-// --timeout to fs and refuses a timeout that would fail every keychain call.
+// parseTimed is parse for a command that reads input or uses the keychain:
+// it adds --timeout to fs and refuses a timeout that would fail every call.
 func (a *app) parseTimed(c *command, fs *flag.FlagSet, args []string, minArgs, maxArgs int) (pos []string, timeout time.Duration, code int, done bool) {
 	t := timeoutFlag(fs)
 	pos, code, done = a.parse(c, fs, args, minArgs, maxArgs)
@@ -239,8 +274,13 @@ func (a *app) parseTimed(c *command, fs *flag.FlagSet, args []string, minArgs, m
 // context that bounds it.
 func (a *app) store(timeout time.Duration) (*vault.Store, context.Context, context.CancelFunc) {
 	ctx, cancel := context.WithTimeout(a.ctx, timeout)
-	s := vault.Open(vault.Options{Backend: a.env.backend, Service: a.service(), Timeout: timeout})
-	return s, ctx, cancel
+	return a.open(timeout), ctx, cancel
+}
+
+// open opens the keychain store; its calls are bounded by timeout and by
+// the context they are given.
+func (a *app) open(timeout time.Duration) *vault.Store {
+	return vault.Open(vault.Options{Backend: a.env.backend, Service: a.service(), Timeout: timeout, LockDir: a.env.lockDir})
 }
 
 func (a *app) service() string {
@@ -263,6 +303,8 @@ func errorCode(err error) string {
 		return "corrupt"
 	case errors.Is(err, vault.ErrTimeout), errors.Is(err, context.DeadlineExceeded):
 		return "keychain_timeout"
+	case errors.Is(err, vault.ErrBusy):
+		return "keychain_busy"
 	case errors.Is(err, vault.ErrUnavailable):
 		return "keychain_unavailable"
 	case errors.Is(err, context.Canceled):
@@ -273,7 +315,8 @@ func errorCode(err error) string {
 }
 
 // keychainError reports a failed keychain call with what to do and returns
-// the exit status: 3 when the keychain is out of reach or too slow, else 1.
+// the exit status: 3 when the keychain is out of reach or too slow, 4 when
+// another calmkey held the keychain lock, else 1.
 func keychainError(err error, timeout time.Duration) (msg string, code int) {
 	switch {
 	case errors.Is(err, vault.ErrNotFound):
@@ -282,6 +325,8 @@ func keychainError(err error, timeout time.Duration) (msg string, code int) {
 		return "the stored service key is damaged and cannot be used. Delete it with 'calmkeyctl delete --yes', then upload the key file again.", exitNo
 	case errors.Is(err, vault.ErrAlreadyStored):
 		return "a service key is already stored, and only one is kept. To replace it, run 'calmkeyctl delete', then upload again.", exitNo
+	case errors.Is(err, vault.ErrBusy):
+		return "another calmkey (the desktop app, or another calmkeyctl) is changing the key; try again in a moment.", exitBusy
 	case errors.Is(err, vault.ErrUnavailable), errors.Is(err, vault.ErrTimeout):
 		return err.Error(), exitUnavailable
 	case errors.Is(err, context.DeadlineExceeded):

@@ -115,6 +115,11 @@ func runIn(t *testing.T, e env, stdin string, args ...string) result {
 			return ""
 		}
 	}
+	if e.lockDir == "" {
+		// As a process of its own: a keychain call a hung run left behind
+		// holds that run's lock only, as it would die with its process.
+		e.lockDir = t.TempDir()
+	}
 	code := run(context.Background(), args, strings.NewReader(stdin), &out, &errb, e)
 	r := result{code, out.String(), errb.String()}
 	if !mayRevealSecrets(args) && strings.Contains(r.stdout+r.stderr, testkeys.Secret) {

@@ -16,6 +16,8 @@ import (
 	"encoding/pem"
 	"math/big"
 	"net"
+	"net/url"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -236,13 +238,25 @@ func (f Fields) uaa() map[string]any {
 		"xsappname":         "calmkey-test!b123456|sapcloudalm!b16907",
 		"subaccountid":      "0b5e0000-0000-4000-8000-000000000002",
 		"zoneid":            "6f1c2d3e-0000-4000-8000-000000000001",
-		"uaadomain":         "authentication.eu10.hana.ondemand.com",
+		"uaadomain":         uaaDomain(f.UAAURL),
 		"serviceInstanceId": "9a8b0000-0000-4000-8000-000000000003",
 	}
 	if f.Type != "-" {
 		u["credential-type"] = f.Type
 	}
 	return u
+}
+
+// uaaDomain is what the cockpit writes as uaa.uaadomain: the url's host from
+// "authentication." on; for a URL of another shape (a loopback test server),
+// eu10's.
+func uaaDomain(rawURL string) string {
+	if u, err := url.Parse(rawURL); err == nil {
+		if i := strings.Index(u.Hostname(), "authentication."); i > 0 {
+			return u.Hostname()[i:]
+		}
+	}
+	return "authentication.eu10.hana.ondemand.com"
 }
 
 func marshal(uaa map[string]any, api string) []byte {
