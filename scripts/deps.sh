@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
-# deps.sh [build|test]: installs the system packages calmkey needs, and only
-# those that are missing. "build" is what compiling the desktop app needs;
+# deps.sh [build|test|dist]: installs the system packages calmkey needs, and
+# only those that are missing. "build" is what compiling the desktop app needs;
 # "test" adds what the test session needs (a Secret Service, D-Bus, a virtual
-# display and tools to look at it). Quiet when nothing is missing.
+# display and tools to look at it); "dist" adds what make dist needs (the
+# mingw-w64 cross-compiler, archivers, and desktop-file-validate for its test). Quiet when nothing is missing.
 set -euo pipefail
 
 want=${1:-build}
 build_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev)
 test_pkgs=(dbus dbus-x11 gnome-keyring libsecret-tools xvfb xdotool x11-utils imagemagick tesseract-ocr
            wine wine64 gcc-mingw-w64-x86-64)
+dist_pkgs=(gcc-mingw-w64-x86-64 zip xz-utils desktop-file-utils)
 
 case "$(uname -s)" in
   Linux) ;;
@@ -34,6 +36,7 @@ fi
 
 pkgs=("${build_pkgs[@]}")
 [ "$want" = test ] && pkgs+=("${test_pkgs[@]}")
+[ "$want" = dist ] && pkgs+=("${dist_pkgs[@]}")
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"fmt"
 	"os"
 
 	"fyne.io/fyne/v2"
@@ -14,14 +15,33 @@ import (
 	"github.com/calmkey/calmkey/vault"
 )
 
-// version is set at build time (make build: -X main.version=...).
-var version = "dev"
+// version and commit are set at build time (make build and make dist:
+// -X main.version=... -X main.commit=...).
+var (
+	version = "dev"
+	commit  = ""
+)
+
+// describe is the version as the footer and --version show it.
+func describe() string {
+	if commit == "" {
+		return version
+	}
+	return version + " (commit " + commit + ")"
+}
 
 // serviceEnv names another keychain service; tests use it so they never
 // touch the user's key, and calmkeyctl honours the same variable.
 const serviceEnv = "CALMKEY_KEYCHAIN_SERVICE"
 
 func main() {
+	// --version prints where there is a console (Linux, macOS; on Windows,
+	// calmkey.exe is a GUI program: redirect it, calmkey.exe --version > v.txt).
+	// The window's footer shows the same.
+	if len(os.Args) == 2 && (os.Args[1] == "--version" || os.Args[1] == "-version") {
+		fmt.Println("calmkey " + describe())
+		return
+	}
 	a := app.NewWithID("io.calmkey.app") // as in FyneApp.toml
 	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
 	w := a.NewWindow("calmkey — SAP Cloud ALM Service Key")
@@ -33,7 +53,7 @@ func main() {
 	win := ui.New(a, w, ui.Deps{
 		Store:   vault.Open(vault.Options{Service: service}),
 		Test:    almtest.Options{},
-		Version: version,
+		Version: describe(),
 	})
 	w.Resize(fyne.NewSize(760, 560))
 	// The keychain is read once the window is up: a slow or locked keychain

@@ -644,6 +644,10 @@ func runVersion(a *app, c *command, args []string) int {
 	if _, code, done := a.parse(c, fl, args, 0, 0); done {
 		return code
 	}
-	fmt.Fprintf(a.stdout, "calmkeyctl %s\n", version)
+	if commit == "" {
+		fmt.Fprintf(a.stdout, "calmkeyctl %s\n", version)
+	} else {
+		fmt.Fprintf(a.stdout, "calmkeyctl %s (commit %s)\n", version, commit)
+	}
 	return exitOK
 }

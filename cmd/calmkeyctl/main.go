@@ -15,8 +15,12 @@ import (
 	"golang.org/x/term"
 )
 
-// version is set at build time: -ldflags '-X main.version=1.2.3'.
-var version = "dev"
+// version and commit are set at build time:
+// -ldflags '-X main.version=1.2.3 -X main.commit=0123456789ab'.
+var (
+	version = "dev"
+	commit  = ""
+)
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
