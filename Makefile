@@ -11,7 +11,7 @@ TAGS      := migrated_fynedo
 VERSION   ?= $(shell sed -n 's/^Version *= *"\(.*\)"/\1/p' FyneApp.toml)
 LDFLAGS   := -X main.version=$(VERSION)
 
-.PHONY: run test build deps deps-test lint bench fuzz package clean
+.PHONY: run test test-windows build deps deps-test lint bench fuzz package clean
 
 run: deps build
 	./bin/calmkey
@@ -35,6 +35,12 @@ lint:
 
 test: deps-test lint
 	$(SESSION) $(GO) test -race -tags $(TAGS) -count=1 ./...
+	@$(MAKE) --no-print-directory test-windows
+
+# The cgo-free packages' tests cross-compiled for windows/amd64 and run under
+# Wine in a throwaway prefix, calmkeyctl.exe included (scripts/wine/test).
+test-windows: deps-test
+	CALMKEY_VERSION='$(VERSION)' CALMKEY_LDFLAGS='$(LDFLAGS)' $(SESSION) scripts/wine/test
 
 # The start-up benchmark launches real windows (about 2 s each), so it runs
 # a fixed number of times instead of for BENCHTIME.
