@@ -92,6 +92,9 @@ type exchange struct {
 	proxyStatus int      // the proxy's answer to CONNECT
 	status      int
 	header      http.Header
+	// serverVersion is the TLS version in the server's ServerHello, 0
+	// when none was seen (watchHello).
+	serverVersion uint16
 }
 
 // exchangeFacts is a copy of an exchange's fields, safe to read.
@@ -100,12 +103,14 @@ type exchangeFacts struct {
 	proxyStatus int
 	status      int
 	header      http.Header
+
+	serverVersion uint16
 }
 
 func (ex *exchange) seen() exchangeFacts {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
-	return exchangeFacts{ex.proxy, ex.proxyStatus, ex.status, ex.header}
+	return exchangeFacts{ex.proxy, ex.proxyStatus, ex.status, ex.header, ex.serverVersion}
 }
 
 // client makes a fresh client for one request. Each step has its own, so that
@@ -130,7 +135,7 @@ func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *ht
 			ex.mu.Unlock()
 			return nil
 		},
-		DialContext:            (&net.Dialer{Timeout: ru.connect, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:            ex.watchHello((&net.Dialer{Timeout: ru.connect, KeepAlive: 30 * time.Second}).DialContext),
 		TLSClientConfig:        cfg,
 		TLSHandshakeTimeout:    ru.connect,
 		ForceAttemptHTTP2:      true,
