@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/calmkey/calmkey/almtest"
+	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -453,7 +454,7 @@ func (a *app) refuseOverwrite(c *command, name string) int {
 // createFile writes a new file with mode 0600, failing with fs.ErrExist when
 // name exists. A failed write removes the file: no half-written key.
 func createFile(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := privfile.Create(name) // 0600; on Windows, a DACL for you alone
 	if err != nil {
 		return err
 	}
@@ -468,7 +469,7 @@ func replaceFile(name string, data []byte) error {
 	if st, err := os.Stat(name); err == nil && st.IsDir() {
 		return fmt.Errorf("%s is a folder", name)
 	}
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	f, err := privfile.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
 	if err != nil {
 		return err
 	}

@@ -2,10 +2,10 @@
 
 package main
 
-// End-to-end tests of the Secret Service's failures and of the terminal
-// prompt through script(1). Linux only: the Secret Service and D-Bus exist
-// only there (Windows' Credential Manager has no bus to take away or to
-// stall), and script(1) gives a Unix pseudo-terminal. The prompt on a
+// End-to-end tests of the Secret Service's failures, and the terminal for
+// the delete prompt through script(1). Linux only: the Secret Service and
+// D-Bus exist only there (Windows' Credential Manager has no bus to take away
+// or to stall), and script(1)'s options are util-linux's. The prompt on a
 // Windows console is tested in e2e_windows_test.go.
 
 import (
@@ -19,6 +19,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/calmkey/calmkey/internal/harness"
 	"github.com/calmkey/calmkey/internal/testkeys"
 )
 
@@ -55,21 +56,17 @@ func TestE2EKeychainUnavailable(t *testing.T) {
 
 // On a terminal, delete asks; script(1) gives the binary a real pseudo-terminal.
 func TestE2EDeleteOnTerminal(t *testing.T) {
-	c := newCLI(t)
 	scriptTool, err := exec.LookPath("script")
 	if err != nil {
+		harness.Require(t)
 		t.Fatal("script (util-linux/bsdutils) is needed to give calmkeyctl a terminal: ", err)
 	}
-	key := testkeys.SecretKey(testkeys.Fields{})
-	c.addSecrets(key)
-	expect(t, c.run(string(key), "upload", "-"), exitOK, "upload")
-
-	onTerminal := func(answer string) result {
+	testDeleteOnTerminal(t, func(c *cli, answer string) result {
 		t.Helper()
 		cmd := exec.Command(scriptTool, "-qec", c.bin+" delete", "/dev/null")
 		cmd.Dir = c.dir
 		cmd.Env = c.environ(nil)
-		cmd.Stdin = strings.NewReader(answer)
+		cmd.Stdin = strings.NewReader(answer + "\n")
 		var out bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		err := cmd.Run()
@@ -80,19 +77,8 @@ func TestE2EDeleteOnTerminal(t *testing.T) {
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		r := result{code: code, stdout: out.String()}
-		c.scan([]string{"delete"}, r)
-		return r
-	}
-	r := onTerminal("n\n")
-	expect(t, r, exitNo, "delete answered n on a terminal")
-	if !strings.Contains(r.stdout, "[y/N]") || !strings.Contains(r.stdout, testkeys.Tenant) {
-		t.Errorf("delete on a terminal did not ask naming the tenant: %q", r.stdout)
-	}
-	expect(t, c.run("", "status"), exitOK, "status after a declined delete")
-	r = onTerminal("y\n")
-	expect(t, r, exitOK, "delete answered y on a terminal")
-	expect(t, c.run("", "status"), exitNo, "status after delete")
+		return result{code: code, stdout: out.String()}
+	})
 }
 
 // A D-Bus that accepts connections and never answers stands for a keychain

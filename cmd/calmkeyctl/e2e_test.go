@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/calmkey/calmkey/internal/harness"
+	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -416,7 +417,8 @@ func TestE2ESecretKeyLifecycle(t *testing.T) {
 	}
 }
 
-// assertFile checks that path holds exactly want with mode 0600.
+// assertFile checks that path holds exactly want and that only its owner
+// can read it: mode 0600, on Windows an access list for the user alone.
 func assertFile(t *testing.T, path string, want []byte) {
 	t.Helper()
 	got, err := os.ReadFile(path)
@@ -426,12 +428,8 @@ func assertFile(t *testing.T, path string, want []byte) {
 	if !bytes.Equal(got, want) {
 		t.Errorf("%s: %d bytes differ from the %d uploaded", filepath.Base(path), len(got), len(want))
 	}
-	st, err := os.Stat(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Mode().Perm() != 0o600 {
-		t.Errorf("%s has mode %v, want 0600", filepath.Base(path), st.Mode().Perm())
+	if err := privfile.Check(path); err != nil {
+		t.Error(err)
 	}
 }
 
@@ -562,4 +560,29 @@ func BenchmarkE2EStatus(b *testing.B) {
 	for b.Loop() {
 		runB("", "status")
 	}
+}
+
+// testDeleteOnTerminal: on a terminal, delete asks, naming the tenant; "n"
+// keeps the key and "y" deletes it. onTerminal runs "calmkeyctl delete" on
+// a terminal of the OS and types answer and Enter.
+func testDeleteOnTerminal(t *testing.T, onTerminal func(c *cli, answer string) result) {
+	c := newCLI(t)
+	key := testkeys.SecretKey(testkeys.Fields{})
+	c.addSecrets(key)
+	expect(t, c.run(string(key), "upload", "-"), exitOK, "upload")
+	ask := func(answer string) result {
+		t.Helper()
+		r := onTerminal(c, answer)
+		c.scan([]string{"delete"}, r)
+		return r
+	}
+	r := ask("n")
+	expect(t, r, exitNo, "delete answered n on a terminal")
+	if !strings.Contains(r.stdout, "[y/N]") || !strings.Contains(r.stdout, testkeys.Tenant) {
+		t.Errorf("delete on a terminal did not ask naming the tenant: %q", r.stdout)
+	}
+	expect(t, c.run("", "status"), exitOK, "status after a declined delete")
+	r = ask("y")
+	expect(t, r, exitOK, "delete answered y on a terminal")
+	expect(t, c.run("", "status"), exitNo, "status after delete")
 }
