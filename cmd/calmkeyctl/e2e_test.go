@@ -305,8 +305,13 @@ func TestE2ECheck(t *testing.T) {
 
 	r = c.run("not json at all", "check", "-")
 	expect(t, r, exitNo, "check of text")
-	r = c.run("", "check", filepath.Join(c.dir, "nope.txt"))
+	missing := filepath.Join(c.dir, "nope.txt")
+	r = c.run("", "check", missing)
 	expect(t, r, exitNo, "check of a missing file")
+	mentionsPath(t, r.stderr, missing, "does not exist")
+	r = c.run("", "check", c.dir)
+	expect(t, r, exitNo, "check of a folder")
+	mentionsPath(t, r.stderr, c.dir, "is a folder")
 	r = c.run(strings.Repeat("x", vault.MaxFileSize+1), "check", "-")
 	expect(t, r, exitNo, "check of too large an input")
 	expect(t, c.run("", "status"), exitNo, "status after check (check must not store)")
@@ -417,6 +422,15 @@ func TestE2ESecretKeyLifecycle(t *testing.T) {
 	}
 }
 
+// mentionsPath checks that a message names path exactly as given (on
+// Windows with its drive letter and backslashes) and says what it should.
+func mentionsPath(t *testing.T, msg, path, says string) {
+	t.Helper()
+	if !strings.Contains(msg, path) || !strings.Contains(msg, says) {
+		t.Errorf("the message does not name %s or lacks %q: %q", path, says, msg)
+	}
+}
+
 // assertFile checks that path holds exactly want and that only its owner
 // can read it: mode 0600, on Windows an access list for the user alone.
 func assertFile(t *testing.T, path string, want []byte) {
@@ -443,14 +457,14 @@ func TestE2EDownloadOverwrite(t *testing.T) {
 	target := c.file("existing.txt", old, 0o644)
 	r := c.run("", "download", target)
 	expect(t, r, exitNo, "download over an existing file")
-	if !strings.Contains(r.stderr, "--force") {
-		t.Errorf("the refusal does not say how to overwrite: %q", r.stderr)
-	}
+	mentionsPath(t, r.stderr, target, "--force")
 	if got, _ := os.ReadFile(target); !bytes.Equal(got, old) {
 		t.Fatal("the refused download changed the existing file")
 	}
 	// --force after the file name, as users type it.
-	expect(t, c.run("", "download", target, "--force"), exitOK, "download FILE --force")
+	r = c.run("", "download", target, "--force")
+	expect(t, r, exitOK, "download FILE --force")
+	mentionsPath(t, r.stdout, target, "readable by you only")
 	assertFile(t, target, key)
 	if err := os.Chmod(target, 0o666); err != nil {
 		t.Fatal(err)
@@ -463,8 +477,10 @@ func TestE2EDownloadOverwrite(t *testing.T) {
 	assertFile(t, filepath.Join(c.dir, "rel.txt"), key)
 
 	// A folder that does not exist: exit 1, nothing left behind.
-	r = c.run("", "download", filepath.Join(c.dir, "no", "such", "dir", "k.txt"))
+	nowhere := filepath.Join(c.dir, "no", "such", "dir", "k.txt")
+	r = c.run("", "download", nowhere)
 	expect(t, r, exitNo, "download into a missing folder")
+	mentionsPath(t, r.stderr, nowhere, "Nothing was written")
 	entries, _ := os.ReadDir(c.dir)
 	for _, e := range entries {
 		if strings.Contains(e.Name(), ".tmp-") {
