@@ -104,9 +104,13 @@ type cli struct {
 	runs    int
 }
 
+// newCLI sets up one end-to-end test. End-to-end tests run in parallel:
+// each has its own service name and folder, and most of their time is spent
+// starting processes (under Wine, about half a second each).
 func newCLI(t *testing.T) *cli {
 	t.Helper()
 	harness.Require(t)
+	t.Parallel()
 	b := make([]byte, 8)
 	if _, err := rand.Read(b); err != nil {
 		t.Fatal(err)
