@@ -180,13 +180,21 @@ func fileError(err error, name string) error {
 	}
 }
 
+// unwrapPath is the OS's reason without the "open NAME:" prefix that os
+// adds, and without the period Windows ends it with ("Path not found."):
+// the messages here go on after it.
 func unwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return pe.Err
+		err = pe.Err
 	}
-	return err
+	return osReason{err}
 }
+
+type osReason struct{ error }
+
+func (r osReason) Error() string { return strings.TrimSuffix(r.error.Error(), ".") }
+func (r osReason) Unwrap() error { return r.error }
 
 // parseInput reads and checks a key, printing problems and warnings to
 // stderr. key is nil when the input is not a valid key.

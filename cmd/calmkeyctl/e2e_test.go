@@ -485,6 +485,9 @@ func TestE2EDownloadOverwrite(t *testing.T) {
 	r = c.run("", "download", nowhere)
 	expect(t, r, exitNo, "download into a missing folder")
 	mentionsPath(t, r.stderr, nowhere, "Nothing was written")
+	if strings.Contains(r.stderr, "..") {
+		t.Errorf("the OS's reason ends in a doubled period: %q", r.stderr)
+	}
 	entries, _ := os.ReadDir(c.dir)
 	for _, e := range entries {
 		if strings.Contains(e.Name(), ".tmp-") {
