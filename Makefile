@@ -17,7 +17,7 @@ LDFLAGS   := -X main.version=$(VERSION) -X main.commit=$(COMMIT)
 # The release tests read dist/ (make dist) and start the packaged apps.
 DISTTEST  := CALMKEY_DIST_COMMIT=$(COMMIT) $(SESSION) $(GO) test -tags $(TAGS),disttest -count=1 -timeout 30m ./packaging
 
-.PHONY: run test build deps deps-test deps-dist lint bench fuzz package dist test-windows-app test-dist clean
+.PHONY: run test test-windows build deps deps-test deps-dist lint bench fuzz package dist test-windows-app test-dist clean
 
 run: deps build
 	./bin/calmkey
@@ -46,6 +46,12 @@ lint:
 
 test: deps-test lint
 	$(SESSION) $(GO) test -race -tags $(TAGS) -count=1 ./...
+	@$(MAKE) --no-print-directory test-windows
+
+# The cgo-free packages' tests cross-compiled for windows/amd64 and run under
+# Wine in a throwaway prefix, calmkeyctl.exe included (scripts/wine/test).
+test-windows: deps-test
+	CALMKEY_VERSION='$(VERSION)' CALMKEY_LDFLAGS='$(LDFLAGS)' $(SESSION) scripts/wine/test
 
 # The start-up benchmark launches real windows (about 2 s each), so it runs
 # a fixed number of times instead of for BENCHTIME.

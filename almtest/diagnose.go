@@ -11,8 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
-	"syscall"
 
 	"golang.org/x/oauth2"
 
@@ -207,32 +207,36 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 			"Check the computer's date and time. If they are right, a proxy may be serving an outdated certificate: "+hintTrust)
 	case errors.As(err, &verify):
 		return failed(fmt.Sprintf("the certificate of %s cannot be verified", host), hintTrust)
-	case errors.As(err, &notTLS) || strings.Contains(err.Error(), "HTTP response to HTTPS client"):
+	case errors.As(err, &notTLS) || errors.Is(err, http.ErrSchemeMismatch):
 		return failed(fmt.Sprintf("%s does not answer in TLS on this port (it looks like plain HTTP)", host),
 			fmt.Sprintf("Check the host and port in %s; the key's URLs all use https on the standard port.", field))
-	case isOldTLS(err):
+	case isOldTLS(err, ex):
 		return failed(fmt.Sprintf("%s offers only TLS versions older than 1.2, which are refused as insecure", host),
 			fmt.Sprintf("SAP's servers use TLS 1.2 or newer, so something else is answering: check %s and whether a proxy or old firewall is in the way.", field))
 	}
-	if alert := remoteAlert(err); alert != "" {
-		if ru.key.CredentialType == vault.X509 && field == tokenField(ru.key) && isCertAlert(alert) {
-			return failed(fmt.Sprintf("the token server at %s refused the key's client certificate (TLS alert: %s)", host, ru.clean(alert)),
+	if code, ok := remoteAlert(err); ok {
+		alert := alertName(code)
+		if ru.key.CredentialType == vault.X509 && field == tokenField(ru.key) && isCertAlert(code) {
+			return failed(fmt.Sprintf("the token server at %s refused the key's client certificate (TLS alert: %s)", host, alert),
 				"The certificate may be revoked, or belong to a key that was deleted or regenerated in the SAP BTP cockpit. Delete the key here, then create a new x509 key in the cockpit and upload it.")
 		}
-		return failed(fmt.Sprintf("the TLS handshake with %s failed (TLS alert: %s)", host, ru.clean(alert)),
+		return failed(fmt.Sprintf("the TLS handshake with %s failed (TLS alert: %s)", host, alert),
 			fmt.Sprintf("Something other than SAP's server may be answering: check %s and the proxy settings.", field))
 	}
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
+		// Dialling times out as a net.OpError "dial"; net/http's handshake
+		// timeout has an unexported type, and nothing else times out here
+		// before the run's own deadline (ctxFailure).
 		what := "connecting to " + host + via + " timed out"
-		if strings.Contains(err.Error(), "TLS handshake timeout") {
+		if findOp(err, "dial") == nil {
 			what = "the TLS handshake with " + host + via + " timed out"
 		}
 		return failed(what, "A firewall may be dropping the traffic, or your network requires a proxy: set HTTPS_PROXY (and NO_PROXY for hosts reached directly).")
-	case errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH):
+	case isAny(err, errsUnreachable):
 		return failed(fmt.Sprintf("the network cannot reach %s", host), "Check the network connection. "+hintProxy)
-	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+	case isAny(err, errsReset) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return failed(fmt.Sprintf("%s closed the connection before answering%s", host, via),
 			"A firewall or proxy may be cutting the connection. "+hintProxy)
 	}
@@ -279,14 +283,31 @@ func proxyRefused(proxy, host string, status int) diagnosis {
 	return d
 }
 
-func isRefused(err error) bool {
-	// Windows reports WSAECONNREFUSED, which is not syscall.ECONNREFUSED.
-	return errors.Is(err, syscall.ECONNREFUSED) || strings.Contains(err.Error(), "actively refused")
+// isRefused: nothing listens there (by the OS's error code, see neterr_*.go).
+func isRefused(err error) bool { return isAny(err, errsRefused) }
+
+func isAny(err error, targets []error) bool {
+	for _, t := range targets {
+		if errors.Is(err, t) {
+			return true
+		}
+	}
+	return false
 }
 
-func isOldTLS(err error) bool {
-	s := err.Error()
-	return strings.Contains(s, "unsupported protocol version") || strings.Contains(s, "protocol version not supported")
+// alertProtocolVersion is the TLS alert a server sends when it speaks none
+// of the versions offered (RFC 8446 6.2).
+const alertProtocolVersion = 70
+
+// isOldTLS: the server offers only versions older than TLS 1.2, which
+// shows as the version it picked in its ServerHello, or as its alert
+// refusing the versions we offered.
+func isOldTLS(err error, ex exchangeFacts) bool {
+	if v := ex.serverVersion; v != 0 && v < tls.VersionTLS12 {
+		return true
+	}
+	code, ok := remoteAlert(err)
+	return ok && code == alertProtocolVersion
 }
 
 // findOp finds a *net.OpError with op in err's chain.
@@ -299,20 +320,32 @@ func findOp(err error, op string) *net.OpError {
 	return nil
 }
 
-// remoteAlert is the TLS alert the server sent, "" if none. crypto/tls
-// reports them as net.OpError{Op: "remote error"} around an unexported type.
-func remoteAlert(err error) string {
-	if o := findOp(err, "remote error"); o != nil && o.Err != nil {
-		return strings.TrimPrefix(o.Err.Error(), "tls: ")
+// remoteAlert is the code of the TLS alert the server sent (RFC 8446 6).
+// crypto/tls reports it as net.OpError{Op: "remote error"} around its
+// unexported alert type, a uint8 that is the code.
+func remoteAlert(err error) (code uint8, ok bool) {
+	o := findOp(err, "remote error")
+	if o == nil || o.Err == nil {
+		return 0, false
 	}
-	return ""
+	if v := reflect.ValueOf(o.Err); v.Kind() == reflect.Uint8 {
+		return uint8(v.Uint()), true
+	}
+	return 0, false
 }
 
-func isCertAlert(alert string) bool {
-	for _, s := range []string{"certificate", "unknown certificate authority", "access denied"} {
-		if strings.Contains(alert, s) {
-			return true
-		}
+// alertName is how crypto/tls names an alert: "bad certificate".
+func alertName(code uint8) string {
+	return strings.TrimPrefix(tls.AlertError(code).Error(), "tls: ")
+}
+
+// isCertAlert: the alert refuses the client certificate we sent.
+func isCertAlert(code uint8) bool {
+	switch code {
+	case 42, 43, 44, 45, 46, // bad, unsupported, revoked, expired, unknown certificate
+		48, 49, // unknown CA, access denied
+		116: // certificate required
+		return true
 	}
 	return false
 }

@@ -96,6 +96,9 @@ type exchange struct {
 	proxyStatus int      // the proxy's answer to CONNECT
 	status      int
 	header      http.Header
+	// serverVersion is the TLS version in the server's ServerHello, 0
+	// when none was seen (watchHello).
+	serverVersion uint16
 }
 
 // exchangeFacts is a copy of an exchange's fields, safe to read.
@@ -104,12 +107,14 @@ type exchangeFacts struct {
 	proxyStatus int
 	status      int
 	header      http.Header
+
+	serverVersion uint16
 }
 
 func (ex *exchange) seen() exchangeFacts {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
-	return exchangeFacts{ex.proxy, ex.proxyStatus, ex.status, ex.header}
+	return exchangeFacts{ex.proxy, ex.proxyStatus, ex.status, ex.header, ex.serverVersion}
 }
 
 // client makes a fresh client for one request. Each step has its own, so that
@@ -151,8 +156,9 @@ func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *ht
 		// through it); the client makes one request, so the proxy chosen
 		// for it is the one dialled. addr is not compared with the proxy's
 		// host: net/http passes it in its own canonical form (lower case,
-		// punycode).
-		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		// punycode). watchHello reads the server's TLS version for the
+		// diagnosis, inside the tunnel when there is one.
+		DialContext: ex.watchHello(func(ctx context.Context, network, addr string) (net.Conn, error) {
 			ex.mu.Lock()
 			p := ex.proxy
 			ex.mu.Unlock()
@@ -160,7 +166,7 @@ func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *ht
 				return ru.dialTLSProxy(ctx, dialer, network, addr)
 			}
 			return dialer.DialContext(ctx, network, addr)
-		},
+		}),
 		TLSClientConfig:        cfg,
 		TLSHandshakeTimeout:    ru.connect,
 		ForceAttemptHTTP2:      true,

@@ -353,6 +353,75 @@ func TestOldTLSRefused(t *testing.T) {
 	want(t, r, StepToken, StatusFail, []string{"older than 1.2"}, []string{"uaa.url"})
 }
 
+// TestOldTLSServerHello: most servers limited to TLS 1.0 or 1.1 do not
+// refuse the handshake with an alert (as Go's own do, above) but answer with
+// a ServerHello for their version, which crypto/tls then refuses with an
+// untyped error; the diagnosis must come from the version itself.
+func TestOldTLSServerHello(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		version uint16
+		proxied bool
+	}{{"TLS 1.1", tls.VersionTLS11, false}, {"TLS 1.0", tls.VersionTLS10, false}, {"TLS 1.1 through a proxy", tls.VersionTLS11, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := fakealm.Start(t, fakealm.Options{})
+			addr := oldTLSServer(t, tt.version)
+			if tt.proxied {
+				// The proxy's answer to CONNECT comes first on the
+				// connection; loopback addresses are never proxied.
+				proxy := startProxy(t, 0)
+				setProxyEnv(t, proxy.URL, "")
+				_, port, _ := net.SplitHostPort(addr)
+				addr = "old.calmkey.test:" + port
+				t.Cleanup(func() {
+					if len(proxy.seen()) != 1 {
+						t.Errorf("the proxy tunnelled %q", proxy.seen())
+					}
+				})
+			}
+			r := run(t, srv, srv.SecretKeyWith(testkeys.Fields{UAAURL: "https://" + addr}))
+			want(t, r, StepToken, StatusFail, []string{addr, "older than 1.2"}, []string{"uaa.url", "proxy"})
+		})
+	}
+}
+
+// oldTLSServer answers every ClientHello with a ServerHello for version
+// (RFC 5246 7.4.1.3: no session id, one cipher suite, no compression, no
+// extensions) and returns its address.
+func oldTLSServer(t *testing.T, version uint16) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	v1, v2 := byte(version>>8), byte(version)
+	hello := []byte{2, 0, 0, 38, v1, v2} // ServerHello, length, version
+	hello = append(hello, make([]byte, 32)...)
+	hello = append(hello, 0, 0xc0, 0x13, 0) // session id, TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA, null compression
+	record := append([]byte{22, v1, v2, 0, byte(len(hello))}, hello...)
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+				if _, err := c.Read(make([]byte, 4096)); err != nil { // the ClientHello
+					return
+				}
+				if _, err := c.Write(record); err != nil {
+					return
+				}
+				_, _ = c.Read(make([]byte, 64)) // the client's alert, or EOF
+			}()
+		}
+	}()
+	return l.Addr().String()
+}
+
 func TestPlainHTTPOnHTTPSPort(t *testing.T) {
 	srv := fakealm.Start(t, fakealm.Options{})
 	plain := httptestPlain(t)

@@ -8,6 +8,7 @@ import (
 
 	"fyne.io/fyne/v2"
 
+	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -91,7 +92,7 @@ func writeKey(w fyne.URIWriteCloser, data []byte) (string, error) {
 }
 
 func writeFile0600(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	f, err := privfile.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
 	if err != nil {
 		return err
 	}
@@ -101,8 +102,8 @@ func writeFile0600(path string, data []byte) (err error) {
 			_ = os.Remove(tmp)
 		}
 	}()
-	// os.CreateTemp opens the file with os.OpenFile(..., 0600), so no other
-	// user can read it at any moment, whatever the umask.
+	// privfile makes it 0600 (on Windows, with an access list for the
+	// user alone), so no other user can read it at any moment.
 	if _, err = f.Write(data); err != nil {
 		f.Close()
 		return err

@@ -551,16 +551,26 @@ func unavailableText(cause error) string {
 		}
 		detail = " (" + d + ")"
 	}
-	var what string
-	switch runtime.GOOS {
+	name, what := keychainHelp(runtime.GOOS)
+	return "the keychain (" + name + ") cannot be reached" + detail + "; " + what
+}
+
+// keychainHelp names the keychain of an OS as its users know it, and says
+// what to do when it cannot be reached.
+func keychainHelp(goos string) (name, what string) {
+	switch goos {
 	case "darwin":
-		what = "unlock your login keychain in Keychain Access and try again"
+		return "your login keychain", "unlock your login keychain in Keychain Access and try again"
 	case "windows":
-		what = "check that Windows Credential Manager works for your account and try again"
+		// Credential Manager fails (ERROR_NO_SUCH_LOGON_SESSION) without an
+		// interactive logon: services, tasks that store no password, SSH
+		// sessions logged on with a key.
+		return "Windows Credential Manager", "it works only in a Windows session you logged on to with your password, " +
+			"not from a service or a scheduled task set to \"Do not store password\"; " +
+			"check that Control Panel > Credential Manager > Windows Credentials opens for your account, then try again"
 	default:
-		what = "install and unlock GNOME Keyring, or enable KeePassXC's Secret Service integration, then try again"
+		return "Secret Service", "install and unlock GNOME Keyring, or enable KeePassXC's Secret Service integration, then try again"
 	}
-	return "the keychain cannot be reached" + detail + "; " + what
 }
 
 // encodePercent keeps printable ASCII and line ends as they are and writes

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -382,7 +383,8 @@ func TestStoreUnavailable(t *testing.T) {
 			t.Fatalf("%s: %v", op, err)
 		}
 		msg := err.Error()
-		for _, want := range []string{"cannot be reached", "GNOME Keyring", "KeePassXC", "Secret Service", "ServiceUnknown"} {
+		name, what := keychainHelp(runtime.GOOS)
+		for _, want := range []string{"cannot be reached", name, what, "ServiceUnknown"} {
 			if !strings.Contains(msg, want) {
 				t.Errorf("%s: message lacks %q: %s", op, want, msg)
 			}
@@ -403,6 +405,26 @@ func TestStoreUnavailable(t *testing.T) {
 	_, err = s.Load(ctx)
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "IsLocked") {
 		t.Errorf("locked: %v", err)
+	}
+}
+
+// TestKeychainHelp: each OS's message names its keychain as its users know
+// it and says what to do, whichever OS the test runs on.
+func TestKeychainHelp(t *testing.T) {
+	for goos, want := range map[string][]string{
+		"linux":   {"Secret Service", "GNOME Keyring", "KeePassXC's Secret Service integration"},
+		"darwin":  {"login keychain", "Keychain Access"},
+		"windows": {"Windows Credential Manager", "logged on to with your password", "scheduled task", "Control Panel > Credential Manager"},
+	} {
+		name, what := keychainHelp(goos)
+		for _, w := range want {
+			if !strings.Contains(name+"; "+what, w) {
+				t.Errorf("%s: %q; %q lacks %q", goos, name, what, w)
+			}
+		}
+		if !strings.HasSuffix(what, "try again") {
+			t.Errorf("%s: %q does not end in what to do next", goos, what)
+		}
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/calmkey/calmkey/almtest"
+	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -213,13 +214,21 @@ func fileError(err error, name string) error {
 	}
 }
 
+// unwrapPath is the OS's reason without the "open NAME:" prefix that os
+// adds, and without the period Windows ends it with ("Path not found."):
+// the messages here go on after it.
 func unwrapPath(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
-		return pe.Err
+		err = pe.Err
 	}
-	return err
+	return osReason{err}
 }
+
+type osReason struct{ error }
+
+func (r osReason) Error() string { return strings.TrimSuffix(r.error.Error(), ".") }
+func (r osReason) Unwrap() error { return r.error }
 
 // parseInput reads and checks a key, printing problems and warnings to
 // stderr. key is nil when the input is not a valid key.
@@ -495,7 +504,7 @@ func (a *app) refuseOverwrite(c *command, name string) int {
 // createFile writes a new file with mode 0600, failing with fs.ErrExist when
 // name exists. A failed write removes the file: no half-written key.
 func createFile(name string, data []byte) error {
-	f, err := os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := privfile.Create(name) // 0600; on Windows, a DACL for you alone
 	if err != nil {
 		return err
 	}
@@ -510,7 +519,7 @@ func replaceFile(name string, data []byte) error {
 	if st, err := os.Stat(name); err == nil && st.IsDir() {
 		return fmt.Errorf("%s is a folder", name)
 	}
-	f, err := os.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
+	f, err := privfile.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
 	if err != nil {
 		return err
 	}

@@ -1,7 +1,10 @@
 // Package harness tells integration tests whether they run inside the test
 // session that scripts/test-session sets up (a private D-Bus with an unlocked
-// GNOME Keyring, a throwaway HOME and an Xvfb display). Outside it they must
-// not run: they would reach the developer's own keychain and display.
+// GNOME Keyring, a throwaway HOME and an Xvfb display, and for Windows
+// programs a throwaway Wine prefix with its own Credential Manager). Outside
+// it they must not run: they would reach the developer's own keychain and
+// display. Programs under Wine see the session's environment too, so the
+// same check holds there (scripts/wine/test fails the run on any skip).
 package harness
 
 import (
@@ -23,7 +26,7 @@ func Require(t testing.TB) {
 	if Active() {
 		return
 	}
-	const why = "needs the test session (real Secret Service and Xvfb): run it through 'make test' or scripts/test-session"
+	const why = "needs the test session (a throwaway real keychain and display): run it through 'make test' or scripts/test-session"
 	if os.Getenv("CI") == "true" {
 		t.Fatal(why)
 	}

@@ -1,0 +1,84 @@
+package almtest
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/calmkey/calmkey/internal/testkeys"
+)
+
+// timeoutErr is what a deadline gives: a net.Error that timed out.
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string   { return "i/o timeout" }
+func (timeoutErr) Timeout() bool   { return true }
+func (timeoutErr) Temporary() bool { return true }
+
+// TestDiagnosisByCode: failures are told apart by the OS's error codes
+// (Winsock's on Windows, errno elsewhere) and by Go's types, never by their
+// text: each error here says "translated text" and still gets its diagnosis.
+func TestDiagnosisByCode(t *testing.T) {
+	ru := &runner{ctx: context.Background(), parent: context.Background(), key: parse(t, testkeys.SecretKey(testkeys.Fields{}))}
+	u, _ := url.Parse("https://tenant.authentication.eu10.hana.ondemand.com/oauth/token")
+	// As net/http returns them: a url.Error around a net.OpError around the
+	// system call's error.
+	netErr := func(op string, err error) error {
+		return &url.Error{Op: "Post", URL: u.String(), Err: &net.OpError{Op: op, Net: "tcp", Err: os.NewSyscallError("translated text", err)}}
+	}
+	for _, tt := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"refused", netErr("dial", errsRefused[0]), "refused the connection"},
+		{"unreachable", netErr("dial", errsUnreachable[0]), "the network cannot reach"},
+		{"reset", netErr("read", errsReset[0]), "closed the connection before answering"},
+		{"dial timeout", &url.Error{Op: "Post", URL: u.String(), Err: &net.OpError{Op: "dial", Net: "tcp", Err: timeoutErr{}}}, "connecting to " + u.Host + " timed out"},
+		{"handshake timeout", &url.Error{Op: "Post", URL: u.String(), Err: timeoutErr{}}, "the TLS handshake with " + u.Host + " timed out"},
+		{"plain HTTP", &url.Error{Op: "Post", URL: u.String(), Err: http.ErrSchemeMismatch}, "does not answer in TLS"},
+		{"old TLS, alert", &url.Error{Op: "Post", URL: u.String(), Err: &net.OpError{Op: "remote error", Err: remoteAlertErr(t, alertProtocolVersion)}}, "older than 1.2"},
+		{"other alert", &url.Error{Op: "Post", URL: u.String(), Err: &net.OpError{Op: "remote error", Err: remoteAlertErr(t, 40)}}, "TLS alert: handshake failure"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			d := ru.connectionFailure(tt.err, exchangeFacts{}, u, "uaa.url")
+			if d.status != StatusFail || !strings.Contains(d.detail, tt.want) || d.hint == "" {
+				t.Errorf("%v: got %q (hint %q), want %q", tt.err, d.detail, d.hint, tt.want)
+			}
+		})
+	}
+	// A ServerHello for TLS 1.1 is enough, whatever error crypto/tls made of it.
+	d := ru.connectionFailure(errors.New("translated text"), exchangeFacts{serverVersion: tls.VersionTLS11}, u, "uaa.url")
+	if !strings.Contains(d.detail, "older than 1.2") {
+		t.Errorf("ServerHello for TLS 1.1: %q", d.detail)
+	}
+}
+
+// remoteAlertErr is the error crypto/tls puts in a net.OpError "remote
+// error" for alert code, taken from a real handshake: its type is
+// unexported.
+func remoteAlertErr(t *testing.T, code uint8) error {
+	t.Helper()
+	client, server := net.Pipe()
+	defer client.Close()
+	go func() {
+		defer server.Close()
+		_, _ = server.Read(make([]byte, 4096))               // the ClientHello
+		_, _ = server.Write([]byte{21, 3, 3, 0, 2, 2, code}) // a fatal alert
+	}()
+	err := tls.Client(client, &tls.Config{ServerName: "x"}).Handshake()
+	var op *net.OpError
+	if !errors.As(err, &op) || op.Op != "remote error" {
+		t.Fatalf("the handshake ended in %v, not a remote alert", err)
+	}
+	if got, ok := remoteAlert(err); !ok || got != code {
+		t.Fatalf("remoteAlert = %d, %v; want %d", got, ok, code)
+	}
+	return op.Err
+}
