@@ -13,9 +13,7 @@ import (
 )
 
 func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 
 	f.tap(f.sec.deleteButton)
 	v := f.w.dialogs.delete
@@ -59,9 +57,7 @@ func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
 }
 
 func TestDeleteFailureKeepsKey(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	f.backend.Intercept(func(c vault.Call) error {
 		if c.Op == vault.OpDelete || c.Op == vault.OpDeleteAll {
 			return errors.Join(vault.ErrUnavailable, errBackendDown)
@@ -83,12 +79,8 @@ func TestDeleteFailureKeepsKey(t *testing.T) {
 // calmkeyctl deleted the key before Delete was pressed: the window reads
 // the keychain again, shows that it is gone and says so, and asks nothing.
 func TestDeleteWhenAlreadyGone(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f := withKey(t, fixtureOpts{})
+	f.deleteUnderneath()
 	f.tap(f.sec.deleteButton)
 	f.idle()
 	if f.w.dialogs.delete != nil {
@@ -104,13 +96,9 @@ func TestDeleteWhenAlreadyGone(t *testing.T) {
 // calmkeyctl deleted the key while the question was open: the outcome the
 // user asked for holds, without complaint.
 func TestDeleteConfirmedAfterItWasGone(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	f.tap(f.sec.deleteButton)
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f.deleteUnderneath()
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
 	if f.w.state != stEmpty || f.w.dialogs.notice != nil {
@@ -121,15 +109,11 @@ func TestDeleteConfirmedAfterItWasGone(t *testing.T) {
 // Another program replaced the key while the question was open: the new key
 // is not deleted without asking again.
 func TestDeleteDoesNotDeleteAKeyReplacedUnderneath(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	f.tap(f.sec.deleteButton)
 	mustContain(t, "question", f.w.dialogs.delete.question.Text, testkeys.Tenant)
 
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f.deleteUnderneath()
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "ctl.txt")
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle() // the delete, refused
@@ -156,17 +140,12 @@ func TestDeleteDoesNotDeleteAKeyReplacedUnderneath(t *testing.T) {
 // Another calmkey holds the keychain lock: the delete says so and offers
 // Try again, which then works.
 func TestDeleteWhileKeychainBusy(t *testing.T) {
-	f := newFixture(t, fixtureOpts{timeout: 300 * time.Millisecond})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{timeout: 300 * time.Millisecond})
 	f.tap(f.sec.deleteButton)
 	release := f.holdLock()
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
-	n := f.w.dialogs.notice
-	if n == nil || n.retry == nil {
-		t.Fatalf("no Try again; notice %q", f.noticeText())
-	}
+	n := f.retryNotice()
 	mustContain(t, "notice", f.noticeText(), "was not deleted", "another calmkey is changing the key; try again")
 	if len(f.backend.Items(testService)) == 0 {
 		t.Fatal("the key went although the keychain was busy")

@@ -76,9 +76,7 @@ func TestDisplayCopyButtons(t *testing.T) {
 func redact(s string) string { return strings.ReplaceAll(s, testkeys.Secret, "<secret>") }
 
 func TestCopiedSecretLeavesClipboard(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	f.w.clearAfter = 30 * time.Millisecond
 	f.tap(f.sec.displayButton)
 	clip := f.app.Clipboard()
@@ -108,9 +106,7 @@ func TestCopiedSecretLeavesClipboard(t *testing.T) {
 }
 
 func TestClosingWindowTakesCopiedSecretOffClipboard(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	f.tap(f.sec.displayButton)
 	test.Tap(f.w.dialogs.display.copySecret)
 	f.close()

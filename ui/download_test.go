@@ -150,9 +150,7 @@ func TestDownloadChoosesFolderWithoutOpeningAFile(t *testing.T) {
 }
 
 func TestDownloadRefusesBadNames(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	dir := t.TempDir()
 	v := f.openDownload(dir)
 	for name, want := range map[string]string{
@@ -211,9 +209,7 @@ func TestDownloadKeepsExistingFileUnlessConfirmed(t *testing.T) {
 }
 
 func TestDownloadFailures(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 
 	// A folder at the name.
 	dir := t.TempDir()

@@ -16,6 +16,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/calmkey/calmkey/almtest"
+	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -255,4 +256,32 @@ func (f *fixture) holdLock() (release func()) {
 	}
 	f.t.Cleanup(release)
 	return release
+}
+
+// withKey is a window whose keychain holds the default test key, loaded.
+func withKey(t *testing.T, o fixtureOpts) *fixture {
+	t.Helper()
+	f := newFixture(t, o)
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
+	f.load()
+	return f
+}
+
+// deleteUnderneath deletes the key as calmkeyctl would, without the window
+// knowing.
+func (f *fixture) deleteUnderneath() {
+	f.t.Helper()
+	if err := f.store.Delete(context.Background()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// retryNotice is the notice shown, which must offer Try again.
+func (f *fixture) retryNotice() *notice {
+	f.t.Helper()
+	n := f.w.dialogs.notice
+	if n == nil || n.retry == nil {
+		f.t.Fatalf("no Try again; notice %q", f.noticeText())
+	}
+	return n
 }

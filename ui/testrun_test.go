@@ -196,22 +196,32 @@ func TestX509KeyTest(t *testing.T) {
 	}
 }
 
-func TestCancelTestKeepsLastResult(t *testing.T) {
-	f, srv := almFixture(t, fixtureOpts{})
-	f.storeKey(srv.SecretKey(), "")
-	f.load()
+// startHangingTest starts a test whose token request hangs until the
+// client gives up, and returns once the request has arrived.
+func (f *fixture) startHangingTest(srv *fakealm.Server) *testRun {
+	f.t.Helper()
 	arrived := make(chan struct{}, 1)
 	srv.SetTokenHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		arrived <- struct{}{}
 		<-r.Context().Done() // hang until the client gives up
 	}))
-
 	f.tap(f.sec.testButton)
+	if f.sec.running == nil {
+		f.t.Fatal("no test started")
+	}
 	select {
 	case <-arrived:
 	case <-time.After(10 * time.Second):
-		t.Fatal("the token request never came")
+		f.t.Fatal("the token request never came")
 	}
+	return f.sec.running
+}
+
+func TestCancelTestKeepsLastResult(t *testing.T) {
+	f, srv := almFixture(t, fixtureOpts{})
+	f.storeKey(srv.SecretKey(), "")
+	f.load()
+	f.startHangingTest(srv)
 	test.Tap(f.sec.cancelTest)
 	if !f.sec.cancelTest.Disabled() || !strings.Contains(f.sec.activityText.Text, "Cancelling") {
 		t.Error("Cancel gives no feedback")
@@ -229,9 +239,7 @@ func TestCancelTestKeepsLastResult(t *testing.T) {
 }
 
 func TestTestThatCannotRunSaysSo(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	quiet(t)
 	f.w.runLogonTest = func(context.Context, *vault.Key, almtest.Options) *almtest.Report { panic("bug") }
 	f.tap(f.sec.testButton)

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,9 +22,7 @@ import (
 // the window's keychain and lock.
 
 func TestWindowShowsKeyDeletedUnderneath(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	f.w.saveLastTest(&lastTest{Tenant: testkeys.Tenant, OK: true})
 
 	f.check() // nothing changed: nothing happens
@@ -33,9 +30,7 @@ func TestWindowShowsKeyDeletedUnderneath(t *testing.T) {
 		t.Fatalf("an unchanged keychain changed the window: state %v, message %q", f.w.state, f.w.message.Text)
 	}
 
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f.deleteUnderneath()
 	f.check()
 	if f.w.state != stEmpty || f.sec.name.Text != "No service key" {
 		t.Fatalf("after a delete underneath: state %v, name %q", f.w.state, f.sec.name.Text)
@@ -81,9 +76,7 @@ func TestWindowShowsKeyReplacedUnderneath(t *testing.T) {
 	f.w.saveLastTest(f.sec.last)
 	f.w.render()
 
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f.deleteUnderneath()
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{ClientID: "sb-other!b1|sapcloudalm!b16907"}), "")
 	f.check()
 	if f.w.state != stStored || f.sec.clientID.Text != "sb-other!b1|sapcloudalm!b16907" {
@@ -102,9 +95,7 @@ func TestWatcherChecksUntilWindowCloses(t *testing.T) {
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
 	f.w.pollEvery = 20 * time.Millisecond // before the watcher starts
 	f.load()
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f.deleteUnderneath()
 	f.pumpUntil("the watcher to see the delete", func() bool { return f.w.state == stEmpty && f.w.busy == 0 })
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
 	f.pumpUntil("the watcher to see the upload", func() bool { return f.w.state == stStored && f.w.busy == 0 })
@@ -163,9 +154,7 @@ func TestForegroundChecksAtOnce(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
 	f.load() // pollEvery is an hour: only the foreground can wake it
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f.deleteUnderneath()
 	hooks, ok := f.app.Lifecycle().(interface{ OnEnteredForeground() func() })
 	if !ok || hooks.OnEnteredForeground() == nil {
 		t.Fatal("the window set no foreground hook")
@@ -178,9 +167,7 @@ func TestForegroundChecksAtOnce(t *testing.T) {
 // A check that fails pauses the watcher until the foreground (a locked
 // keychain would otherwise ask to be unlocked every few seconds).
 func TestFailedCheckPausesUntilForeground(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	f.backend.FailOn(vault.OpGet, vault.ErrUnavailable)
 	f.check()
 	if !f.w.watchPaused.Load() || f.w.state != stStored || f.w.dialogs.notice != nil {
@@ -194,12 +181,8 @@ func TestFailedCheckPausesUntilForeground(t *testing.T) {
 }
 
 func TestDisplayNeverShowsDeletedKey(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f := withKey(t, fixtureOpts{})
+	f.deleteUnderneath()
 	f.tap(f.sec.displayButton)
 	f.idle()
 	if f.w.dialogs.display != nil {
@@ -215,17 +198,13 @@ func TestDisplayNeverShowsDeletedKey(t *testing.T) {
 }
 
 func TestDisplayClosesWhenKeyDeletedUnderneath(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	f.tap(f.sec.displayButton)
 	v := f.w.dialogs.display
 	if v == nil || !v.open {
 		t.Fatal("Display showed nothing")
 	}
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f.deleteUnderneath()
 	f.check()
 	if v.open || f.overlayShownWithText(testkeys.ClientID) {
 		t.Fatal("the deleted key is still displayed")
@@ -244,17 +223,13 @@ func (f *fixture) overlayShownWithText(text string) bool {
 }
 
 func TestTestNeverRunsOnDeletedKey(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	var runs atomic.Int32
 	f.w.runLogonTest = func(context.Context, *vault.Key, almtest.Options) *almtest.Report {
 		runs.Add(1)
 		return &almtest.Report{OK: true}
 	}
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f.deleteUnderneath()
 	f.tap(f.sec.testButton)
 	f.idle()
 	f.drain(50 * time.Millisecond)
@@ -268,24 +243,8 @@ func TestRunningTestStopsWhenKeyReplaced(t *testing.T) {
 	f, srv := almFixture(t, fixtureOpts{})
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
-	arrived := make(chan struct{}, 1)
-	srv.SetTokenHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		<-r.Context().Done() // hang until the client gives up
-	}))
-	f.tap(f.sec.testButton)
-	run := f.sec.running
-	if run == nil {
-		t.Fatal("no test started")
-	}
-	select {
-	case <-arrived:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the token request never came")
-	}
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	run := f.startHangingTest(srv)
+	f.deleteUnderneath()
 	f.storeKey(srv.SecretKeyWith(testkeys.Fields{ClientID: "sb-other!b1|sapcloudalm!b16907"}), "")
 	f.check()
 	if f.sec.running != nil || !run.cancelled || f.sec.activity.Visible() {
@@ -299,14 +258,10 @@ func TestRunningTestStopsWhenKeyReplaced(t *testing.T) {
 }
 
 func TestDownloadNeverWritesDeletedKey(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	dir := t.TempDir()
 	v := f.openDownload(dir)
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f.deleteUnderneath()
 	test.Tap(v.save)
 	f.pumpUntil("the outcome", func() bool { return f.w.dialogs.notice != nil && f.w.busy == 0 })
 	f.idle()
@@ -320,13 +275,9 @@ func TestDownloadNeverWritesDeletedKey(t *testing.T) {
 }
 
 func TestDownloadDialogClosesWhenKeyReplaced(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	v := f.openDownload(t.TempDir())
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
+	f.deleteUnderneath()
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "")
 	f.check()
 	if v.open {
@@ -395,10 +346,7 @@ func TestStoreWhileKeychainBusy(t *testing.T) {
 	release := f.holdLock()
 	f.w.dialogs.upload.dialog.Confirm()
 	f.idle()
-	n := f.w.dialogs.notice
-	if n == nil || n.retry == nil {
-		t.Fatalf("no Try again; notice %q", f.noticeText())
-	}
+	n := f.retryNotice()
 	mustContain(t, "notice", f.noticeText(), "was not stored", "another calmkey is changing the key; try again")
 	if len(f.backend.Items(testService)) != 0 {
 		t.Fatal("something was stored")
