@@ -129,7 +129,7 @@ func TestAppRacesCLI(t *testing.T) {
 		wt.SetClipboard(t, string(appKey))
 		r.Key(t, "ctrl+v")
 		if storePatch == nil {
-			text, shown := r.WaitFor(t, "Store this service key?", 10*time.Second)
+			text, shown := r.WaitFor(t, "Store this service key?", 30*time.Second)
 			if !shown {
 				t.Fatalf("round %d: no confirmation after pasting; the window reads:\n%s", round, text)
 			}
@@ -143,7 +143,7 @@ func TestAppRacesCLI(t *testing.T) {
 			}
 			storePatch = wt.Patch(t, shot, store.X, store.Y, store.W, store.H)
 		} else {
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(30 * time.Second)
 			for !bytes.Equal(wt.Patch(t, r.Screenshot(t), store.X, store.Y, store.W, store.H), storePatch) {
 				if time.Now().After(deadline) {
 					t.Fatalf("round %d: no confirmation after pasting; the window reads:\n%s", round, wt.ReadText(t, r.Screenshot(t)))
@@ -178,7 +178,7 @@ func TestAppRacesCLI(t *testing.T) {
 		// What each says.
 		var text string
 		var appLost bool
-		for deadline := time.Now().Add(10 * time.Second); ; {
+		for deadline := time.Now().Add(30 * time.Second); ; {
 			shot := r.Screenshot(t)
 			text = wt.ReadText(t, shot)
 			if appLost = wt.Contains(text, "A key is already stored"); appLost {
@@ -236,7 +236,7 @@ func TestAppRacesCLI(t *testing.T) {
 		if res := wt.Run(t, nil, []string{svc}, ctl, "delete", "--yes"); res.Code != 0 {
 			t.Fatalf("round %d: calmkeyctl delete: exit %d %s", round, res.Code, res.Stderr)
 		}
-		if text, shown := r.WaitFor(t, "No service key", 10*time.Second); !shown || wt.Contains(text, "already stored") {
+		if text, shown := r.WaitFor(t, "No service key", 30*time.Second); !shown || wt.Contains(text, "already stored") {
 			t.Fatalf("round %d: the window does not return to no key; it reads:\n%s", round, text)
 		}
 	}

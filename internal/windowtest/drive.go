@@ -194,28 +194,35 @@ func (r *Running) WaitFor(t testing.TB, want string, within time.Duration) (stri
 	}
 }
 
-// Change is what WaitForChange saw: the settled picture, what it reads, and
-// when it first appeared, counted from the start of the wait.
+// Change is what WaitForChange saw: a picture, what it reads, and when it
+// first appeared, counted from the start of the wait.
 type Change struct {
 	Shot  []byte
 	Text  string
 	After time.Duration
 }
 
-// WaitForChange photographs the window every ~50 ms (without reading it, so
-// that the time is the window's, not the OCR's) until its picture differs
-// from before and has stayed the same for three frames, then reads it. It
-// keeps on until that picture reads want or within has passed; the
-// returned Change is the last settled picture, and ok says whether it reads
-// want. Only pictures taken within count.
+// WaitForChange photographs the window every ~50 ms until its picture
+// differs from before and reads want, or within has passed. The pictures
+// are read (OCR) only once they have stayed the same for two frames, and
+// the last one taken within is read after the wait too, so that the time
+// is the window's, not the OCR's, and a slow OCR cannot make a change
+// late. ok says whether a picture taken within reads want; the Change is
+// that picture, or the last one read.
 func (r *Running) WaitForChange(t testing.TB, before []byte, want string, within time.Duration) (c Change, ok bool) {
 	t.Helper()
 	start := time.Now()
 	base := pixels(t, before)
-	var last []byte
+	var last, lastShot []byte
 	var lastAt time.Time
 	same := 0
 	read := map[string]bool{}
+	check := func() bool {
+		read[string(last)] = true
+		text := ReadText(t, lastShot)
+		c = Change{Shot: lastShot, Text: text, After: lastAt.Sub(start)}
+		return Contains(text, want)
+	}
 	for time.Since(start) < within {
 		shot := r.Screenshot(t)
 		now := time.Now()
@@ -226,17 +233,15 @@ func (r *Running) WaitForChange(t testing.TB, before []byte, want string, within
 		case bytes.Equal(p, last):
 			same++
 		default:
-			last, lastAt, same = p, now, 0
+			last, lastShot, lastAt, same = p, shot, now, 0
 		}
-		if last != nil && same >= 2 && !read[string(last)] {
-			read[string(last)] = true
-			text := ReadText(t, shot)
-			c = Change{Shot: shot, Text: text, After: lastAt.Sub(start)}
-			if Contains(text, want) {
-				return c, true
-			}
+		if last != nil && same >= 1 && !read[string(last)] && check() {
+			return c, true
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+	if last != nil && !read[string(last)] && check() {
+		return c, true
 	}
 	if c.Shot == nil {
 		shot := r.Screenshot(t)
