@@ -60,6 +60,17 @@ bench: deps-test
 	  $$($(GO) list ./... | grep -v '/cmd/calmkey$$')
 	$(SESSION) $(GO) test -tags $(TAGS) -run '^$$' -bench Startup -benchtime $(STARTUPRUNS)x ./cmd/calmkey
 
+# The app against calmkeyctl under Xvfb: RACEROUNDS rounds of both storing a
+# key at once (make test runs 3), and CHANGEROUNDS rounds of calmkeyctl
+# delete and upload, each timed until the window shows it. -v prints the
+# figures (wins, damaged loads, median and maximum time to show).
+RACEROUNDS   ?= 50
+CHANGEROUNDS ?= 10
+.PHONY: test-app-race
+test-app-race: deps-test
+	CALMKEY_RACE_ROUNDS=$(RACEROUNDS) CALMKEY_CHANGE_ROUNDS=$(CHANGEROUNDS) $(SESSION) $(GO) test -tags $(TAGS) -count=1 -v -timeout 90m \
+	  -run '^(TestAppRacesCLI|TestWindowShowsCLIChanges)$$' ./cmd/calmkey
+
 fuzz:
 	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./vault
 

@@ -33,8 +33,9 @@ func (s Step) Name() string {
 	return s.ID
 }
 
-// String gives one line: "API: warning (HTTP 403, 80 ms): detail".
-func (s Step) String() string {
+// Summary is the step's name, status and facts, without the detail:
+// "API: warning (HTTP 403, 80 ms)". The app shows it as a step's title.
+func (s Step) Summary() string {
 	var facts []string
 	if s.HTTPStatus != 0 {
 		facts = append(facts, fmt.Sprintf("HTTP %d", s.HTTPStatus))
@@ -46,10 +47,15 @@ func (s Step) String() string {
 	if len(facts) > 0 {
 		line += " (" + strings.Join(facts, ", ") + ")"
 	}
-	if s.Detail != "" {
-		line += ": " + s.Detail
-	}
 	return line
+}
+
+// String gives one line: "API: warning (HTTP 403, 80 ms): detail".
+func (s Step) String() string {
+	if s.Detail != "" {
+		return s.Summary() + ": " + s.Detail
+	}
+	return s.Summary()
 }
 
 type stepJSON struct {
@@ -127,15 +133,25 @@ func (r *Report) UnmarshalJSON(b []byte) error {
 
 // Verdict is the report in one sentence.
 func (r *Report) Verdict() string {
+	if r.OK {
+		return r.Outcome() + ": the key can log on to the SAP Cloud ALM API."
+	}
+	return r.Outcome() + "."
+}
+
+// Outcome is the verdict in a few words, for a status line or a headline:
+// "Logon works", "Logon works, with a warning", "Logon fails: the key was
+// rejected" or "Logon fails".
+func (r *Report) Outcome() string {
 	switch {
 	case r.OK && r.warned():
-		return "Logon works, with a warning: the key can log on to the SAP Cloud ALM API."
+		return "Logon works, with a warning"
 	case r.OK:
-		return "Logon works: the key can log on to the SAP Cloud ALM API."
+		return "Logon works"
 	case r.KeyRejected:
-		return "Logon fails: the key was rejected."
+		return "Logon fails: the key was rejected"
 	}
-	return "Logon fails."
+	return "Logon fails"
 }
 
 func (r *Report) warned() bool {

@@ -13,12 +13,10 @@ import (
 )
 
 func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 
-	test.Tap(f.s.del)
-	v := f.s.confirmDel
+	f.tap(f.sec.deleteButton)
+	v := f.w.dialogs.delete
 	if v == nil || !f.overlayShown() {
 		t.Fatal("Delete did not ask")
 	}
@@ -35,17 +33,17 @@ func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
 	// Keep: nothing happens.
 	v.dialog.Dismiss()
 	f.drain(50 * time.Millisecond)
-	if f.s.state != stStored || len(f.backend.Items(testService)) == 0 {
+	if f.w.state != stStored || len(f.backend.Items(testService)) == 0 {
 		t.Fatal("the key went although the user chose Keep")
 	}
 
 	// Delete: the key and its remembered test result go.
-	f.s.saveLastTest(&lastTest{Tenant: testkeys.Tenant, OK: true})
-	test.Tap(f.s.del)
+	f.w.saveLastTest(&lastTest{Tenant: testkeys.Tenant, OK: true})
+	f.tap(f.sec.deleteButton)
 	test.Tap(findButton(f.win.Canvas().Overlays().Top(), "Delete"))
 	f.idle()
-	if f.s.state != stEmpty || f.s.name.Text != "No service key" {
-		t.Errorf("after deleting: state %v, name %q", f.s.state, f.s.name.Text)
+	if f.w.state != stEmpty || f.sec.name.Text != "No service key" {
+		t.Errorf("after deleting: state %v, name %q", f.w.state, f.sec.name.Text)
 	}
 	if n := len(f.backend.Items(testService)); n != 0 {
 		t.Errorf("%d items left in the keychain", n)
@@ -53,45 +51,109 @@ func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
 	if f.app.Preferences().String(prefLastTest) != "" {
 		t.Error("the deleted key's test result is still remembered")
 	}
-	if f.s.upload.Hidden || f.s.upload.Disabled() {
+	if f.w.upload.Hidden || f.w.upload.Disabled() {
 		t.Error("Upload is not offered after deleting")
 	}
 }
 
 func TestDeleteFailureKeepsKey(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	f.backend.Intercept(func(c vault.Call) error {
 		if c.Op == vault.OpDelete || c.Op == vault.OpDeleteAll {
 			return errors.Join(vault.ErrUnavailable, errBackendDown)
 		}
 		return nil
 	})
-	test.Tap(f.s.del)
-	f.s.confirmDel.dialog.Confirm()
+	f.tap(f.sec.deleteButton)
+	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
 	mustContain(t, "notice", f.noticeText(), "was not deleted", "cannot be reached")
-	if f.s.state != stStored {
-		t.Errorf("state = %v after a failed delete, want stored", f.s.state)
+	if f.w.state != stStored {
+		t.Errorf("state = %v after a failed delete, want stored", f.w.state)
 	}
-	if f.s.del.Disabled() {
+	if f.sec.deleteButton.Disabled() {
 		t.Error("Delete is not offered again")
 	}
 }
 
+// calmkeyctl deleted the key before Delete was pressed: the window reads
+// the keychain again, shows that it is gone and says so, and asks nothing.
 func TestDeleteWhenAlreadyGone(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
-	// calmkeyctl deleted it meanwhile.
-	if err := f.store.Delete(t.Context()); err != nil {
-		t.Fatal(err)
-	}
-	test.Tap(f.s.del)
-	f.s.confirmDel.dialog.Confirm()
+	f := withKey(t, fixtureOpts{})
+	f.deleteUnderneath()
+	f.tap(f.sec.deleteButton)
 	f.idle()
-	if f.s.state != stEmpty || f.s.notice != nil {
-		t.Errorf("state %v, notice %q; want empty and no complaint", f.s.state, f.noticeText())
+	if f.w.dialogs.delete != nil {
+		t.Error("Delete asked about a key that is gone")
+	}
+	if f.w.state != stEmpty || f.sec.name.Text != "No service key" {
+		t.Errorf("state %v, name %q; want no key", f.w.state, f.sec.name.Text)
+	}
+	mustContain(t, "notice", f.noticeText(), "deleted by another program", "Nothing was deleted from here")
+	mustContain(t, "message", f.w.message.Text, "The service key was deleted by another program")
+}
+
+// calmkeyctl deleted the key while the question was open: the outcome the
+// user asked for holds, without complaint.
+func TestDeleteConfirmedAfterItWasGone(t *testing.T) {
+	f := withKey(t, fixtureOpts{})
+	f.tap(f.sec.deleteButton)
+	f.deleteUnderneath()
+	f.w.dialogs.delete.dialog.Confirm()
+	f.idle()
+	if f.w.state != stEmpty || f.w.dialogs.notice != nil {
+		t.Errorf("state %v, notice %q; want empty and no complaint", f.w.state, f.noticeText())
+	}
+}
+
+// Another program replaced the key while the question was open: the new key
+// is not deleted without asking again.
+func TestDeleteDoesNotDeleteAKeyReplacedUnderneath(t *testing.T) {
+	f := withKey(t, fixtureOpts{})
+	f.tap(f.sec.deleteButton)
+	mustContain(t, "question", f.w.dialogs.delete.question.Text, testkeys.Tenant)
+
+	f.deleteUnderneath()
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "ctl.txt")
+	f.w.dialogs.delete.dialog.Confirm()
+	f.idle() // the delete, refused
+	f.idle() // the read it starts
+	if st, err := f.stored(); err != nil || st.Key.Tenant != "other-tenant" {
+		t.Fatalf("the replacing key was deleted: %v %v", st, err)
+	}
+	mustContain(t, "notice", f.noticeText(), "was not deleted", "replaced the service key after you were asked", "delete it again")
+	if f.sec.name.Text != "other-tenant" {
+		t.Errorf("the window shows %q, want the key stored now", f.sec.name.Text)
+	}
+
+	// Asked again, it is deleted.
+	f.w.dialogs.notice.dialog.Hide()
+	f.tap(f.sec.deleteButton)
+	mustContain(t, "question", f.w.dialogs.delete.question.Text, "other-tenant")
+	f.w.dialogs.delete.dialog.Confirm()
+	f.idle()
+	if _, err := f.stored(); !errors.Is(err, vault.ErrNotFound) {
+		t.Errorf("after asking again: %v", err)
+	}
+}
+
+// Another calmkey holds the keychain lock: the delete says so and offers
+// Try again, which then works.
+func TestDeleteWhileKeychainBusy(t *testing.T) {
+	f := withKey(t, fixtureOpts{timeout: 300 * time.Millisecond})
+	f.tap(f.sec.deleteButton)
+	release := f.holdLock()
+	f.w.dialogs.delete.dialog.Confirm()
+	f.idle()
+	n := f.retryNotice()
+	mustContain(t, "notice", f.noticeText(), "was not deleted", "another calmkey is changing the key; try again")
+	if len(f.backend.Items(testService)) == 0 {
+		t.Fatal("the key went although the keychain was busy")
+	}
+	release()
+	n.retry.Confirm()
+	f.idle()
+	if _, err := f.stored(); !errors.Is(err, vault.ErrNotFound) || f.w.state != stEmpty {
+		t.Errorf("after Try again: state %v, %v", f.w.state, err)
 	}
 }

@@ -13,12 +13,14 @@ import (
 	"github.com/calmkey/calmkey/vault"
 )
 
-// displayScreen shows the stored key's JSON, masked until the user chooses
+// displayDialog shows the stored key's JSON, masked until the user chooses
 // Reveal, with copy buttons for what admins paste into a managed system.
-type displayScreen struct {
-	s        *keyScreen
+// It closes when another program deletes or replaces the key.
+type displayDialog struct {
+	w        *window
 	key      *vault.Key
 	revealed bool
+	open     bool
 
 	json                                            *widget.Label
 	reveal                                          *widget.Button
@@ -27,17 +29,27 @@ type displayScreen struct {
 	dialog                                          *dialog.CustomDialog
 }
 
-func (s *keyScreen) onDisplay() {
-	if s.state != stStored {
+// onDisplay reads the keychain again, then shows the key: a key deleted or
+// replaced underneath is never shown.
+func (sec *section) onDisplay() {
+	w := sec.w
+	if w.state != stStored {
 		return
 	}
-	s.displayView = newDisplayScreen(s, s.stored.Key)
-	s.displayView.dialog.Show()
-	s.displayView.dialog.Resize(fyne.NewSize(720, 520))
+	w.whenFresh("Nothing was displayed.", func() {
+		if w.state != stStored {
+			return
+		}
+		v := newDisplayDialog(w, sec.stored.Key)
+		w.dialogs.display = v
+		tracked(v.dialog, &v.open)
+		v.dialog.Show()
+		v.dialog.Resize(fyne.NewSize(720, 520))
+	})
 }
 
-func newDisplayScreen(s *keyScreen, key *vault.Key) *displayScreen {
-	v := &displayScreen{s: s, key: key}
+func newDisplayDialog(w *window, key *vault.Key) *displayDialog {
+	v := &displayDialog{w: w, key: key}
 	v.json = &widget.Label{Text: string(key.JSON(false)), TextStyle: fyne.TextStyle{Monospace: true}}
 	v.reveal = &widget.Button{Text: "Reveal secrets", Icon: theme.VisibilityIcon(), OnTapped: v.onReveal}
 	v.copyTokenURL = &widget.Button{Text: "Token URL", Icon: theme.ContentCopyIcon(), OnTapped: func() {
@@ -66,12 +78,12 @@ func newDisplayScreen(s *keyScreen, key *vault.Key) *displayScreen {
 		top.Add(wrapped(note))
 	}
 	body := container.NewBorder(top, container.NewHBox(v.reveal), nil, nil, container.NewScroll(v.json))
-	v.dialog = dialog.NewCustom("Service key of "+key.Tenant, "Close", body, s.win)
+	v.dialog = dialog.NewCustom("Service key of "+key.Tenant, "Close", body, w.win)
 	return v
 }
 
 // onReveal toggles between the masked and the full JSON.
-func (v *displayScreen) onReveal() {
+func (v *displayDialog) onReveal() {
 	v.revealed = !v.revealed
 	v.json.SetText(string(v.key.JSON(v.revealed)))
 	if v.revealed {
@@ -85,19 +97,19 @@ func (v *displayScreen) onReveal() {
 
 // onCopy puts text on the clipboard. A secret is taken off it again after
 // clearAfter, unless the user has copied something else meanwhile.
-func (v *displayScreen) onCopy(what, text string, secret bool) {
-	s := v.s
-	clip := s.app.Clipboard()
+func (v *displayDialog) onCopy(what, text string, secret bool) {
+	w := v.w
+	clip := w.app.Clipboard()
 	clip.SetContent(text)
 	if !secret {
 		v.setCopied(what + " copied.")
 		return
 	}
-	s.clearClipboardLater(text)
-	v.setCopied(fmt.Sprintf("%s copied. It will be cleared from the clipboard in %s.", what, roundDuration(s.clearAfter)))
+	w.clearClipboardLater(text)
+	v.setCopied(fmt.Sprintf("%s copied. It will be cleared from the clipboard in %s.", what, roundDuration(w.clearAfter)))
 }
 
-func (v *displayScreen) setCopied(text string) {
+func (v *displayDialog) setCopied(text string) {
 	v.copied.SetText(text)
 	v.copied.Show()
 }

@@ -15,8 +15,8 @@ func TestDisplayMasksSecretsUntilReveal(t *testing.T) {
 	k := f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
 	f.load()
 
-	test.Tap(f.s.display)
-	v := f.s.displayView
+	f.tap(f.sec.displayButton)
+	v := f.w.dialogs.display
 	if v == nil || !f.overlayShown() {
 		t.Fatal("Display showed nothing")
 	}
@@ -42,16 +42,16 @@ func TestDisplayMasksSecretsUntilReveal(t *testing.T) {
 
 	// Displaying again starts masked.
 	v.dialog.Dismiss()
-	test.Tap(f.s.display)
-	mustNotContain(t, "JSON shown again", f.s.displayView.json.Text, testkeys.Secret)
+	f.tap(f.sec.displayButton)
+	mustNotContain(t, "JSON shown again", f.w.dialogs.display.json.Text, testkeys.Secret)
 }
 
 func TestDisplayCopyButtons(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	k := f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
 	f.load()
-	test.Tap(f.s.display)
-	v := f.s.displayView
+	f.tap(f.sec.displayButton)
+	v := f.w.dialogs.display
 	clip := f.app.Clipboard()
 
 	wantTokenURL := "https://" + testkeys.Tenant + ".authentication.eu10.hana.ondemand.com/oauth/token"
@@ -76,21 +76,19 @@ func TestDisplayCopyButtons(t *testing.T) {
 func redact(s string) string { return strings.ReplaceAll(s, testkeys.Secret, "<secret>") }
 
 func TestCopiedSecretLeavesClipboard(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
-	f.s.clearAfter = 30 * time.Millisecond
-	test.Tap(f.s.display)
+	f := withKey(t, fixtureOpts{})
+	f.w.clearAfter = 30 * time.Millisecond
+	f.tap(f.sec.displayButton)
 	clip := f.app.Clipboard()
 
-	test.Tap(f.s.displayView.copySecret)
+	test.Tap(f.w.dialogs.display.copySecret)
 	if clip.Content() != testkeys.Secret {
 		t.Fatal("the secret was not copied")
 	}
 	f.pumpUntil("the clipboard to be cleared", func() bool { return clip.Content() == "" })
 
 	// Something the user copied afterwards stays.
-	test.Tap(f.s.displayView.copySecret)
+	test.Tap(f.w.dialogs.display.copySecret)
 	clip.SetContent("something else")
 	time.Sleep(60 * time.Millisecond)
 	f.drain(50 * time.Millisecond)
@@ -99,7 +97,7 @@ func TestCopiedSecretLeavesClipboard(t *testing.T) {
 	}
 
 	// Token URL and client ID are not secrets and stay.
-	test.Tap(f.s.displayView.copyClientID)
+	test.Tap(f.w.dialogs.display.copyClientID)
 	time.Sleep(60 * time.Millisecond)
 	f.drain(50 * time.Millisecond)
 	if clip.Content() != testkeys.ClientID {
@@ -108,11 +106,9 @@ func TestCopiedSecretLeavesClipboard(t *testing.T) {
 }
 
 func TestClosingWindowTakesCopiedSecretOffClipboard(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
-	test.Tap(f.s.display)
-	test.Tap(f.s.displayView.copySecret)
+	f := withKey(t, fixtureOpts{})
+	f.tap(f.sec.displayButton)
+	test.Tap(f.w.dialogs.display.copySecret)
 	f.close()
 	if got := f.app.Clipboard().Content(); got != "" {
 		t.Errorf("clipboard after closing = %q, want empty", redact(got))
@@ -125,8 +121,8 @@ func TestDisplayX509KeyHasNoSecretToCopy(t *testing.T) {
 	chain, keyPEM := ca.Client(t, testkeys.ClientID, time.Now().Add(60*24*time.Hour), testkeys.ECDSA)
 	f.storeKey(testkeys.X509Key(testkeys.Fields{}, chain, keyPEM), "")
 	f.load()
-	test.Tap(f.s.display)
-	v := f.s.displayView
+	f.tap(f.sec.displayButton)
+	v := f.w.dialogs.display
 	if !v.copySecret.Disabled() {
 		t.Error("Client secret can be copied from an x509 key")
 	}

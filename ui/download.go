@@ -1,46 +1,243 @@
 package ui
 
 import (
-	"fmt"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/vault"
 )
 
-// onDownload saves the key, byte for byte as uploaded, to a file the user
-// picks.
-func (s *keyScreen) onDownload() {
-	if s.state != stStored {
+// prefDownloadFolder is the Preferences key of the folder last saved to.
+const prefDownloadFolder = "downloadFolder"
+
+// downloadDialog asks where to save the key file: a folder, chosen with
+// Fyne's folder dialog, and a file name. It stands in for Fyne's file-save
+// dialog, which creates or empties the chosen file itself (os.Create, which
+// follows a symlink and empties its target) before the app could write it
+// owner-only. This one only names a place; the app's own writer (privfile)
+// writes there, and never over an existing file or link unless the user
+// says to replace it.
+type downloadDialog struct {
+	w       *window
+	sec     *section
+	folder  string
+	where   *widget.Label
+	change  *widget.Button
+	name    *widget.Entry
+	problem *widget.Label
+	save    *widget.Button
+	cancel  *widget.Button
+	dialog  *dialog.CustomDialog
+	open    bool
+	replace *dialog.ConfirmDialog // the last "replace it?" question
+}
+
+// onDownload asks where to save the key, byte for byte as uploaded. The
+// folder proposed is the one last saved to, else Downloads, else home; it
+// is looked up away from the UI goroutine (it may be on a network share).
+func (sec *section) onDownload() {
+	w := sec.w
+	if w.state != stStored {
 		return
 	}
-	key := s.stored.Key
-	s.saveFile(downloadName(key), func(w fyne.URIWriteCloser, err error) {
-		if err != nil {
-			s.warn("The key was not saved", "The file could not be opened for writing ("+err.Error()+"). Choose another folder or file name.")
+	remembered := w.app.Preferences().String(prefDownloadFolder)
+	go func() {
+		folder := proposedFolder(remembered)
+		w.do(func() {
+			if w.state == stStored && !w.closed {
+				w.showDownload(sec, folder)
+			}
+		})
+	}()
+}
+
+func proposedFolder(remembered string) string {
+	isDir := func(p string) bool {
+		fi, err := os.Stat(p)
+		return err == nil && fi.IsDir()
+	}
+	if remembered != "" && isDir(remembered) {
+		return remembered
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		if wd, err := os.Getwd(); err == nil {
+			return wd
+		}
+		return "."
+	}
+	if d := filepath.Join(home, "Downloads"); isDir(d) {
+		return d
+	}
+	return home
+}
+
+func (w *window) showDownload(sec *section, folder string) {
+	v := &downloadDialog{w: w, sec: sec, folder: folder}
+	v.where = &widget.Label{Text: folder, Truncation: fyne.TextTruncateEllipsis}
+	v.change = &widget.Button{Text: "Choose…", Icon: theme.FolderOpenIcon(), OnTapped: v.onChooseFolder}
+	v.name = widget.NewEntry()
+	v.name.SetText(downloadName(sec.stored.Key))
+	v.name.OnSubmitted = func(string) { v.onSave() }
+	v.problem = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
+	v.problem.Hide()
+	v.save = &widget.Button{Text: "Save", Icon: theme.DocumentSaveIcon(), Importance: widget.HighImportance, OnTapped: v.onSave}
+	v.cancel = &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: func() { v.dialog.Hide() }}
+	form := widget.NewForm(
+		widget.NewFormItem("Folder", container.NewBorder(nil, nil, nil, v.change, v.where)),
+		widget.NewFormItem("File name", v.name),
+	)
+	note := wrapped("The file holds the key's client secret or private key; calmkey makes it readable by your user only. It does not replace an existing file without asking.")
+	v.dialog = dialog.NewCustomWithoutButtons("Download the service key of "+sec.stored.Key.Tenant, container.NewVBox(form, v.problem, note), w.win)
+	v.dialog.SetButtons([]fyne.CanvasObject{v.cancel, v.save})
+	tracked(v.dialog, &v.open)
+	w.dialogs.download = v
+	v.dialog.Show()
+	v.dialog.Resize(fyne.NewSize(600, v.dialog.MinSize().Height))
+	w.win.Canvas().Focus(v.name)
+}
+
+func (v *downloadDialog) onChooseFolder() {
+	var start fyne.ListableURI
+	if l, err := storage.ListerForURI(storage.NewFileURI(v.folder)); err == nil {
+		start = l
+	}
+	v.w.chooseFolder(start, func(u fyne.ListableURI, err error) {
+		switch {
+		case err != nil:
+			v.setProblem("The folder could not be opened (" + err.Error() + "). Choose another one.")
+		case u == nil: // cancelled
+		case u.Scheme() != "file":
+			v.setProblem("Choose a folder on this computer.")
+		default:
+			v.folder = filepath.FromSlash(u.Path())
+			v.where.SetText(v.folder)
+			v.problem.Hide()
+		}
+	})
+}
+
+func (v *downloadDialog) setProblem(text string) {
+	v.problem.SetText(text)
+	v.problem.Show()
+}
+
+// onSave takes the place the user named and looks at what is there, away
+// from the UI goroutine.
+func (v *downloadDialog) onSave() {
+	name := strings.TrimSpace(v.name.Text)
+	if p := fileNameProblem(name); p != "" {
+		v.setProblem(p)
+		return
+	}
+	w := v.w
+	path := filepath.Join(v.folder, name)
+	v.dialog.Hide()
+	w.app.Preferences().SetString(prefDownloadFolder, v.folder)
+	w.placeDownload(v.sec, path)
+}
+
+// fileNameProblem says what is wrong with a file name typed in the
+// download dialog, "" when nothing is.
+func fileNameProblem(name string) string {
+	bad := "/\\"
+	if runtime.GOOS == "windows" {
+		bad += `<>:"|?*`
+	}
+	switch {
+	case name == "":
+		return "Enter a file name."
+	case name == "." || name == "..":
+		return name + " is not a file name. Enter a file name, such as " + downloadName(&vault.Key{}) + "."
+	case strings.ContainsAny(name, bad):
+		return "Enter the file name alone, without " + strings.Join(strings.Split(bad, ""), " ") + "; choose the folder above."
+	case strings.IndexFunc(name, vault.Invisible) >= 0:
+		return "The file name holds a control or invisible character. Type it again."
+	}
+	return ""
+}
+
+// placeDownload writes the key to path if nothing is there, and asks first
+// when a file, or a link, is.
+func (w *window) placeDownload(sec *section, path string) {
+	go func() {
+		fi, err := os.Lstat(path)
+		target := ""
+		if err == nil && fi.Mode()&fs.ModeSymlink != 0 {
+			target, _ = os.Readlink(path)
+		}
+		w.do(func() {
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+				w.writeDownload(sec, path, false)
+			case err != nil:
+				w.warn("The key was not saved", "calmkey could not look at "+path+" ("+err.Error()+"). Choose another folder and download it again.")
+			case fi.IsDir():
+				w.warn("The key was not saved", path+" is a folder. Download again and choose another file name.")
+			case fi.Mode()&fs.ModeSymlink != 0:
+				w.askReplace(sec, path, "Replace the link?", filepath.Base(path)+" is a link to "+vault.Printable(target)+
+					". Replace the link itself with the key file? The file it points to is left as it is.")
+			default:
+				w.askReplace(sec, path, "Replace the file?", filepath.Base(path)+" already exists in "+filepath.Dir(path)+
+					". Replace it with the service key? What it holds now will be lost.")
+			}
+		})
+	}()
+}
+
+func (w *window) askReplace(sec *section, path, title, question string) {
+	d := dialog.NewCustomConfirm(title, "Replace", "Keep", wrapped(question), func(ok bool) {
+		if ok {
+			w.writeDownload(sec, path, true)
+		}
+	}, w.win)
+	d.SetConfirmImportance(widget.DangerImportance)
+	if v := w.dialogs.download; v != nil {
+		v.replace = d
+	}
+	d.Show()
+	d.Resize(fyne.NewSize(480, d.MinSize().Height))
+}
+
+// writeDownload reads the keychain again, then writes the key it holds,
+// byte for byte as uploaded, through the app's owner-only writer: a new
+// file, or, when the user said to replace what is there, a whole new file
+// renamed over it (a link is replaced, not followed).
+func (w *window) writeDownload(sec *section, path string, replace bool) {
+	w.whenFresh("Nothing was saved.", func() {
+		if w.state != stStored {
 			return
 		}
-		if w == nil {
-			return // the user cancelled
-		}
-		data := key.Bytes()
+		data := sec.stored.Key.Bytes()
 		go func() {
-			var where string
-			werr := safely("saving the key file", func() error {
-				var err error
-				where, err = writeKey(w, data)
-				return err
-			})
-			s.do(func() {
-				if werr != nil {
-					s.warn("The key was not saved", "Writing the key file failed ("+werr.Error()+"). Choose another folder, or free some disk space, and download it again.")
-					return
+			err := safely("saving the key file", func() error {
+				if replace {
+					return privfile.Replace(path, data)
 				}
-				s.tell("Key saved", "The service key was saved to "+where+". The file holds the client secret or private key: only your user can read it. Delete it once you no longer need it.")
+				return privfile.WriteNew(path, data)
+			})
+			w.do(func() {
+				switch {
+				case errors.Is(err, fs.ErrExist):
+					// Something appeared there since the user chose it.
+					w.placeDownload(sec, path)
+				case err != nil:
+					w.warn("The key was not saved", "Writing the key file failed ("+err.Error()+"). Choose another folder, or free some disk space, and download it again.")
+				default:
+					w.tell("Key saved", "The service key was saved to "+path+". The file holds the client secret or private key: only your user can read it. Delete it once you no longer need it.")
+				}
 			})
 		}()
 	})
@@ -61,62 +258,4 @@ func downloadName(k *vault.Key) string {
 		t = "sap-cloud-alm"
 	}
 	return t + "-service-key.txt"
-}
-
-// writeKey writes data to w's file with mode 0600. Fyne's file writer
-// creates files 0644 (os.Create), readable by every user of the machine, so
-// for a local file the writer is only used for the path: the bytes go to a
-// 0600 temporary file beside it, renamed over it once complete, so that a
-// failed write never leaves half a key behind. Other URI schemes (none on
-// desktop today) are written through the writer.
-func writeKey(w fyne.URIWriteCloser, data []byte) (string, error) {
-	u := w.URI()
-	if u.Scheme() != "file" {
-		_, err := w.Write(data)
-		if cerr := w.Close(); err == nil {
-			err = cerr
-		}
-		return u.String(), err
-	}
-	path := u.Path()
-	_ = w.Close() // nothing was written through it
-	if err := writeFile0600(path, data); err != nil {
-		// Fyne created (or emptied) the file when the dialog closed; an empty
-		// file left there would look like a download that worked.
-		if fi, serr := os.Stat(path); serr == nil && fi.Size() == 0 {
-			_ = os.Remove(path)
-		}
-		return path, err
-	}
-	return path, nil
-}
-
-func writeFile0600(path string, data []byte) (err error) {
-	f, err := privfile.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	// privfile makes it 0600 (on Windows, with an access list for the
-	// user alone), so no other user can read it at any moment.
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replacing %s: %w", filepath.Base(path), err)
-	}
-	return nil
 }

@@ -13,8 +13,10 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+	"github.com/gofrs/flock"
 
 	"github.com/calmkey/calmkey/almtest"
+	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -29,9 +31,11 @@ type fixture struct {
 	win     fyne.Window
 	backend *vault.MemoryBackend
 	store   *vault.Store
-	s       *keyScreen
+	w       *window  // the window around the section
+	sec     *section // its one tenant section
 	ui      chan func()
 	closed  bool
+	lockDir string
 }
 
 // close closes the window, as the user does.
@@ -45,6 +49,7 @@ type fixtureOpts struct {
 	timeout time.Duration
 	test    almtest.Options
 	app     fyne.App // reuse, to see what an earlier "run" left in Preferences
+	lockDir string   // the keychain lock's folder: the test's own unless shared
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -56,23 +61,29 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		o.app = test.NewTempApp(t)
 	}
 	f := &fixture{t: t, app: o.app, backend: o.backend, ui: make(chan func(), 64)}
-	f.store = vault.Open(vault.Options{Backend: o.backend, Service: testService, Timeout: o.timeout})
+	if o.lockDir == "" {
+		o.lockDir = t.TempDir()
+	}
+	f.lockDir = o.lockDir
+	f.store = vault.Open(vault.Options{Backend: o.backend, Service: testService, Timeout: o.timeout, LockDir: o.lockDir})
 	// Not NewTempWindow: its cleanup closes the window again after a test
 	// closed it, and the test driver panics on a second Close.
 	f.win = test.NewWindow(widget.NewLabel(""))
 	f.win.Resize(fyne.NewSize(760, 560))
 	x := New(f.app, f.win, Deps{Store: f.store, Test: o.test, Version: "test"})
-	f.s = x.s
-	f.s.do = func(fn func()) { f.ui <- fn }
-	f.s.slowAfter = time.Hour // tests about slowness set their own
-	f.s.openFile = func(func(fyne.URIReadCloser, error)) { t.Error("unexpected file-open dialog") }
-	f.s.saveFile = func(string, func(fyne.URIWriteCloser, error)) { t.Error("unexpected file-save dialog") }
+	f.w, f.sec = x.w, x.w.sec
+	f.w.do = func(fn func()) { f.ui <- fn }
+	f.w.slowAfter = time.Hour // tests about slowness set their own
+	f.w.pollEvery = time.Hour // tests about watching set their own, or call check
+	f.w.openFile = func(func(fyne.URIReadCloser, error)) { t.Error("unexpected file-open dialog") }
+	f.w.chooseFolder = func(fyne.ListableURI, func(fyne.ListableURI, error)) { t.Error("unexpected folder dialog") }
 	t.Cleanup(func() {
-		// Let background work finish so it does not outlive the test's app.
-		f.drain(200 * time.Millisecond)
+		// Close first, which stops the watcher, then let background work
+		// finish so it does not outlive the test's app.
 		if !f.closed {
 			f.win.Close()
 		}
+		f.drain(200 * time.Millisecond)
 	})
 	return f
 }
@@ -91,29 +102,46 @@ func (f *fixture) pumpUntil(what string, cond func() bool) {
 	}
 }
 
-// drain runs queued UI work until none has come for quiet.
+// drain runs queued UI work until none has come for quiet (or, with a
+// watcher that checks often, for at most 20 quiet periods).
 func (f *fixture) drain(quiet time.Duration) {
+	end := time.After(20 * quiet)
 	for {
 		select {
 		case fn := <-f.ui:
 			fn()
 		case <-time.After(quiet):
 			return
+		case <-end:
+			return
 		}
 	}
 }
 
-// load starts the window's first keychain read and waits for its answer.
+// load starts the window's first keychain read and waits for its answer,
+// as Window.Load does (with the watcher, which checks only when woken:
+// pollEvery is an hour).
 func (f *fixture) load() {
 	f.t.Helper()
-	f.s.load()
+	f.w.load()
+	f.w.startWatch()
+	f.idle()
+}
+
+// check does what the watcher does on each check, on the test goroutine:
+// reads the stamp, hands it to the window, and waits until any read it
+// starts is through.
+func (f *fixture) check() {
+	f.t.Helper()
+	stamp, err := f.store.Stamp(context.Background())
+	f.w.stamped(stamp, err)
 	f.idle()
 }
 
 // idle waits for the keychain call in flight to finish.
 func (f *fixture) idle() {
 	f.t.Helper()
-	f.pumpUntil("the keychain call to finish", func() bool { return f.s.busy == 0 })
+	f.pumpUntil("the keychain call to finish", func() bool { return f.w.busy == 0 })
 }
 
 // storeKey puts a key into the keychain as calmkeyctl would.
@@ -137,10 +165,10 @@ func (f *fixture) stored() (*vault.Stored, error) {
 // noticeText is the text of the last information or warning dialog, "" when
 // none showed.
 func (f *fixture) noticeText() string {
-	if f.s.notice == nil {
+	if f.w.dialogs.notice == nil {
 		return ""
 	}
-	return f.s.notice.title + ": " + f.s.notice.text
+	return f.w.dialogs.notice.title + ": " + f.w.dialogs.notice.text
 }
 
 // overlayShown reports whether a dialog is open on the window.
@@ -197,4 +225,63 @@ var errBackendDown = errors.New("org.freedesktop.DBus.Error.ServiceUnknown: no S
 func quiet(t *testing.T) {
 	log.SetOutput(io.Discard)
 	t.Cleanup(func() { log.SetOutput(os.Stderr) })
+}
+
+// tap taps b and waits for the keychain call it starts: Display, Delete and
+// Test read the keychain again before they act.
+func (f *fixture) tap(b *widget.Button) {
+	f.t.Helper()
+	test.Tap(b)
+	f.idle()
+}
+
+// holdLock takes the keychain lock as another calmkey process does while it
+// changes the key, until release is called.
+func (f *fixture) holdLock() (release func()) {
+	f.t.Helper()
+	path, err := vault.LockFile(f.lockDir, testService)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	fl := flock.New(path)
+	if err := fl.Lock(); err != nil {
+		f.t.Fatal(err)
+	}
+	released := false
+	release = func() {
+		if !released {
+			released = true
+			_ = fl.Unlock()
+		}
+	}
+	f.t.Cleanup(release)
+	return release
+}
+
+// withKey is a window whose keychain holds the default test key, loaded.
+func withKey(t *testing.T, o fixtureOpts) *fixture {
+	t.Helper()
+	f := newFixture(t, o)
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
+	f.load()
+	return f
+}
+
+// deleteUnderneath deletes the key as calmkeyctl would, without the window
+// knowing.
+func (f *fixture) deleteUnderneath() {
+	f.t.Helper()
+	if err := f.store.Delete(context.Background()); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// retryNotice is the notice shown, which must offer Try again.
+func (f *fixture) retryNotice() *notice {
+	f.t.Helper()
+	n := f.w.dialogs.notice
+	if n == nil || n.retry == nil {
+		f.t.Fatalf("no Try again; notice %q", f.noticeText())
+	}
+	return n
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -22,23 +21,34 @@ const prefLastTest = "lastTest"
 // testRun is a test in flight.
 type testRun struct {
 	cancel    context.CancelFunc
-	cancelled bool
+	cancelled bool // by the user, or because the key changed
 }
 
-// onTest starts a logon test in the background. A second press while one
-// runs does nothing: the button is disabled, and this check covers a double
-// click that lands before the disabled state is drawn.
-func (s *keyScreen) onTest() {
-	if s.test != nil || s.busy != 0 || s.state != stStored {
+// onTest starts a logon test in the background, once the keychain has been
+// read again: a key deleted or replaced underneath is never tested. A
+// second press while one runs does nothing: the button is disabled, and
+// this check covers a double click that lands before the disabled state is
+// drawn.
+func (sec *section) onTest() {
+	w := sec.w
+	if sec.running != nil || w.busy != 0 || w.state != stStored {
+		return
+	}
+	w.whenFresh("The test did not run.", sec.startTest)
+}
+
+func (sec *section) startTest() {
+	w := sec.w
+	if sec.running != nil || w.state != stStored {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &testRun{cancel: cancel}
-	s.test = tr
-	st := s.stored
-	opts, run := s.testOpts, s.runTest
-	s.activityText.SetText("Testing the logon of " + st.Key.Tenant + "…")
-	s.render()
+	sec.running = tr
+	st := sec.stored
+	opts, run := w.testOpts, w.runLogonTest
+	sec.activityText.SetText("Testing the logon of " + st.Key.Tenant + "…")
+	w.render()
 	go func() {
 		var rep *almtest.Report
 		err := safely("testing the logon", func() error {
@@ -46,39 +56,40 @@ func (s *keyScreen) onTest() {
 			return nil
 		})
 		cancel()
-		s.do(func() { s.tested(tr, st, rep, err) })
+		w.do(func() { sec.tested(tr, st, rep, err) })
 	}()
 }
 
-func (s *keyScreen) onCancelTest() {
-	if s.test == nil {
+func (sec *section) onCancelTest() {
+	if sec.running == nil {
 		return
 	}
-	s.test.cancelled = true
-	s.test.cancel()
-	s.activityText.SetText("Cancelling…")
-	s.cancel.Disable()
+	sec.running.cancelled = true
+	sec.running.cancel()
+	sec.activityText.SetText("Cancelling…")
+	sec.cancelTest.Disable()
 }
 
 // tested takes a finished run. A cancelled run leaves the last result as it
 // was: it proves nothing about the key.
-func (s *keyScreen) tested(run *testRun, st *vault.Stored, rep *almtest.Report, err error) {
-	if s.test == run {
-		s.test = nil
+func (sec *section) tested(run *testRun, st *vault.Stored, rep *almtest.Report, err error) {
+	w := sec.w
+	if sec.running == run {
+		sec.running = nil
 	}
-	defer s.render()
+	defer w.render()
 	if run.cancelled {
 		return
 	}
 	if err != nil || rep == nil {
-		s.warn("The test could not run", fmt.Sprintf("%v. The last result is unchanged.", errOr(err, "the logon test gave no result")))
+		w.warn("The test could not run", fmt.Sprintf("%v. The last result is unchanged.", errOr(err, "the logon test gave no result")))
 		return
 	}
-	if s.stored != st { // deleted or replaced while the test ran
+	if !sameKey(sec.stored, st) { // deleted or replaced while the test ran
 		return
 	}
-	s.last = newLastTest(st, rep, s.now())
-	s.saveLastTest(s.last)
+	sec.last = newLastTest(st, rep, w.now())
+	w.saveLastTest(sec.last)
 }
 
 func errOr(err error, text string) any {
@@ -92,43 +103,33 @@ func errOr(err error, text string) any {
 // names the key by facts that are shown on screen anyway and holds no
 // secret: almtest's details and hints never contain one.
 type lastTest struct {
-	Tenant      string      `json:"tenant"`
-	ClientID    string      `json:"client_id"`
-	UploadedAt  time.Time   `json:"uploaded_at"`
-	At          time.Time   `json:"at"`
-	OK          bool        `json:"ok"`
-	KeyRejected bool        `json:"key_rejected"`
-	Steps       []savedStep `json:"steps"`
-}
-
-type savedStep struct {
-	ID         string         `json:"id"`
-	Status     almtest.Status `json:"status"`
-	Ms         int64          `json:"ms"`
-	HTTPStatus int            `json:"http_status,omitempty"`
-	Detail     string         `json:"detail"`
-	Hint       string         `json:"hint,omitempty"`
+	Tenant      string         `json:"tenant"`
+	ClientID    string         `json:"client_id"`
+	UploadedAt  time.Time      `json:"uploaded_at"`
+	At          time.Time      `json:"at"`
+	OK          bool           `json:"ok"`
+	KeyRejected bool           `json:"key_rejected"`
+	Steps       []almtest.Step `json:"steps"` // id, status, ms, http_status, detail, hint
 }
 
 func newLastTest(st *vault.Stored, rep *almtest.Report, at time.Time) *lastTest {
 	if !rep.Started.IsZero() {
 		at = rep.Started
 	}
-	lt := &lastTest{
+	return &lastTest{
 		Tenant:      st.Key.Tenant,
 		ClientID:    st.Key.ClientID,
 		UploadedAt:  st.UploadedAt,
 		At:          at,
 		OK:          rep.OK,
 		KeyRejected: rep.KeyRejected,
+		Steps:       rep.Steps,
 	}
-	for _, step := range rep.Steps {
-		lt.Steps = append(lt.Steps, savedStep{
-			ID: step.ID, Status: step.Status, Ms: step.Duration.Milliseconds(),
-			HTTPStatus: step.HTTPStatus, Detail: step.Detail, Hint: step.Hint,
-		})
-	}
-	return lt
+}
+
+// report is the remembered outcome as an almtest Report, for its words.
+func (lt *lastTest) report() *almtest.Report {
+	return &almtest.Report{OK: lt.OK, KeyRejected: lt.KeyRejected, Steps: lt.Steps}
 }
 
 // belongsTo reports whether the result is about the stored key, not about
@@ -137,16 +138,16 @@ func (lt *lastTest) belongsTo(st *vault.Stored) bool {
 	return lt.Tenant == st.Key.Tenant && lt.ClientID == st.Key.ClientID && lt.UploadedAt.Equal(st.UploadedAt)
 }
 
-func (s *keyScreen) saveLastTest(lt *lastTest) {
+func (w *window) saveLastTest(lt *lastTest) {
 	b, err := json.Marshal(lt)
 	if err != nil {
 		return // plain data always marshals
 	}
-	s.app.Preferences().SetString(prefLastTest, string(b))
+	w.app.Preferences().SetString(prefLastTest, string(b))
 }
 
-func (s *keyScreen) loadLastTest(st *vault.Stored) *lastTest {
-	raw := s.app.Preferences().String(prefLastTest)
+func (w *window) loadLastTest(st *vault.Stored) *lastTest {
+	raw := w.app.Preferences().String(prefLastTest)
 	if raw == "" {
 		return nil
 	}
@@ -157,9 +158,8 @@ func (s *keyScreen) loadLastTest(st *vault.Stored) *lastTest {
 	return &lt
 }
 
-func (s *keyScreen) forgetLastTest() {
-	s.last = nil
-	s.app.Preferences().RemoveValue(prefLastTest)
+func (w *window) forgetLastTest() {
+	w.app.Preferences().RemoveValue(prefLastTest)
 }
 
 // resultView shows the last test: a headline, each step with its status,
@@ -199,19 +199,12 @@ func newResultView(onDelete func()) *resultView {
 	return r
 }
 
-var stepNames = map[string]string{
-	almtest.StepToken: "Token",
-	almtest.StepAPI:   "API",
-}
-
 func (r *resultView) show(lt *lastTest, canDelete bool) {
-	verdict := "Logon fails"
 	r.headline.Importance = widget.DangerImportance
 	if lt.OK {
-		verdict = "Logon works"
 		r.headline.Importance = widget.SuccessImportance
 	}
-	r.headline.SetText(verdict + " — last test " + lt.At.Local().Format(timeLayout))
+	r.headline.SetText(lt.report().Outcome() + " — last test " + lt.At.Local().Format(timeLayout))
 	show(r.rejected, lt.KeyRejected)
 	enable(r.delete, canDelete)
 	r.box.Show()
@@ -234,21 +227,12 @@ func (r *resultView) show(lt *lastTest, canDelete bool) {
 
 func (r *resultView) hide() { r.box.Hide() }
 
-func newStepRow(st savedStep) *stepRow {
-	name := stepNames[st.ID]
-	if name == "" {
-		name = st.ID
-	}
-	facts := []string{string(st.Status)}
-	if st.Status != almtest.StatusSkipped {
-		facts = append(facts, fmt.Sprintf("%d ms", st.Ms))
-	}
-	if st.HTTPStatus != 0 {
-		facts = append(facts, fmt.Sprintf("HTTP %d", st.HTTPStatus))
-	}
+// newStepRow shows a step in almtest's words: "API: warning (HTTP 403,
+// 80 ms)", then its detail and hint.
+func newStepRow(st almtest.Step) *stepRow {
 	row := &stepRow{
 		icon:   widget.NewIcon(statusIcon(st.Status)),
-		title:  &widget.Label{Text: name + ": " + strings.Join(facts, ", "), TextStyle: fyne.TextStyle{Bold: true}, Importance: statusImportance(st.Status)},
+		title:  &widget.Label{Text: st.Summary(), TextStyle: fyne.TextStyle{Bold: true}, Importance: statusImportance(st.Status)},
 		detail: &widget.Label{Text: st.Detail, Wrapping: fyne.TextWrapWord},
 		hint:   &widget.Label{Text: st.Hint, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Italic: true}},
 	}

@@ -32,7 +32,7 @@ func almFixture(t *testing.T, o fixtureOpts) (*fixture, *fakealm.Server) {
 // waitTest waits for the running test to finish and be shown.
 func (f *fixture) waitTest() {
 	f.t.Helper()
-	f.pumpUntil("the test to finish", func() bool { return f.s.test == nil })
+	f.pumpUntil("the test to finish", func() bool { return f.sec.running == nil })
 }
 
 func TestTestRunsInBackgroundAndShowsEachStep(t *testing.T) {
@@ -40,37 +40,45 @@ func TestTestRunsInBackgroundAndShowsEachStep(t *testing.T) {
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
 
-	test.Tap(f.s.testBtn)
-	if f.s.test == nil {
+	started := time.Now()
+	f.tap(f.sec.testButton)
+	if f.sec.running == nil {
 		t.Fatal("no test started")
 	}
-	if !f.s.activity.Visible() || !f.s.progress.Visible() || !f.s.progress.Running() {
+	if !f.sec.activity.Visible() || !f.sec.progress.Visible() || !f.sec.progress.Running() {
 		t.Error("no activity indicator while the test runs")
 	}
-	if !f.s.cancel.Visible() || f.s.cancel.Disabled() {
+	if !f.sec.cancelTest.Visible() || f.sec.cancelTest.Disabled() {
 		t.Error("no Cancel while the test runs")
 	}
-	if !f.s.testBtn.Disabled() || !f.s.del.Disabled() {
+	if !f.sec.testButton.Disabled() || !f.sec.deleteButton.Disabled() {
 		t.Error("Test or Delete stays enabled while a test runs")
 	}
 	// A double click, and the shortcut, while it runs start nothing more.
-	f.s.onTest()
-	test.Tap(f.s.testBtn)
-	test.Tap(f.s.testBtn)
+	f.sec.onTest()
+	f.tap(f.sec.testButton)
+	f.tap(f.sec.testButton)
 	f.shortcut(&desktop.CustomShortcut{KeyName: fyne.KeyT, Modifier: fyne.KeyModifierShortcutDefault})
 	f.waitTest()
 	if c := srv.Counts(); c.UAA != 1 || c.API != 1 {
 		t.Errorf("requests: %+v, want one token request and one API call", c)
 	}
 
-	if f.s.activity.Visible() || f.s.progress.Running() {
+	if f.sec.activity.Visible() || f.sec.progress.Running() {
 		t.Error("the activity indicator stays after the test")
 	}
-	mustContain(t, "status", f.s.status.Text, "logon works", "tested "+time.Now().Format("2006-01-02"))
-	if f.s.status.Importance != widget.SuccessImportance {
-		t.Errorf("status importance = %v, want success", f.s.status.Importance)
+	// The time of the test, in almtest's words for the outcome.
+	at := f.sec.last.At.Local()
+	if at.Before(started.Add(-time.Second)) || at.After(time.Now()) {
+		t.Errorf("the test is dated %v, not while it ran (from %v)", at, started)
 	}
-	r := f.s.result
+	if want := "Logon works (tested " + at.Format(timeLayout) + ")"; f.sec.status.Text != want {
+		t.Errorf("status = %q, want %q", f.sec.status.Text, want)
+	}
+	if f.sec.status.Importance != widget.SuccessImportance {
+		t.Errorf("status importance = %v, want success", f.sec.status.Importance)
+	}
+	r := f.sec.result
 	if !r.box.Visible() || len(r.rows) != 2 {
 		t.Fatalf("result visible %v with %d steps, want 2", r.box.Visible(), len(r.rows))
 	}
@@ -82,7 +90,7 @@ func TestTestRunsInBackgroundAndShowsEachStep(t *testing.T) {
 	if r.rejected.Visible() {
 		t.Error("a working key is called rejected")
 	}
-	if f.s.testBtn.Disabled() {
+	if f.sec.testButton.Disabled() {
 		t.Error("Test is not offered again")
 	}
 	mustNotContain(t, "the window", texts(f.win.Content()), testkeys.Secret)
@@ -92,9 +100,9 @@ func TestTestResultRememberedAcrossRestarts(t *testing.T) {
 	f, srv := almFixture(t, fixtureOpts{})
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
-	test.Tap(f.s.testBtn)
+	f.tap(f.sec.testButton)
 	f.waitTest()
-	want := f.s.status.Text
+	want := f.sec.status.Text
 
 	saved := f.app.Preferences().String(prefLastTest)
 	if saved == "" {
@@ -107,12 +115,12 @@ func TestTestResultRememberedAcrossRestarts(t *testing.T) {
 	}
 
 	// A new window, as after a restart: same preferences, same keychain.
-	g := newFixture(t, fixtureOpts{app: f.app, backend: f.backend})
+	g := newFixture(t, fixtureOpts{app: f.app, backend: f.backend, lockDir: f.lockDir})
 	g.load()
-	if g.s.status.Text != want {
-		t.Errorf("after a restart the status is %q, want %q", g.s.status.Text, want)
+	if g.sec.status.Text != want {
+		t.Errorf("after a restart the status is %q, want %q", g.sec.status.Text, want)
 	}
-	if len(g.s.result.rows) != 2 || !g.s.result.box.Visible() {
+	if len(g.sec.result.rows) != 2 || !g.sec.result.box.Visible() {
 		t.Error("the remembered steps are not shown")
 	}
 
@@ -121,10 +129,10 @@ func TestTestResultRememberedAcrossRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.storeKey(srv.SecretKeyWith(testkeys.Fields{ClientID: "sb-other!b1|sapcloudalm!b16907"}), "")
-	h := newFixture(t, fixtureOpts{app: f.app, backend: f.backend})
+	h := newFixture(t, fixtureOpts{app: f.app, backend: f.backend, lockDir: f.lockDir})
 	h.load()
-	if h.s.status.Text != "not tested yet" || h.s.result.box.Visible() {
-		t.Errorf("a replaced key shows the old result: %q", h.s.status.Text)
+	if h.sec.status.Text != "Not tested yet" || h.sec.result.box.Visible() {
+		t.Errorf("a replaced key shows the old result: %q", h.sec.status.Text)
 	}
 }
 
@@ -134,13 +142,13 @@ func TestRejectedKeySuggestsDeleting(t *testing.T) {
 	f.load()
 	srv.RejectKey(true)
 
-	test.Tap(f.s.testBtn)
+	f.tap(f.sec.testButton)
 	f.waitTest()
-	mustContain(t, "status", f.s.status.Text, "logon fails")
-	if f.s.status.Importance != widget.DangerImportance {
-		t.Errorf("status importance = %v, want danger", f.s.status.Importance)
+	mustContain(t, "status", f.sec.status.Text, "logon fails")
+	if f.sec.status.Importance != widget.DangerImportance {
+		t.Errorf("status importance = %v, want danger", f.sec.status.Importance)
 	}
-	r := f.s.result
+	r := f.sec.result
 	if len(r.rows) == 0 {
 		t.Fatal("no steps shown")
 	}
@@ -152,11 +160,11 @@ func TestRejectedKeySuggestsDeleting(t *testing.T) {
 		t.Fatal("no advice to delete the rejected key")
 	}
 	mustContain(t, "advice", r.advice.Text, "deleted in the SAP BTP cockpit", "Delete it here too")
-	test.Tap(r.delete)
-	if f.s.confirmDel == nil {
+	f.tap(r.delete)
+	if f.w.dialogs.delete == nil {
 		t.Fatal("the advice's Delete does not ask to delete")
 	}
-	mustContain(t, "question", f.s.confirmDel.question.Text, testkeys.Tenant)
+	mustContain(t, "question", f.w.dialogs.delete.question.Text, testkeys.Tenant)
 }
 
 func TestAPIForbiddenStillMeansLogonWorks(t *testing.T) {
@@ -164,14 +172,14 @@ func TestAPIForbiddenStillMeansLogonWorks(t *testing.T) {
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
 	srv.SetAPIStatus(http.StatusForbidden)
-	test.Tap(f.s.testBtn)
+	f.tap(f.sec.testButton)
 	f.waitTest()
-	mustContain(t, "status", f.s.status.Text, "logon works")
-	if len(f.s.result.rows) != 2 {
-		t.Fatalf("%d steps shown", len(f.s.result.rows))
+	mustContain(t, "status", f.sec.status.Text, "logon works")
+	if len(f.sec.result.rows) != 2 {
+		t.Fatalf("%d steps shown", len(f.sec.result.rows))
 	}
-	mustContain(t, "API step", f.s.result.rows[1].title.Text, "API: warn", "HTTP 403")
-	if f.s.result.rows[1].icon.Resource == nil || f.s.result.rows[1].title.Importance != widget.WarningImportance {
+	mustContain(t, "API step", f.sec.result.rows[1].title.Text, "API: warn", "HTTP 403")
+	if f.sec.result.rows[1].icon.Resource == nil || f.sec.result.rows[1].title.Importance != widget.WarningImportance {
 		t.Error("the warning step is not marked as a warning")
 	}
 }
@@ -180,56 +188,64 @@ func TestX509KeyTest(t *testing.T) {
 	f, srv := almFixture(t, fixtureOpts{})
 	f.storeKey(srv.X509Key(), "")
 	f.load()
-	test.Tap(f.s.testBtn)
+	f.tap(f.sec.testButton)
 	f.waitTest()
-	mustContain(t, "status", f.s.status.Text, "logon works")
+	mustContain(t, "status", f.sec.status.Text, "logon works")
 	if c := srv.Counts(); c.Cert != 1 || c.UAA != 0 {
 		t.Errorf("requests %+v: an x509 key must log on at certurl", c)
 	}
+}
+
+// startHangingTest starts a test whose token request hangs until the
+// client gives up, and returns once the request has arrived.
+func (f *fixture) startHangingTest(srv *fakealm.Server) *testRun {
+	f.t.Helper()
+	arrived := make(chan struct{}, 1)
+	srv.SetTokenHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		arrived <- struct{}{}
+		<-r.Context().Done() // hang until the client gives up
+	}))
+	f.tap(f.sec.testButton)
+	if f.sec.running == nil {
+		f.t.Fatal("no test started")
+	}
+	select {
+	case <-arrived:
+	case <-time.After(10 * time.Second):
+		f.t.Fatal("the token request never came")
+	}
+	return f.sec.running
 }
 
 func TestCancelTestKeepsLastResult(t *testing.T) {
 	f, srv := almFixture(t, fixtureOpts{})
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
-	arrived := make(chan struct{}, 1)
-	srv.SetTokenHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		arrived <- struct{}{}
-		<-r.Context().Done() // hang until the client gives up
-	}))
-
-	test.Tap(f.s.testBtn)
-	select {
-	case <-arrived:
-	case <-time.After(10 * time.Second):
-		t.Fatal("the token request never came")
-	}
-	test.Tap(f.s.cancel)
-	if !f.s.cancel.Disabled() || !strings.Contains(f.s.activityText.Text, "Cancelling") {
+	f.startHangingTest(srv)
+	test.Tap(f.sec.cancelTest)
+	if !f.sec.cancelTest.Disabled() || !strings.Contains(f.sec.activityText.Text, "Cancelling") {
 		t.Error("Cancel gives no feedback")
 	}
 	f.waitTest()
-	if f.s.status.Text != "not tested yet" || f.s.result.box.Visible() {
-		t.Errorf("a cancelled test changed the result: %q", f.s.status.Text)
+	if f.sec.status.Text != "Not tested yet" || f.sec.result.box.Visible() {
+		t.Errorf("a cancelled test changed the result: %q", f.sec.status.Text)
 	}
 	if f.app.Preferences().String(prefLastTest) != "" {
 		t.Error("a cancelled test was remembered")
 	}
-	if f.s.activity.Visible() || f.s.testBtn.Disabled() {
+	if f.sec.activity.Visible() || f.sec.testButton.Disabled() {
 		t.Error("the window did not return to idle after Cancel")
 	}
 }
 
 func TestTestThatCannotRunSaysSo(t *testing.T) {
-	f := newFixture(t, fixtureOpts{})
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.load()
+	f := withKey(t, fixtureOpts{})
 	quiet(t)
-	f.s.runTest = func(context.Context, *vault.Key, almtest.Options) *almtest.Report { panic("bug") }
-	test.Tap(f.s.testBtn)
+	f.w.runLogonTest = func(context.Context, *vault.Key, almtest.Options) *almtest.Report { panic("bug") }
+	f.tap(f.sec.testButton)
 	f.waitTest()
 	mustContain(t, "notice", f.noticeText(), "could not run", "internal error", "unchanged")
-	if f.s.status.Text != "not tested yet" || f.s.testBtn.Disabled() {
-		t.Errorf("after a failed run: status %q, Test disabled %v", f.s.status.Text, f.s.testBtn.Disabled())
+	if f.sec.status.Text != "Not tested yet" || f.sec.testButton.Disabled() {
+		t.Errorf("after a failed run: status %q, Test disabled %v", f.sec.status.Text, f.sec.testButton.Disabled())
 	}
 }

@@ -24,60 +24,60 @@ const advice = "Before you store it:\n" +
 	"• Don't store keys for API calls, such as the SAP Cloud ALM Analytics API."
 
 // onUpload lets the user pick a key file.
-func (s *keyScreen) onUpload() {
-	if !s.mayUpload() {
+func (w *window) onUpload() {
+	if !w.mayUpload() {
 		return
 	}
-	s.openFile(func(r fyne.URIReadCloser, err error) {
+	w.openFile(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
-			s.warn("The file could not be opened", err.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
+			w.warn("The file could not be opened", err.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
 			return
 		}
 		if r == nil {
 			return // the user cancelled
 		}
-		s.readAndCheck(r.URI().Name(), func() (io.ReadCloser, error) { return r, nil })
+		w.readAndCheck(r.URI().Name(), func() (io.ReadCloser, error) { return r, nil })
 	})
 }
 
 // onDropped takes a key file dropped on the window.
-func (s *keyScreen) onDropped(_ fyne.Position, uris []fyne.URI) {
-	if len(uris) == 0 || !s.mayUpload() {
+func (w *window) onDropped(_ fyne.Position, uris []fyne.URI) {
+	if len(uris) == 0 || !w.mayUpload() {
 		return
 	}
 	if len(uris) > 1 {
-		s.warn("Drop one file", "Several files were dropped. Drop only the service key file (.txt or .json) from the SAP BTP cockpit.")
+		w.warn("Drop one file", "Several files were dropped. Drop only the service key file (.txt or .json) from the SAP BTP cockpit.")
 		return
 	}
 	u := uris[0]
-	s.readAndCheck(u.Name(), func() (io.ReadCloser, error) { return storage.Reader(u) })
+	w.readAndCheck(u.Name(), func() (io.ReadCloser, error) { return storage.Reader(u) })
 }
 
 // onPaste takes a key's JSON from the clipboard, as the BTP cockpit's Copy
 // JSON leaves it.
-func (s *keyScreen) onPaste() {
-	if !s.mayUpload() {
+func (w *window) onPaste() {
+	if !w.mayUpload() {
 		return
 	}
-	text := s.app.Clipboard().Content()
+	text := w.app.Clipboard().Content()
 	if strings.TrimSpace(text) == "" {
-		s.warn("The clipboard is empty", "Nothing was stored. In the SAP BTP cockpit, open the key under Credentials and choose Copy JSON, then paste again.")
+		w.warn("The clipboard is empty", "Nothing was stored. In the SAP BTP cockpit, open the key under Credentials and choose Copy JSON, then paste again.")
 		return
 	}
-	s.pasted = text
-	s.readAndCheck("", func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil })
+	w.pasted = text
+	w.readAndCheck("", func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil })
 }
 
 // mayUpload reports whether a key can be added now, and says why not when a
 // drop or paste arrives at the wrong time.
-func (s *keyScreen) mayUpload() bool {
+func (w *window) mayUpload() bool {
 	switch {
-	case s.busy != 0 || s.state == stLoading:
-		s.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
-	case s.state == stStored:
-		s.warn("A key is already stored", "Only one service key is kept for a tenant. To replace the stored key, delete it first, then upload the new one.")
-	case s.state == stFailed:
-		s.warn("The key cannot be stored now", "The keychain is not working, so a key could not be stored. Fix the problem shown in the window, choose Try again, then upload the key.")
+	case w.busy != 0 || w.state == stLoading:
+		w.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
+	case w.state == stStored:
+		w.warn("A key is already stored", "Only one service key is kept for a tenant. To replace the stored key, delete it first, then upload the new one.")
+	case w.state == stFailed:
+		w.warn("The key cannot be stored now", "The keychain is not working, so a key could not be stored. Fix the problem shown in the window, choose Try again, then upload the key.")
 	default:
 		return true
 	}
@@ -87,7 +87,7 @@ func (s *keyScreen) mayUpload() bool {
 // readAndCheck reads the key away from the UI goroutine (a file may sit on a
 // slow network share) and runs the format check; it shows the problems or
 // asks the user to confirm the key.
-func (s *keyScreen) readAndCheck(name string, open func() (io.ReadCloser, error)) {
+func (w *window) readAndCheck(name string, open func() (io.ReadCloser, error)) {
 	go func() {
 		var key *vault.Key
 		var readErr, parseErr error
@@ -107,32 +107,35 @@ func (s *keyScreen) readAndCheck(name string, open func() (io.ReadCloser, error)
 			key, parseErr = vault.Parse(data)
 			return nil
 		})
-		s.do(func() {
+		w.do(func() {
+			if err == nil && readErr == nil && parseErr == nil && w.state == stEmpty && w.busy == 0 {
+				w.confirmUpload(key, name)
+				return
+			}
+			w.forgetPaste() // the upload ends here: unreadable, invalid or refused
 			switch {
 			case err != nil:
-				s.warn("The key was not checked", err.Error()+". Nothing was stored.")
+				w.warn("The key was not checked", err.Error()+". Nothing was stored.")
 			case readErr != nil:
-				s.warn("The file could not be read", "Nothing was stored: "+readErr.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
+				w.warn("The file could not be read", "Nothing was stored: "+readErr.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
 			case parseErr != nil:
-				s.showProblems(name, parseErr)
-			case s.state != stEmpty || s.busy != 0:
+				w.showProblems(name, parseErr)
+			default:
 				// Things changed while the file was read (another upload
 				// finished, the keychain is being read): say why not now.
-				s.mayUpload()
-			default:
-				s.confirmUpload(key, name)
+				w.mayUpload()
 			}
 		})
 	}()
 }
 
-// problemsScreen lists why an upload is not a valid key.
-type problemsScreen struct {
+// problemsDialog lists why an upload is not a valid key.
+type problemsDialog struct {
 	list   *widget.Label
 	dialog *dialog.CustomDialog
 }
 
-func (s *keyScreen) showProblems(name string, err error) {
+func (w *window) showProblems(name string, err error) {
 	what := "The pasted text"
 	if name != "" {
 		what = name
@@ -155,50 +158,49 @@ func (s *keyScreen) showProblems(name string, err error) {
 	default:
 		lines = append(lines, err.Error())
 	}
-	v := &problemsScreen{list: wrapped(strings.Join(lines, "\n"))}
+	v := &problemsDialog{list: wrapped(strings.Join(lines, "\n"))}
 	body := container.NewVBox(
 		wrapped(what+" is not a valid SAP Cloud ALM service key. Nothing was stored. The format check found:"),
 		v.list,
 		wrapped("Download the key again in the SAP BTP cockpit (Services > Instances and Subscriptions > your SAP Cloud ALM API instance > Credentials > Download) and upload that file."),
 	)
-	v.dialog = dialog.NewCustom("This is not a valid service key", "OK", container.NewVScroll(body), s.win)
+	v.dialog = dialog.NewCustom("This is not a valid service key", "OK", container.NewVScroll(body), w.win)
 	v.dialog.SetIcon(theme.ErrorIcon())
-	s.problems = v
+	w.dialogs.problems = v
 	v.dialog.Show()
 	v.dialog.Resize(fyne.NewSize(560, 400))
 }
 
-// uploadScreen shows a valid key for the user to confirm before it is
-// stored, with the product page's advice.
-type uploadScreen struct {
+// uploadDialog shows a valid key for the user to confirm before it is
+// stored, with the product page's advice. It closes when another program
+// stores a key meanwhile.
+type uploadDialog struct {
 	key                                                 *vault.Key
 	fileName                                            string
 	tenant, region, clientID, credType, api, certExpiry *widget.Label
 	warnings                                            *widget.Label
 	advice                                              *widget.Label
 	dialog                                              *dialog.ConfirmDialog
+	open                                                bool
 }
 
-func (s *keyScreen) confirmUpload(key *vault.Key, name string) {
-	v := &uploadScreen{
+func (w *window) confirmUpload(key *vault.Key, name string) {
+	v := &uploadDialog{
 		key:      key,
 		fileName: name,
 		tenant:   &widget.Label{Text: key.Tenant, TextStyle: fyne.TextStyle{Bold: true}},
 		region:   widget.NewLabel(orUnknown(key.Region)),
 		clientID: &widget.Label{Text: key.ClientID, Truncation: fyne.TextTruncateEllipsis},
-		credType: widget.NewLabel(string(key.CredentialType)),
+		credType: &widget.Label{Text: key.CredentialTypeText(), Wrapping: fyne.TextWrapWord},
 		api:      &widget.Label{Text: key.APIEndpoint, Truncation: fyne.TextTruncateEllipsis},
 		warnings: &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance},
 		advice:   wrapped(advice),
 	}
-	if !key.Declared {
-		v.credType.SetText(string(key.CredentialType) + " (inferred)")
-	}
-	text, imp := expiryText(key, s.now())
+	text, imp := expiryText(key, w.now())
 	v.certExpiry = &widget.Label{Text: text, Wrapping: fyne.TextWrapWord, Importance: imp}
 	var warns []string
-	for _, w := range key.Warnings {
-		warns = append(warns, "• "+w.String())
+	for _, f := range key.Warnings {
+		warns = append(warns, "• "+f.String())
 	}
 	if len(warns) > 0 {
 		v.warnings.SetText("Warnings:\n" + strings.Join(warns, "\n"))
@@ -221,50 +223,62 @@ func (s *keyScreen) confirmUpload(key *vault.Key, name string) {
 	body := container.NewVBox(wrapped(intro), v.advice, widget.NewSeparator(), form, v.warnings)
 	v.dialog = dialog.NewCustomConfirm("Store this service key?", "Store in keychain", "Cancel", container.NewVScroll(body), func(ok bool) {
 		if ok {
-			s.saveKey(key, name)
+			w.saveKey(key, name)
+		} else {
+			w.forgetPaste() // cancelled
 		}
-	}, s.win)
-	s.uploadView = v
+	}, w.win)
+	tracked(v.dialog, &v.open)
+	w.dialogs.upload = v
 	v.dialog.Show()
 	v.dialog.Resize(fyne.NewSize(620, 520))
 }
 
 // saveKey stores the confirmed key, then reads it back, so the window shows
-// what the keychain holds.
-func (s *keyScreen) saveKey(key *vault.Key, name string) {
-	if s.state != stEmpty || s.busy != 0 {
-		s.mayUpload()
+// what the keychain holds. Whatever the outcome, a pasted key then leaves
+// the clipboard.
+func (w *window) saveKey(key *vault.Key, name string) {
+	if w.state != stEmpty || w.busy != 0 {
+		w.forgetPaste()
+		w.mayUpload()
 		return
 	}
 	var st *vault.Stored
+	var stamp string
 	saved := false
-	s.keychain("Storing the service key in the keychain…", func(ctx context.Context) error {
-		if err := s.store.Save(ctx, key, name); err != nil {
+	w.keychain("Storing the service key in the keychain…", func(ctx context.Context) error {
+		if err := w.store.Save(ctx, key, name); err != nil {
 			return err
 		}
 		saved = true
 		var err error
-		st, err = s.store.Load(ctx)
+		if stamp, err = w.store.Stamp(ctx); err != nil {
+			return err
+		}
+		st, err = w.store.Load(ctx)
 		return err
 	}, func(err error) {
+		w.forgetPaste()
 		switch {
 		case err == nil:
-			s.loaded(st, nil)
-			if name == "" && s.pasted != "" {
-				// The pasted JSON holds the secret; once it is in the
-				// keychain it need not linger on the clipboard.
-				s.clearClipboardLater(s.pasted)
-			}
-			s.pasted = ""
+			w.stamp, w.stampOK = stamp, true
+			w.loaded(st, nil)
 		case saved:
 			// Stored, but reading it back failed: show the keychain's
 			// problem like any failed read, with its Try again.
-			s.loaded(nil, err)
+			w.stampOK = false
+			w.loaded(nil, err)
 		case errors.Is(err, vault.ErrAlreadyStored):
-			s.warn("A key is already stored", "Another service key was stored meanwhile (perhaps with calmkeyctl), and only one is kept for a tenant. Nothing was changed; the window now shows the stored key. To replace it, delete it first.")
-			s.load()
+			w.warn("A key is already stored", "Another service key was stored meanwhile (perhaps with calmkeyctl), and only one is kept for a tenant. Nothing was changed; the window now shows the stored key. To replace it, delete it first.")
+			w.read(readingText, nil)
+		case errors.Is(err, vault.ErrBusy):
+			w.offerRetry("The key was not stored", keychainFailureText("stored", err), func() { w.saveKey(key, name) })
+		case errors.Is(err, vault.ErrTimeout):
+			// vault's text says whether anything may be left.
+			w.warn("The keychain did not answer", "Storing the service key did not finish: "+err.Error()+".")
+			w.read("", nil)
 		default:
-			s.warn("The key was not stored", keychainFailureText("stored", err))
+			w.warn("The key was not stored", keychainFailureText("stored", err))
 		}
 	})
 }

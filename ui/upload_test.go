@@ -32,7 +32,7 @@ func keyFile(t *testing.T, name string, data []byte) fyne.URI {
 // pickFile makes the file-open dialog choose u.
 func (f *fixture) pickFile(u fyne.URI) {
 	f.t.Helper()
-	f.s.openFile = func(cb func(fyne.URIReadCloser, error)) {
+	f.w.openFile = func(cb func(fyne.URIReadCloser, error)) {
 		r, err := storage.Reader(u)
 		if err != nil {
 			f.t.Fatal(err)
@@ -48,14 +48,14 @@ func (f *fixture) uploadFile(name string, data []byte) {
 	f.t.Helper()
 	f.load()
 	f.pickFile(keyFile(f.t, name, data))
-	test.Tap(f.s.upload)
+	test.Tap(f.w.upload)
 	f.waitCheck()
 }
 
 func (f *fixture) waitCheck() {
 	f.t.Helper()
 	f.pumpUntil("the format check's outcome", func() bool {
-		return f.s.uploadView != nil || f.s.problems != nil || f.s.notice != nil
+		return f.w.dialogs.upload != nil || f.w.dialogs.problems != nil || f.w.dialogs.notice != nil
 	})
 }
 
@@ -65,9 +65,9 @@ func TestUploadFileShowsKeyAndAdviceThenStores(t *testing.T) {
 	data := testkeys.SecretKey(testkeys.Fields{})
 	f.pickFile(keyFile(t, "acme-key.txt", data))
 
-	test.Tap(f.s.upload)
+	test.Tap(f.w.upload)
 	f.waitCheck()
-	v := f.s.uploadView
+	v := f.w.dialogs.upload
 	if v == nil {
 		t.Fatalf("no confirmation; notice %q", f.noticeText())
 	}
@@ -94,10 +94,10 @@ func TestUploadFileShowsKeyAndAdviceThenStores(t *testing.T) {
 
 	v.dialog.Confirm()
 	f.idle()
-	if f.s.state != stStored || f.s.name.Text != testkeys.Tenant {
-		t.Fatalf("after storing: state %v, name %q, notice %q", f.s.state, f.s.name.Text, f.noticeText())
+	if f.w.state != stStored || f.sec.name.Text != testkeys.Tenant {
+		t.Fatalf("after storing: state %v, name %q, notice %q", f.w.state, f.sec.name.Text, f.noticeText())
 	}
-	mustContain(t, "uploaded", f.s.uploaded.Text, "acme-key.txt")
+	mustContain(t, "uploaded", f.sec.uploaded.Text, "acme-key.txt")
 	st, err := f.stored()
 	if err != nil {
 		t.Fatal(err)
@@ -105,52 +105,56 @@ func TestUploadFileShowsKeyAndAdviceThenStores(t *testing.T) {
 	if !bytes.Equal(st.Key.Bytes(), data) || st.FileName != "acme-key.txt" {
 		t.Errorf("the keychain holds other bytes or file name %q", st.FileName)
 	}
-	if !f.s.upload.Hidden {
+	if !f.w.upload.Hidden {
 		t.Error("Upload is still offered after storing")
 	}
 }
 
 func TestDefaultFileDialogsShow(t *testing.T) {
 	// The defaults behind the test seams are Fyne's dialogs; check that they
-	// come up on the window, and that Save proposes the name it is given.
+	// come up on the window. Download uses Fyne's folder dialog, which has
+	// no file name to type and so creates no file: it has no Entry.
 	f := newFixture(t, fixtureOpts{})
-	fresh := newKeyScreen(f.app, f.win, Deps{Store: f.store})
+	fresh := newWindow(f.app, f.win, Deps{Store: f.store})
 	fresh.openFile(func(fyne.URIReadCloser, error) {})
 	if !f.overlayShown() {
 		t.Fatal("the default file-open dialog did not show")
 	}
 	f.win.Canvas().Overlays().Top().Hide()
-	fresh.saveFile("acme-cloudalm-service-key.txt", func(fyne.URIWriteCloser, error) {})
+	dir := t.TempDir()
+	start, err := storage.ListerForURI(storage.NewFileURI(dir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh.chooseFolder(start, func(fyne.ListableURI, error) {})
 	top := f.win.Canvas().Overlays().Top()
 	if top == nil {
-		t.Fatal("the default file-save dialog did not show")
+		t.Fatal("the default folder dialog did not show")
 	}
-	found := false
 	for _, o := range test.LaidOutObjects(top) {
-		if e, ok := o.(*widget.Entry); ok && e.Text == "acme-cloudalm-service-key.txt" {
-			found = true
+		if e, ok := o.(*widget.Entry); ok && e.Visible() {
+			t.Errorf("the folder dialog has a file name entry (%q): it would be a file-save dialog", e.Text)
 		}
 	}
-	if !found {
-		t.Error("the save dialog does not propose the file name")
-	}
+	mustContain(t, "folder dialog", texts(top), filepath.Base(dir))
+	fresh.onClosed()
 }
 
 func TestUploadCancelledStoresNothing(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.uploadFile("k.json", testkeys.SecretKey(testkeys.Fields{}))
-	f.s.uploadView.dialog.Dismiss()
+	f.w.dialogs.upload.dialog.Dismiss()
 	f.drain(50 * time.Millisecond)
-	if n := len(f.backend.Items(testService)); n != 0 || f.s.state != stEmpty {
-		t.Errorf("after Cancel: %d items, state %v", n, f.s.state)
+	if n := len(f.backend.Items(testService)); n != 0 || f.w.state != stEmpty {
+		t.Errorf("after Cancel: %d items, state %v", n, f.w.state)
 	}
 
 	// A dialog closed without a file does nothing either.
-	f.s.uploadView = nil
-	f.s.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, nil) }
-	test.Tap(f.s.upload)
+	f.w.dialogs.upload = nil
+	f.w.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, nil) }
+	test.Tap(f.w.upload)
 	f.drain(50 * time.Millisecond)
-	if f.s.uploadView != nil || f.s.notice != nil || f.s.problems != nil {
+	if f.w.dialogs.upload != nil || f.w.dialogs.notice != nil || f.w.dialogs.problems != nil {
 		t.Error("a cancelled file dialog led somewhere")
 	}
 }
@@ -173,12 +177,12 @@ func TestUploadInvalidKeyListsProblemsAndStoresNothing(t *testing.T) {
 				t.Fatal("the test input parses")
 			}
 			f.pickFile(keyFile(t, tc.name, tc.data))
-			test.Tap(f.s.upload)
+			test.Tap(f.w.upload)
 			f.waitCheck()
-			if f.s.problems == nil {
-				t.Fatalf("no problem list; upload view %v, notice %q", f.s.uploadView != nil, f.noticeText())
+			if f.w.dialogs.problems == nil {
+				t.Fatalf("no problem list; upload view %v, notice %q", f.w.dialogs.upload != nil, f.noticeText())
 			}
-			list := f.s.problems.list.Text
+			list := f.w.dialogs.problems.list.Text
 			var fe *vault.FormatError
 			if errors.As(perr, &fe) {
 				for _, p := range fe.Problems {
@@ -187,7 +191,7 @@ func TestUploadInvalidKeyListsProblemsAndStoresNothing(t *testing.T) {
 			}
 			mustContain(t, "problem list", list, tc.want...)
 			mustContain(t, "problems dialog", texts(f.win.Canvas().Overlays().Top()), tc.name, "Nothing was stored", "SAP BTP cockpit")
-			if len(f.backend.Items(testService)) != 0 || f.s.state != stEmpty {
+			if len(f.backend.Items(testService)) != 0 || f.w.state != stEmpty {
 				t.Error("an invalid key changed the keychain")
 			}
 		})
@@ -212,22 +216,32 @@ func withoutSecret(t *testing.T) []byte {
 func TestUploadX509KeyShowsCertificateExpiry(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.load()
+	// The dialog's clock stands still; the certificate ends five calendar
+	// days later at the same wall-clock time.
+	now := time.Now()
+	f.w.now = func() time.Time { return now }
+	notAfter := now.AddDate(0, 0, 5)
 	ca := testkeys.NewCA(t)
-	chain, keyPEM := ca.Client(t, testkeys.ClientID, time.Now().Add(5*24*time.Hour), testkeys.RSAPKCS1)
+	chain, keyPEM := ca.Client(t, testkeys.ClientID, notAfter, testkeys.RSAPKCS1)
 	f.pickFile(keyFile(t, "x509.json", testkeys.X509Key(testkeys.Fields{}, chain, keyPEM)))
-	test.Tap(f.s.upload)
+	before := vault.CertExpiry(notAfter, time.Now()).When()
+	test.Tap(f.w.upload)
 	f.waitCheck()
-	v := f.s.uploadView
+	after := vault.CertExpiry(notAfter, time.Now()).When()
+	v := f.w.dialogs.upload
 	if v == nil {
-		t.Fatalf("no confirmation; problems %v, notice %q", f.s.problems != nil, f.noticeText())
+		t.Fatalf("no confirmation; problems %v, notice %q", f.w.dialogs.problems != nil, f.noticeText())
 	}
 	if v.credType.Text != "x509" {
 		t.Errorf("type = %q", v.credType.Text)
 	}
-	// Five days at the same hour are five calendar days, and the dialog
-	// words them as vault's format-check warning beside it does.
-	mustContain(t, "certificate expiry", v.certExpiry.Text, "(in 5 days)")
-	mustContain(t, "warnings", v.warnings.Text, "(in 5 days)")
+	// Five calendar days, worded as vault's format-check warning beside it
+	// words them (which counts from when it parsed: the same, unless the
+	// test ran across midnight).
+	mustContain(t, "certificate expiry", v.certExpiry.Text, notAfter.Format(timeLayout)+" (in 5 days)")
+	if !strings.Contains(v.warnings.Text, "("+before+")") && !strings.Contains(v.warnings.Text, "("+after+")") {
+		t.Errorf("warnings %q do not say %q", v.warnings.Text, before)
+	}
 	mustNotContain(t, "confirmation", texts(f.win.Canvas().Overlays().Top()), "PRIVATE KEY")
 }
 
@@ -243,7 +257,7 @@ func TestUploadShowsWarnings(t *testing.T) {
 	}
 	f := newFixture(t, fixtureOpts{})
 	f.uploadFile("k.txt", data)
-	v := f.s.uploadView
+	v := f.w.dialogs.upload
 	if !v.warnings.Visible() {
 		t.Fatal("warnings are hidden")
 	}
@@ -256,16 +270,16 @@ func TestUploadShowsWarnings(t *testing.T) {
 func TestUploadFileThatCannotBeOpenedOrRead(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.load()
-	f.s.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, errors.New("permission denied")) }
-	test.Tap(f.s.upload)
+	f.w.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, errors.New("permission denied")) }
+	test.Tap(f.w.upload)
 	mustContain(t, "notice", f.noticeText(), "could not be opened", "permission denied", "SAP BTP cockpit")
 
 	// A dropped directory opens but cannot be read.
-	f.s.notice = nil
-	f.s.onDropped(fyne.Position{}, []fyne.URI{storage.NewFileURI(t.TempDir())})
+	f.w.dialogs.notice = nil
+	f.w.onDropped(fyne.Position{}, []fyne.URI{storage.NewFileURI(t.TempDir())})
 	f.waitCheck()
 	mustContain(t, "notice", f.noticeText(), "could not be read", "Nothing was stored")
-	if f.s.state != stEmpty || len(f.backend.Items(testService)) != 0 {
+	if f.w.state != stEmpty || len(f.backend.Items(testService)) != 0 {
 		t.Error("a failed read changed something")
 	}
 }
@@ -275,31 +289,31 @@ func TestDropFileOnWindow(t *testing.T) {
 	f.load()
 	u := keyFile(t, "dropped.txt", testkeys.SecretKey(testkeys.Fields{}))
 
-	f.s.onDropped(fyne.Position{X: 10, Y: 10}, []fyne.URI{u, u})
+	f.w.onDropped(fyne.Position{X: 10, Y: 10}, []fyne.URI{u, u})
 	mustContain(t, "notice", f.noticeText(), "Drop only")
-	if f.s.uploadView != nil {
+	if f.w.dialogs.upload != nil {
 		t.Fatal("two dropped files were checked")
 	}
 
-	f.s.notice = nil
-	f.s.onDropped(fyne.Position{X: 10, Y: 10}, []fyne.URI{u})
+	f.w.dialogs.notice = nil
+	f.w.onDropped(fyne.Position{X: 10, Y: 10}, []fyne.URI{u})
 	f.waitCheck()
-	if f.s.uploadView == nil {
+	if f.w.dialogs.upload == nil {
 		t.Fatalf("no confirmation for a dropped key; notice %q", f.noticeText())
 	}
-	f.s.uploadView.dialog.Confirm()
+	f.w.dialogs.upload.dialog.Confirm()
 	f.idle()
-	if f.s.state != stStored {
-		t.Fatalf("state = %v after confirming a dropped key", f.s.state)
+	if f.w.state != stStored {
+		t.Fatalf("state = %v after confirming a dropped key", f.w.state)
 	}
-	mustContain(t, "uploaded", f.s.uploaded.Text, "dropped.txt")
+	mustContain(t, "uploaded", f.sec.uploaded.Text, "dropped.txt")
 
 	// Once a key is stored, a drop is refused: one key per tenant.
-	f.s.uploadView, f.s.notice = nil, nil
-	f.s.onDropped(fyne.Position{}, []fyne.URI{u})
+	f.w.dialogs.upload, f.w.dialogs.notice = nil, nil
+	f.w.onDropped(fyne.Position{}, []fyne.URI{u})
 	f.drain(50 * time.Millisecond)
 	mustContain(t, "notice", f.noticeText(), "already stored", "delete it first")
-	if f.s.uploadView != nil {
+	if f.w.dialogs.upload != nil {
 		t.Error("a drop onto a stored key was checked")
 	}
 }
@@ -313,19 +327,19 @@ func TestPasteKeyFromClipboard(t *testing.T) {
 	mustContain(t, "notice", f.noticeText(), "clipboard is empty", "Copy JSON")
 
 	data := testkeys.SecretKey(testkeys.Fields{})
-	f.s.notice.dialog.Dismiss()
-	f.s.notice = nil
+	f.w.dialogs.notice.dialog.Dismiss()
+	f.w.dialogs.notice = nil
 	f.app.Clipboard().SetContent(string(data))
 	f.shortcut(&fyne.ShortcutPaste{})
 	f.waitCheck()
-	v := f.s.uploadView
+	v := f.w.dialogs.upload
 	if v == nil {
 		t.Fatalf("no confirmation for a pasted key; notice %q", f.noticeText())
 	}
 	if f.app.Clipboard().Content() == "" {
 		t.Fatal("the clipboard was cleared before the key was stored")
 	}
-	f.s.clearAfter = 10 * time.Millisecond
+	f.w.clearAfter = 10 * time.Millisecond
 	v.dialog.Confirm()
 	f.idle()
 	st, err := f.stored()
@@ -340,7 +354,7 @@ func TestPasteKeyFromClipboard(t *testing.T) {
 	f.pumpUntil("the clipboard to be cleared", func() bool { return f.app.Clipboard().Content() == "" })
 
 	// With a key stored, Paste is not offered.
-	if !f.s.paste.Hidden {
+	if !f.w.paste.Hidden {
 		t.Error("Paste is offered with a key stored")
 	}
 }
@@ -349,14 +363,14 @@ func TestPasteInvalidText(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.load()
 	f.app.Clipboard().SetContent(`{"uaa": {"clientid": "x"}}`)
-	test.Tap(f.s.paste)
+	test.Tap(f.w.paste)
 	f.waitCheck()
-	if f.s.problems == nil {
+	if f.w.dialogs.problems == nil {
 		t.Fatalf("no problem list for pasted junk; notice %q", f.noticeText())
 	}
 	mustContain(t, "problems dialog", texts(f.win.Canvas().Overlays().Top()), "The pasted text is not a valid")
-	if !strings.Contains(f.s.problems.list.Text, "•") {
-		t.Errorf("problems are not listed one by one: %q", f.s.problems.list.Text)
+	if !strings.Contains(f.w.dialogs.problems.list.Text, "•") {
+		t.Errorf("problems are not listed one by one: %q", f.w.dialogs.problems.list.Text)
 	}
 }
 
@@ -364,14 +378,14 @@ func TestStoreFailsLeavesNothing(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
 	f.backend.FailOn(vault.OpSet, vault.ErrUnavailable)
-	f.s.uploadView.dialog.Confirm()
+	f.w.dialogs.upload.dialog.Confirm()
 	f.idle()
 	mustContain(t, "notice", f.noticeText(), "was not stored", "cannot be reached")
 	f.backend.Intercept(nil)
-	if f.s.state != stEmpty || len(f.backend.Items(testService)) != 0 {
-		t.Errorf("after a failed store: state %v, %d items", f.s.state, len(f.backend.Items(testService)))
+	if f.w.state != stEmpty || len(f.backend.Items(testService)) != 0 {
+		t.Errorf("after a failed store: state %v, %d items", f.w.state, len(f.backend.Items(testService)))
 	}
-	if f.s.upload.Disabled() {
+	if f.w.upload.Disabled() {
 		t.Error("Upload is not offered again after a failed store")
 	}
 }
@@ -381,12 +395,72 @@ func TestStoreWhenAnotherKeyArrivedMeanwhile(t *testing.T) {
 	f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
 	// calmkeyctl stores another tenant's key while the dialog is open.
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "ctl.txt")
-	f.s.uploadView.dialog.Confirm()
+	f.w.dialogs.upload.dialog.Confirm()
 	f.idle() // the save
 	f.idle() // the reload it starts
 	mustContain(t, "notice", f.noticeText(), "already stored")
-	f.pumpUntil("the reload", func() bool { return f.s.state == stStored })
-	if f.s.name.Text != "other-tenant" {
-		t.Errorf("the window shows %q, want the key that is stored", f.s.name.Text)
+	f.pumpUntil("the reload", func() bool { return f.w.state == stStored })
+	if f.sec.name.Text != "other-tenant" {
+		t.Errorf("the window shows %q, want the key that is stored", f.sec.name.Text)
+	}
+}
+
+// A pasted key leaves the clipboard at every outcome of its upload, if the
+// clipboard still holds it; something the user copied since stays.
+func TestPastedKeyLeavesClipboardOnEveryOutcome(t *testing.T) {
+	valid := string(testkeys.SecretKey(testkeys.Fields{}))
+	for _, tc := range []struct {
+		name string
+		text string
+		end  func(t *testing.T, f *fixture) // after the check: bring the outcome
+		keep string                         // what the clipboard holds at the end ("" : emptied)
+	}{
+		{name: "stored", text: valid, end: func(t *testing.T, f *fixture) {
+			f.w.dialogs.upload.dialog.Confirm()
+			f.idle()
+			if f.w.state != stStored {
+				t.Fatalf("not stored: %q", f.noticeText())
+			}
+		}},
+		{name: "invalid", text: `{"uaa": {"clientid": "x", "clientsecret": "s3cr3t-value"}}`, end: func(t *testing.T, f *fixture) {
+			if f.w.dialogs.problems == nil {
+				t.Fatal("no problem list")
+			}
+		}},
+		{name: "cancelled", text: valid, end: func(t *testing.T, f *fixture) {
+			f.w.dialogs.upload.dialog.Dismiss()
+		}},
+		{name: "failed", text: valid, end: func(t *testing.T, f *fixture) {
+			f.backend.FailOn(vault.OpSet, vault.ErrUnavailable)
+			f.w.dialogs.upload.dialog.Confirm()
+			f.idle()
+			mustContain(t, "notice", f.noticeText(), "was not stored")
+		}},
+		{name: "already stored", text: valid, end: func(t *testing.T, f *fixture) {
+			f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "")
+			f.w.dialogs.upload.dialog.Confirm()
+			f.idle()
+			mustContain(t, "notice", f.noticeText(), "already stored")
+		}},
+		{name: "window closed", text: valid, end: func(t *testing.T, f *fixture) {
+			f.close()
+		}},
+		{name: "copied something else meanwhile", text: valid, end: func(t *testing.T, f *fixture) {
+			f.app.Clipboard().SetContent("the user's own text")
+			f.w.dialogs.upload.dialog.Dismiss()
+		}, keep: "the user's own text"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t, fixtureOpts{})
+			f.load()
+			f.app.Clipboard().SetContent(tc.text)
+			test.Tap(f.w.paste)
+			f.waitCheck()
+			tc.end(t, f)
+			f.drain(20 * time.Millisecond)
+			if got := f.app.Clipboard().Content(); got != tc.keep {
+				t.Errorf("the clipboard holds %d bytes (%q...), want %q", len(got), got[:min(len(got), 12)], tc.keep)
+			}
+		})
 	}
 }

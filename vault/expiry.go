@@ -73,3 +73,18 @@ func (e Expiry) When() string {
 		return "in " + strconv.Itoa(e.Days) + " days"
 	}
 }
+
+// NoCertificate is how the views word the expiry of a key that has no
+// client certificate.
+const NoCertificate = "none (the key logs on with a client secret, which does not expire)"
+
+// Words is the expiry as every view words it: the end written with layout
+// and how far off it is, "2026-12-01 15:04 (in 5 days)" or
+// "2026-11-20 09:00 (expired)"; NoCertificate for a key without a
+// certificate.
+func (e Expiry) Words(layout string) string {
+	if e.IsZero() {
+		return NoCertificate
+	}
+	return e.NotAfter.Format(layout) + " (" + e.When() + ")"
+}

@@ -59,8 +59,26 @@ func TestCertExpiryCalendarDays(t *testing.T) {
 			}
 		})
 	}
-	if e := CertExpiry(time.Time{}, time.Now()); !e.IsZero() || e.When() != "" || e.Soon || e.Expired {
-		t.Errorf("no certificate: %+v %q", e, e.When())
+	if e := CertExpiry(time.Time{}, time.Now()); !e.IsZero() || e.When() != "" || e.Soon || e.Expired || e.Words("2006-01-02") != NoCertificate {
+		t.Errorf("no certificate: %+v %q %q", e, e.When(), e.Words("2006-01-02"))
+	}
+}
+
+// TestExpiryWords: the end in the viewer's zone, written with the view's
+// layout, and how far off it is.
+func TestExpiryWords(t *testing.T) {
+	tokyo := zone(t, "Asia/Tokyo")
+	now := time.Date(2026, 11, 27, 23, 0, 0, 0, tokyo)
+	for notAfter, want := range map[time.Time]string{
+		now.Add(2 * time.Hour).UTC():       "2026-11-28 01:00 (tomorrow)",
+		now.Add(30 * time.Minute).UTC():    "2026-11-27 23:30 (today)",
+		now.Add(-time.Minute).UTC():        "2026-11-27 22:59 (expired)",
+		now.Add(5 * 24 * time.Hour).UTC():  "2026-12-02 23:00 (in 5 days)",
+		now.Add(90 * 24 * time.Hour).UTC(): "2027-02-25 23:00 (in 90 days)",
+	} {
+		if got := CertExpiry(notAfter, now).Words("2006-01-02 15:04"); got != want {
+			t.Errorf("Words for %v seen in Tokyo = %q, want %q", notAfter, got, want)
+		}
 	}
 }
 

@@ -115,3 +115,26 @@ func TestKeyZeroValue(t *testing.T) {
 		t.Errorf("zero Key TLSCertificate: %v", err)
 	}
 }
+
+func TestCredentialTypeText(t *testing.T) {
+	for _, tc := range []struct {
+		k    Key
+		want string
+	}{
+		{Key{CredentialType: X509, Declared: true}, "x509"},
+		{Key{CredentialType: InstanceSecret}, "instance-secret (inferred: the key does not declare uaa.credential-type)"},
+		{Key{}, "unknown type"},
+	} {
+		if got := tc.k.CredentialTypeText(); got != tc.want {
+			t.Errorf("%+v: %q, want %q", tc.k, got, tc.want)
+		}
+	}
+	// A parsed key without credential-type is inferred and says so.
+	k, err := Parse(testkeys.SecretKey(testkeys.Fields{Type: "-"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := k.CredentialTypeText(); !strings.Contains(got, "inferred") {
+		t.Errorf("a key without credential-type reads %q", got)
+	}
+}

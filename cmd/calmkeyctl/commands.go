@@ -334,11 +334,7 @@ func writeFacts(w io.Writer, key *vault.Key, st *vault.Stored) {
 	row("Tenant", orUnknown(key.Tenant))
 	row("Region", orUnknown(key.Region))
 	row("Client ID", key.ClientID)
-	typ := string(key.CredentialType)
-	if !key.Declared {
-		typ += " (inferred: the key does not declare uaa.credential-type)"
-	}
-	row("Credential type", typ)
+	row("Credential type", key.CredentialTypeText())
 	row("API endpoint", key.APIEndpoint)
 	row("Token URL", key.TokenURL())
 	if st != nil {
@@ -350,11 +346,7 @@ func writeFacts(w io.Writer, key *vault.Key, st *vault.Stored) {
 	}
 	// The days are calendar days in the local time zone, worded as in the
 	// format check's warning and the app; the time is local, with its offset.
-	if e := vault.CertExpiry(key.CertExpiry, time.Now()); e.IsZero() {
-		row("Certificate expiry", "none (client-secret key)")
-	} else {
-		row("Certificate expiry", fmt.Sprintf("%s (%s)", e.NotAfter.Format(time.RFC3339), e.When()))
-	}
+	row("Certificate expiry", vault.CertExpiry(key.CertExpiry, time.Now()).Words(time.RFC3339))
 }
 
 // statusJSON is status --json. Field names are a contract for scripts.
@@ -481,9 +473,9 @@ func runDownload(a *app, c *command, args []string) int {
 	}
 	var err error
 	if *force {
-		err = replaceFile(name, data)
+		err = privfile.Replace(name, data) // whole at every moment; a symlink is replaced, not followed
 	} else {
-		err = createFile(name, data)
+		err = privfile.WriteNew(name, data) // 0600; on Windows, a DACL for you alone
 		if errors.Is(err, fs.ErrExist) {
 			return a.refuseOverwrite(c, name)
 		}
@@ -499,57 +491,6 @@ func runDownload(a *app, c *command, args []string) int {
 func (a *app) refuseOverwrite(c *command, name string) int {
 	a.errorf(c, "%s exists and was left as it is. Choose another file name, or add --force to replace it.", name)
 	return exitNo
-}
-
-// createFile writes a new file with mode 0600, failing with fs.ErrExist when
-// name exists. A failed write removes the file: no half-written key.
-func createFile(name string, data []byte) error {
-	f, err := privfile.Create(name) // 0600; on Windows, a DACL for you alone
-	if err != nil {
-		return err
-	}
-	return finish(f, name, data)
-}
-
-// replaceFile writes data to a temporary file beside name and renames it over
-// name, so that name is whole at every moment and gets mode 0600 even when the
-// file it replaces had another mode. A symlink at name is replaced, not
-// followed.
-func replaceFile(name string, data []byte) error {
-	if st, err := os.Stat(name); err == nil && st.IsDir() {
-		return fmt.Errorf("%s is a folder", name)
-	}
-	f, err := privfile.CreateTemp(filepath.Dir(name), "."+filepath.Base(name)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	if err := finish(f, tmp, data); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp, name); err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
-}
-
-func finish(f *os.File, name string, data []byte) error {
-	_, err := f.Write(data)
-	if err == nil {
-		// The umask may have taken bits away; set exactly 0600.
-		err = f.Chmod(0o600)
-	}
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		os.Remove(name)
-	}
-	return err
 }
 
 func runDelete(a *app, c *command, args []string) int {

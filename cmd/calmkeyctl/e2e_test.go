@@ -357,7 +357,7 @@ func TestE2ESecretKeyLifecycle(t *testing.T) {
 
 	r = c.run("", "status")
 	expect(t, r, exitOK, "status")
-	for _, want := range []string{testkeys.Tenant, "eu10", testkeys.ClientID, "binding-secret", "https://eu10.alm.cloud.sap/api", "cloudalm-key.txt", "none (client-secret key)"} {
+	for _, want := range []string{testkeys.Tenant, "eu10", testkeys.ClientID, "binding-secret", "https://eu10.alm.cloud.sap/api", "cloudalm-key.txt", vault.NoCertificate} {
 		if !strings.Contains(r.stdout, want) {
 			t.Errorf("status lacks %q:\n%s", want, r.stdout)
 		}

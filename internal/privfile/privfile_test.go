@@ -73,3 +73,65 @@ func TestCreateTemp(t *testing.T) {
 		t.Error("a pattern with a separator was taken")
 	}
 }
+
+func TestWriteNewAndReplace(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "key.txt")
+	first, second := []byte("first key\r\n"), []byte("second, longer key\r\n")
+	if err := WriteNew(name, first); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(name); !bytes.Equal(got, first) {
+		t.Fatalf("WriteNew wrote %q", got)
+	}
+	if err := Check(name); err != nil {
+		t.Error(err)
+	}
+	if err := WriteNew(name, second); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("WriteNew over an existing file: %v", err)
+	}
+	if got, _ := os.ReadFile(name); !bytes.Equal(got, first) {
+		t.Error("a refused WriteNew changed the file")
+	}
+
+	// Replace: over a file others could read, the result is owner-only.
+	if err := os.Chmod(name, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(name, second); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(name); !bytes.Equal(got, second) {
+		t.Errorf("Replace wrote %q", got)
+	}
+	if err := Check(name); err != nil {
+		t.Error(err)
+	}
+	// And onto a name that is free.
+	fresh := filepath.Join(dir, "fresh.txt")
+	if err := Replace(fresh, first); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(fresh); !bytes.Equal(got, first) {
+		t.Errorf("Replace onto a free name wrote %q", got)
+	}
+
+	// A folder is refused and left alone.
+	sub := filepath.Join(dir, "folder")
+	if err := os.Mkdir(sub, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := Replace(sub, first); err == nil {
+		t.Error("Replace took a folder")
+	}
+	if fi, err := os.Stat(sub); err != nil || !fi.IsDir() {
+		t.Errorf("the folder is gone: %v", err)
+	}
+	if err := WriteNew(sub, first); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("WriteNew onto a folder: %v", err)
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(dir, ".*tmp*"))
+	if len(leftovers) != 0 {
+		t.Errorf("temporary files left: %v", leftovers)
+	}
+}

@@ -38,7 +38,7 @@ var ErrorWords = []string{"cannot be reached", "did not answer", "panic", "damag
 func RequireTools(t testing.TB) {
 	t.Helper()
 	harness.Require(t)
-	for _, tool := range []string{"xdotool", "import", "tesseract"} {
+	for _, tool := range []string{"xdotool", "import", "tesseract", "xclip"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is missing: run scripts/deps.sh test", tool)
 		}
@@ -177,6 +177,13 @@ func CheckNotBlank(t testing.TB, shot []byte) {
 // small for tesseract.
 func ReadText(t testing.TB, shot []byte) string {
 	t.Helper()
+	return string(tesseract(t, shot))
+}
+
+// tesseract runs the OCR on the screenshot enlarged twice, with configs
+// (e.g. "tsv") after the output name.
+func tesseract(t testing.TB, shot []byte, configs ...string) []byte {
+	t.Helper()
 	img, err := png.Decode(bytes.NewReader(shot))
 	if err != nil {
 		t.Fatalf("screenshot is not a PNG: %v", err)
@@ -190,18 +197,21 @@ func ReadText(t testing.TB, shot []byte) string {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	ocr := exec.CommandContext(ctx, "tesseract", "stdin", "stdout")
+	ocr := exec.CommandContext(ctx, "tesseract", append([]string{"stdin", "stdout"}, configs...)...)
 	ocr.Stdin = &enlarged
 	ocr.Env = append(os.Environ(), "OMP_THREAD_LIMIT=1")
 	text, err := ocr.Output()
 	if err != nil {
 		t.Fatalf("tesseract: %v", err)
 	}
-	return string(text)
+	return text
 }
 
-// SaveShot keeps the screenshot where CALMKEY_SCREENSHOTS points (make
-// screenshots uses it for the README), and in the test's temp dir otherwise.
+// SaveShot keeps the screenshot in the folder CALMKEY_SCREENSHOTS names, to
+// look at or to refresh the README's docs/screenshot.png (there is no make
+// target: CALMKEY_SCREENSHOTS=$PWD/shots scripts/test-session go test -tags
+// migrated_fynedo -run Window ./cmd/calmkey), and in the test's temp dir
+// otherwise.
 func SaveShot(t testing.TB, name string, shot []byte) {
 	dir := os.Getenv("CALMKEY_SCREENSHOTS")
 	if dir == "" {

@@ -1,0 +1,256 @@
+package ui
+
+// A window that stays true. Other programs share the keychain: calmkeyctl,
+// a cron job, a second window. The window reads the keychain again
+//   - every pollEvery while it is open: vault's Store.Stamp, one manifest
+//     read without the lock, and a full Load only when the stamp changed;
+//   - when the app comes to the foreground;
+//   - before Display, Download, Delete or Test act (whenFresh).
+// A change is shown at once and said on the message line; a dialog about
+// the old key closes; an action that was about to run on it does not.
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"time"
+
+	"github.com/calmkey/calmkey/vault"
+)
+
+// startWatch starts the watcher once; it ends when the window closes.
+func (w *window) startWatch() {
+	if w.watching || w.closed {
+		return
+	}
+	w.watching = true
+	go w.watch()
+}
+
+// watch is the watcher goroutine: one check at a time, each pollEvery after
+// the last one ended, or at once when woken. It skips a check while a
+// keychain call of the window's own is in flight (its answer is as fresh),
+// and after a failed check waits for the foreground or Try again (a locked
+// keychain may ask to be unlocked: once, not every few seconds).
+func (w *window) watch() {
+	timer := time.NewTimer(w.pollEvery)
+	defer timer.Stop()
+	for {
+		select {
+		case <-w.stop:
+			return
+		case <-timer.C:
+			if w.watchPaused.Load() {
+				timer.Reset(w.pollEvery)
+				continue
+			}
+		case <-w.wake:
+		}
+		if !w.keychainBusy.Load() {
+			stamp, err := w.store.Stamp(context.Background())
+			done := make(chan struct{})
+			w.do(func() {
+				defer close(done)
+				w.stamped(stamp, err)
+			})
+			select {
+			case <-done:
+			case <-w.stop:
+				return
+			}
+		}
+		timer.Reset(w.pollEvery)
+	}
+}
+
+// stamped takes a check's answer on the UI goroutine, and reads the key
+// again when it is not what the window shows.
+func (w *window) stamped(stamp string, err error) {
+	switch {
+	case w.closed:
+	case err != nil:
+		// Say nothing: an action that needs the keychain will.
+		w.watchPaused.Store(true)
+	case w.busy != 0 || w.state == stLoading:
+		// A read or write is on its way and will show the truth.
+	case w.stampOK && stamp == w.stamp:
+	default:
+		w.read("", nil)
+	}
+}
+
+// onForeground runs when the app comes to the foreground: the user may
+// have used calmkeyctl meanwhile, so the window checks at once.
+func (w *window) onForeground() {
+	w.watchPaused.Store(false)
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// view is what the window showed, to tell what changed.
+type view struct {
+	state   keyState
+	stored  *vault.Stored
+	corrupt bool // a damaged key is stored
+}
+
+func (w *window) view() view { return view{w.state, w.sec.stored, w.corrupt()} }
+
+// change is what another program did to the key.
+type change int
+
+const (
+	unchanged change = iota
+	appeared         // a key was stored where none was
+	vanished         // the key shown was deleted
+	replaced         // another key (or the same one, stored again) is in its place
+)
+
+// news says what happened, for the message line.
+func (c change) news() string {
+	const who = " by another program (calmkeyctl, another calmkey window or a script)"
+	switch c {
+	case appeared:
+		return "A service key was stored" + who + "."
+	case vanished:
+		return "The service key was deleted" + who + "."
+	case replaced:
+		return "The service key was replaced" + who + ": the window shows the key stored now."
+	}
+	return ""
+}
+
+// changeBetween compares what the window showed with what it shows after a
+// read. Only a definite view counts: after the first read, or a failed one,
+// nothing "changed".
+func changeBetween(before, after view) change {
+	had := before.state == stStored || before.corrupt
+	has := after.state == stStored || after.corrupt
+	switch {
+	case before.state != stEmpty && !had:
+		return unchanged
+	case after.state != stEmpty && !has:
+		return unchanged // the read failed: the failure shows itself
+	case !had && has:
+		return appeared
+	case had && !has:
+		return vanished
+	case had && has && !sameKey(before.stored, after.stored):
+		return replaced
+	}
+	return unchanged
+}
+
+// sameKey: the same bytes stored at the same time. Two damaged keys (nil)
+// count as the same: the damage message stands.
+func sameKey(a, b *vault.Stored) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return bytes.Equal(a.Key.Bytes(), b.Key.Bytes()) && a.UploadedAt.Equal(b.UploadedAt) && a.FileName == b.FileName
+}
+
+// read reads the stamp, then the key, in the background, shows what is
+// stored, and says what another program changed. The stamp comes first: a
+// change between the two reads leaves an old stamp beside the new key, so
+// the next check reads again, never the other way round. then, if given,
+// runs afterwards with the change.
+func (w *window) read(msg string, then func(change)) {
+	before := w.view()
+	var st *vault.Stored
+	var stamp string
+	stamped := false
+	w.keychain(msg, func(ctx context.Context) error {
+		var err error
+		if stamp, err = w.store.Stamp(ctx); err != nil {
+			return err
+		}
+		stamped = true
+		st, err = w.store.Load(ctx)
+		return err
+	}, func(err error) {
+		w.loaded(st, err)
+		// The stamp stands for what the window shows only after a definite
+		// answer; after a busy or unreachable keychain the next check reads
+		// again, so the window mends itself.
+		definite := err == nil || errors.Is(err, vault.ErrNotFound) || errors.Is(err, vault.ErrCorrupt)
+		w.stamp, w.stampOK = stamp, stamped && definite
+		c := changeBetween(before, w.view())
+		if c != unchanged {
+			w.news = c.news()
+			w.closeStale(c)
+		}
+		if then != nil {
+			then(c)
+		}
+	})
+}
+
+// closeStale closes the dialogs about a key that is no longer the one
+// stored, and says why they closed.
+func (w *window) closeStale(c change) {
+	var closed []string
+	if d := w.dialogs.display; d != nil && d.open {
+		d.dialog.Hide()
+		closed = append(closed, "the key's display")
+	}
+	if d := w.dialogs.delete; d != nil && d.open {
+		d.dialog.Hide()
+		closed = append(closed, "the question whether to delete it (nothing was deleted)")
+	}
+	if d := w.dialogs.download; d != nil && d.open {
+		d.dialog.Hide()
+		closed = append(closed, "the download (nothing was saved)")
+	}
+	if d := w.dialogs.upload; d != nil && d.open && w.state != stEmpty {
+		d.dialog.Hide() // its callback takes a pasted key off the clipboard
+		w.warn("A key is already stored", "Another program (calmkeyctl, another calmkey window or a script) stored a service key while you were checking this one, and only one is kept for a tenant. Nothing was stored from here; the window now shows the stored key. To replace it, delete it first.")
+		return
+	}
+	if len(closed) > 0 {
+		w.warn("The service key changed", c.news()+" calmkey closed "+strings.Join(closed, " and ")+".")
+	}
+}
+
+// whenFresh checks in the background that the key the window shows is
+// still the one stored, then runs act on the UI goroutine. When another
+// program changed it, the window shows what is stored now and says so, and
+// act does not run: an action never acts on a stale key. undone says what
+// did not happen ("Nothing was displayed.").
+func (w *window) whenFresh(undone string, act func()) {
+	if w.busy != 0 {
+		w.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
+		return
+	}
+	var stamp string
+	w.keychain("", func(ctx context.Context) error {
+		var err error
+		stamp, err = w.store.Stamp(ctx)
+		return err
+	}, func(err error) {
+		switch {
+		case err != nil:
+			w.warn("The keychain could not be read", "calmkey reads the keychain before it acts, to be sure the key is still stored, and that failed: "+err.Error()+". "+undone)
+		case w.stampOK && stamp == w.stamp:
+			act()
+		default:
+			w.read(readingText, func(c change) {
+				if c == unchanged {
+					if w.state == stStored || w.corrupt() {
+						act()
+					}
+					return
+				}
+				if !w.dialogOpen() {
+					w.warn("The service key changed", c.news()+" "+undone)
+				}
+			})
+		}
+	})
+}
+
+// dialogOpen reports whether a dialog is open on the window.
+func (w *window) dialogOpen() bool { return w.win.Canvas().Overlays().Top() != nil }
