@@ -3,14 +3,18 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
+	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/assets"
+	"github.com/calmkey/calmkey/internal/instance"
 	"github.com/calmkey/calmkey/ui"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -42,14 +46,36 @@ func main() {
 		fmt.Println("calmkey " + describe())
 		return
 	}
-	a := app.NewWithID("io.calmkey.app") // as in FyneApp.toml
-	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
-	w := a.NewWindow("calmkey — SAP Cloud ALM Service Key")
-
 	service := vault.DefaultService
 	if s := os.Getenv(serviceEnv); s != "" {
 		service = s
 	}
+
+	// One app per user and keychain service, before anything of Fyne starts:
+	// a second start asks the running app to show and raise its window and
+	// exits. A start while the previous app is still closing waits until that
+	// process has exited: this also works around Fyne 2.7.1's start-up race
+	// (a Fyne app started while its previous instance is still shutting down
+	// can leave its window unshown). The lock is never released here: it goes
+	// with the process, after Fyne is done.
+	inst, err := instance.Start(context.Background(), instance.Options{Service: service})
+	switch {
+	case errors.Is(err, instance.ErrRunning):
+		fmt.Println(err)
+		return
+	case errors.Is(err, instance.ErrNoAnswer):
+		tell(err.Error())
+		os.Exit(1)
+	case err != nil:
+		// No lock to be had (an unwritable cache folder...): start anyway;
+		// one window is a convenience, the keychain has its own lock.
+		fmt.Fprintln(os.Stderr, "calmkey: starting without the one-instance check:", err)
+	}
+
+	a := app.NewWithID("io.calmkey.app") // as in FyneApp.toml
+	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
+	w := a.NewWindow("calmkey — SAP Cloud ALM Service Key")
+
 	win := ui.New(a, w, ui.Deps{
 		Store:   vault.Open(vault.Options{Service: service}),
 		Test:    almtest.Options{},
@@ -59,5 +85,33 @@ func main() {
 	// The keychain is read once the window is up: a slow or locked keychain
 	// must never hold back the window.
 	a.Lifecycle().SetOnStarted(win.Load)
+	if inst != nil {
+		inst.Serve(func() bool { return raise(w) })
+	}
 	w.ShowAndRun()
+}
+
+// raise shows w, restored if minimised, and asks for the focus, on the UI
+// goroutine; it reports whether it did. It answers false once the app is
+// quitting, so that a new start waits for this process to exit rather than
+// exit itself with no window left. Fyne 2.7.1 has no "is running" call, so
+// it is asked what fyne.Do does: while the app runs, fyne.Do called on the UI
+// goroutine queues its function; once Quit has been called (a closed window,
+// SIGTERM), fyne.Do runs it at once, and after the loop has ended, the
+// function given to DoAndWait is either dropped or run on the calling
+// goroutine, which the same check catches.
+func raise(w fyne.Window) bool {
+	shown := false
+	fyne.DoAndWait(func() {
+		var stopped atomic.Bool
+		fyne.Do(func() { stopped.Store(true) })
+		if stopped.Load() {
+			return
+		}
+		w.Show()
+		restore(w)
+		w.RequestFocus()
+		shown = true
+	})
+	return shown
 }
