@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"sync/atomic"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
@@ -88,24 +87,20 @@ func main() {
 	if inst != nil {
 		inst.Serve(func() bool { return raise(w) })
 	}
+	go exitWhenStopped()
 	w.ShowAndRun()
 }
 
 // raise shows w, restored if minimised, and asks for the focus, on the UI
 // goroutine; it reports whether it did. It answers false once the app is
 // quitting, so that a new start waits for this process to exit rather than
-// exit itself with no window left. Fyne 2.7.1 has no "is running" call, so
-// it is asked what fyne.Do does: while the app runs, fyne.Do called on the UI
-// goroutine queues its function; once Quit has been called (a closed window,
-// SIGTERM), fyne.Do runs it at once, and after the loop has ended, the
-// function given to DoAndWait is either dropped or run on the calling
-// goroutine, which the same check catches.
+// exit itself with no window left. After the loop has ended, DoAndWait
+// either drops the function or runs it on the calling goroutine, where
+// stopped is true.
 func raise(w fyne.Window) bool {
 	shown := false
 	fyne.DoAndWait(func() {
-		var stopped atomic.Bool
-		fyne.Do(func() { stopped.Store(true) })
-		if stopped.Load() {
+		if stopped() {
 			return
 		}
 		w.Show()

@@ -59,7 +59,7 @@ import (
 const DefaultWait = 15 * time.Second
 
 const (
-	retryEvery  = 25 * time.Millisecond
+	retryEvery  = 50 * time.Millisecond
 	dialTimeout = time.Second
 	readTimeout = 2 * time.Second // for the request line, on the running side
 	magic       = "calmkey-instance/1"
