@@ -59,12 +59,13 @@ import (
 const DefaultWait = 15 * time.Second
 
 const (
-	retryEvery  = 50 * time.Millisecond
-	dialTimeout = time.Second
-	readTimeout = 2 * time.Second // for the request line, on the running side
-	magic       = "calmkey-instance/1"
-	statusShown = "shown"
-	statusClose = "closing"
+	retryEvery   = 50 * time.Millisecond
+	confirmAfter = 500 * time.Millisecond
+	dialTimeout  = time.Second
+	readTimeout  = 2 * time.Second // for the request line, on the running side
+	magic        = "calmkey-instance/1"
+	statusShown  = "shown"
+	statusClose  = "closing"
 )
 
 // ErrRunning is what Start's error matches (errors.Is) when another instance
@@ -168,6 +169,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	defer cancel()
 	fl := flock.New(lockPath, flock.SetPermissions(0o600))
 	pid := 0
+	var firstShown time.Time
 	for {
 		ok, err := fl.TryLock()
 		if err != nil {
@@ -184,11 +186,21 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		}
 		// Someone holds the lock: ask it to show its window. No answer, or
 		// "closing": it is starting or exiting; try again until the wait ends.
+		// A "shown" is believed when a second request, confirmAfter later,
+		// gets one too: a close that the running app had not yet read when it
+		// showed its window (the user closed it and started calmkey again at
+		// once, and the app was busy) would end it just after.
 		var shown bool
 		shown, pid = ask(ctx, addrPath, pid)
-		if shown {
+		next := retryEvery
+		switch {
+		case shown && !firstShown.IsZero():
 			_ = fl.Close()
 			return nil, &Error{Err: ErrRunning, PID: pid, Wait: wait}
+		case shown:
+			firstShown, next = time.Now(), confirmAfter
+		default:
+			firstShown = time.Time{}
 		}
 		select {
 		case <-ctx.Done():
@@ -197,7 +209,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 				return nil, &Error{Err: ErrNoAnswer, PID: pid, Wait: wait}
 			}
 			return nil, ctx.Err()
-		case <-time.After(retryEvery):
+		case <-time.After(next):
 		}
 	}
 }

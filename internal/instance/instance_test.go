@@ -90,8 +90,8 @@ func TestSecondStartShowsTheFirst(t *testing.T) {
 	if err.Error() != "calmkey is already running; its window was brought to the front" {
 		t.Errorf("message %q", err)
 	}
-	if n := shows.Load(); n != 1 {
-		t.Errorf("the window was shown %d times, want 1", n)
+	if n := shows.Load(); n != 2 {
+		t.Errorf("the window was shown %d times, want 2 (the second confirms)", n)
 	}
 	// The address file is the user's alone.
 	_, addrPath, _ := Paths(dir, "calmkey-test")
@@ -266,6 +266,34 @@ func TestWaitForClosingInstance(t *testing.T) {
 	}
 }
 
+// An app that showed its window but then closes (the user closed it just
+// before starting calmkey again, and the app read the close only after the
+// request): the new start does not believe the first "shown", and takes
+// over once the old one has gone.
+func TestShownThenClosed(t *testing.T) {
+	dir := t.TempDir()
+	old, err := start(t, dir, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var asked atomic.Int32
+	old.Serve(func() bool {
+		if asked.Add(1) == 1 {
+			time.AfterFunc(100*time.Millisecond, func() { old.Close() })
+			return true
+		}
+		return false
+	})
+	in, err := start(t, dir, 10*time.Second)
+	if err != nil {
+		t.Fatalf("start while the old instance shows and then closes: %v", err)
+	}
+	in.Close()
+	if asked.Load() == 0 {
+		t.Error("the old instance was never asked")
+	}
+}
+
 // Requests from several starts at once are all answered.
 func TestManyStartsInOneProcess(t *testing.T) {
 	dir := t.TempDir()
@@ -285,7 +313,7 @@ func TestManyStartsInOneProcess(t *testing.T) {
 			t.Errorf("a start: %v", err)
 		}
 	}
-	if n := shows.Load(); n != 7 {
-		t.Errorf("shown %d times, want 7", n)
+	if n := shows.Load(); n != 14 {
+		t.Errorf("shown %d times, want 14 (two for each start)", n)
 	}
 }
