@@ -222,3 +222,15 @@ func killedBy(r *wt.Running, sig syscall.Signal) bool {
 	ws, ok := r.Cmd.ProcessState.Sys().(syscall.WaitStatus)
 	return ok && ws.Signaled() && ws.Signal() == sig
 }
+
+func TestGoroutineID(t *testing.T) {
+	me := goroutineID()
+	if me == 0 || goroutineID() != me {
+		t.Fatalf("goroutineID: %d, then %d", me, goroutineID())
+	}
+	other := make(chan uint64)
+	go func() { other <- goroutineID() }()
+	if id := <-other; id == 0 || id == me {
+		t.Errorf("another goroutine's id: %d (this one's: %d)", id, me)
+	}
+}

@@ -18,7 +18,9 @@
 //
 // A process that is shutting down still holds the lock but answers that it is
 // closing (or no longer answers); a new start then waits a bounded time for
-// the lock instead of deciding that another instance runs. That is also the
+// the lock instead of deciding that another instance runs. A "shown" counts
+// once a second request half a second later gets one too, in case the app
+// read a close just after it showed its window. That is also the
 // work-around for Fyne 2.7.1's start-up race (a Fyne app started while its
 // previous instance still shuts down can leave its window unshown): the new
 // app starts Fyne only once the old process has exited.
@@ -169,7 +171,7 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	defer cancel()
 	fl := flock.New(lockPath, flock.SetPermissions(0o600))
 	pid := 0
-	var firstShown time.Time
+	shownOnce := false
 	for {
 		ok, err := fl.TryLock()
 		if err != nil {
@@ -194,17 +196,21 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		shown, pid = ask(ctx, addrPath, pid)
 		next := retryEvery
 		switch {
-		case shown && !firstShown.IsZero():
+		case shown && shownOnce:
 			_ = fl.Close()
 			return nil, &Error{Err: ErrRunning, PID: pid, Wait: wait}
-		case shown:
-			firstShown, next = time.Now(), confirmAfter
 		default:
-			firstShown = time.Time{}
+			shownOnce = shown
+			if shown {
+				next = confirmAfter
+			}
 		}
 		select {
 		case <-ctx.Done():
 			_ = fl.Close()
+			if shownOnce { // the wait ended before the confirmation
+				return nil, &Error{Err: ErrRunning, PID: pid, Wait: wait}
+			}
 			if errors.Is(ctx.Err(), context.DeadlineExceeded) {
 				return nil, &Error{Err: ErrNoAnswer, PID: pid, Wait: wait}
 			}
@@ -251,10 +257,23 @@ func writeFile(path string, data []byte) error {
 		err = cerr
 	}
 	if err == nil {
-		err = os.Rename(f.Name(), path)
+		err = rename(f.Name(), path)
 	}
 	if err != nil {
 		os.Remove(f.Name())
+	}
+	return err
+}
+
+// rename is os.Rename, tried again for half a second: on Windows, renaming
+// over a file that another start is reading at that moment fails with a
+// sharing violation.
+func rename(from, to string) (err error) {
+	for range 50 {
+		if err = os.Rename(from, to); err == nil {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	return err
 }
