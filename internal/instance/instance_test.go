@@ -244,10 +244,7 @@ func TestStaleAddressFile(t *testing.T) {
 // start waits for its lock instead, and then becomes the instance.
 func TestWaitForClosingInstance(t *testing.T) {
 	dir := t.TempDir()
-	old, err := start(t, dir, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := first(t, dir)
 	var asked atomic.Int32
 	old.Serve(func() bool { asked.Add(1); return false })
 	const closing = 400 * time.Millisecond
@@ -272,10 +269,7 @@ func TestWaitForClosingInstance(t *testing.T) {
 // over once the old one has gone.
 func TestShownThenClosed(t *testing.T) {
 	dir := t.TempDir()
-	old, err := start(t, dir, time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
+	old := first(t, dir)
 	var asked atomic.Int32
 	old.Serve(func() bool {
 		if asked.Add(1) == 1 {
