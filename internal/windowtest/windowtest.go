@@ -39,7 +39,7 @@ var ErrorWords = []string{"cannot be reached", "did not answer", "panic", "damag
 func RequireTools(t testing.TB) {
 	t.Helper()
 	harness.Require(t)
-	for _, tool := range []string{"xdotool", "xwininfo", "import", "tesseract"} {
+	for _, tool := range []string{"xdotool", "import", "tesseract"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Fatalf("%s is missing: run scripts/deps.sh test", tool)
 		}
@@ -146,6 +146,9 @@ func (r *Running) wait() <-chan struct{} {
 // xwininfo prints them (ids as decimal numbers, as xdotool gives them).
 func Stacking(t testing.TB) []string {
 	t.Helper()
+	if _, err := exec.LookPath("xwininfo"); err != nil {
+		t.Fatal("xwininfo is missing: run scripts/deps.sh test")
+	}
 	out, err := exec.Command("xwininfo", "-root", "-children").Output()
 	if err != nil {
 		t.Fatalf("xwininfo: %v", err)
