@@ -3,6 +3,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 
@@ -11,6 +13,7 @@ import (
 
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/assets"
+	"github.com/calmkey/calmkey/internal/instance"
 	"github.com/calmkey/calmkey/ui"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -42,14 +45,36 @@ func main() {
 		fmt.Println("calmkey " + describe())
 		return
 	}
-	a := app.NewWithID("io.calmkey.app") // as in FyneApp.toml
-	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
-	w := a.NewWindow("calmkey — SAP Cloud ALM Service Key")
-
 	service := vault.DefaultService
 	if s := os.Getenv(serviceEnv); s != "" {
 		service = s
 	}
+
+	// One app per user and keychain service, before anything of Fyne starts:
+	// a second start asks the running app to show and raise its window and
+	// exits. A start while the previous app is still closing waits until that
+	// process has exited: this also works around Fyne 2.7.1's start-up race
+	// (a Fyne app started while its previous instance is still shutting down
+	// can leave its window unshown). The lock is never released here: it goes
+	// with the process, after Fyne is done.
+	inst, err := instance.Start(context.Background(), instance.Options{Service: service})
+	switch {
+	case errors.Is(err, instance.ErrRunning):
+		fmt.Println(err)
+		return
+	case errors.Is(err, instance.ErrNoAnswer):
+		tell(err.Error())
+		os.Exit(1)
+	case err != nil:
+		// No lock to be had (an unwritable cache folder...): start anyway;
+		// one window is a convenience, the keychain has its own lock.
+		fmt.Fprintln(os.Stderr, "calmkey: starting without the one-instance check:", err)
+	}
+
+	a := app.NewWithID("io.calmkey.app") // as in FyneApp.toml
+	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
+	w := a.NewWindow("calmkey — SAP Cloud ALM Service Key")
+
 	win := ui.New(a, w, ui.Deps{
 		Store:   vault.Open(vault.Options{Service: service}),
 		Test:    almtest.Options{},
@@ -59,5 +84,29 @@ func main() {
 	// The keychain is read once the window is up: a slow or locked keychain
 	// must never hold back the window.
 	a.Lifecycle().SetOnStarted(win.Load)
+	if inst != nil {
+		inst.Serve(func() bool { return raise(w) })
+	}
+	go exitWhenStopped()
 	w.ShowAndRun()
+}
+
+// raise shows w, restored if minimised, and asks for the focus, on the UI
+// goroutine; it reports whether it did. It answers false once the app is
+// quitting, so that a new start waits for this process to exit rather than
+// exit itself with no window left. After the loop has ended, DoAndWait
+// either drops the function or runs it on the calling goroutine, where
+// stopped is true.
+func raise(w fyne.Window) bool {
+	shown := false
+	fyne.DoAndWait(func() {
+		if stopped() {
+			return
+		}
+		w.Show()
+		restore(w)
+		w.RequestFocus()
+		shown = true
+	})
+	return shown
 }

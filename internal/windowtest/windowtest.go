@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -65,6 +66,10 @@ type Running struct {
 	Out    bytes.Buffer  // stdout and stderr; read it only after Stop
 	Window string        // the X window id
 	Shown  time.Duration // from start to a visible window
+
+	start    time.Time
+	waitOnce sync.Once
+	done     chan struct{}
 }
 
 // Launch starts argv (a program and its arguments, e.g. "wine", "calmkey.exe")
@@ -74,43 +79,106 @@ type Running struct {
 // stay unshown.
 func Launch(t testing.TB, argv []string, env ...string) *Running {
 	t.Helper()
+	r := Start(t, argv, env...)
+	if !r.WaitWindow(60 * time.Second) {
+		Stop(r)
+		t.Fatalf("%s showed no window within 60 s; its output:\n%s", filepath.Base(argv[len(argv)-1]), r.Out.String())
+	}
+	return r
+}
+
+// Start starts argv as Launch does, without waiting for a window.
+func Start(t testing.TB, argv []string, env ...string) *Running {
+	t.Helper()
 	r := &Running{Cmd: exec.Command(argv[0], argv[1:]...)}
 	r.Cmd.Env = append(os.Environ(), "LANG=en_US.UTF-8")
 	r.Cmd.Env = append(r.Cmd.Env, env...)
 	r.Cmd.Stdout, r.Cmd.Stderr = &r.Out, &r.Out
-	start := time.Now()
+	r.start = time.Now()
 	if err := r.Cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { Stop(r) })
-	deadline := start.Add(60 * time.Second)
-	pid := strconv.Itoa(r.Cmd.Process.Pid)
+	return r
+}
+
+// WaitWindow waits up to d for a visible window of the process and reports
+// whether one came; it sets Window and Shown.
+func (r *Running) WaitWindow(d time.Duration) bool {
+	deadline := time.Now().Add(d)
 	for time.Now().Before(deadline) {
-		out, _ := exec.Command("xdotool", "search", "--all", "--onlyvisible", "--pid", pid, "--name", ".").Output()
-		if ids := strings.Fields(string(out)); len(ids) > 0 {
-			r.Window, r.Shown = ids[0], time.Since(start)
-			return r
+		if ids := Visible(r.Cmd.Process.Pid); len(ids) > 0 {
+			r.Window, r.Shown = ids[0], time.Since(r.start)
+			return true
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	Stop(r)
-	t.Fatalf("%s showed no window within 60 s; its output:\n%s", filepath.Base(argv[len(argv)-1]), r.Out.String())
-	return nil
+	return false
+}
+
+// Visible lists the visible windows of the process pid.
+func Visible(pid int) []string {
+	out, _ := exec.Command("xdotool", "search", "--all", "--onlyvisible", "--pid", strconv.Itoa(pid), "--name", ".").Output()
+	return strings.Fields(string(out))
+}
+
+// WaitExit waits up to d for the process to exit and returns its exit
+// code; exited is false when it still runs.
+func (r *Running) WaitExit(d time.Duration) (code int, exited bool) {
+	select {
+	case <-r.wait():
+		return r.Cmd.ProcessState.ExitCode(), true
+	case <-time.After(d):
+		return -1, false
+	}
+}
+
+// wait returns a channel closed when the process has exited.
+func (r *Running) wait() <-chan struct{} {
+	r.waitOnce.Do(func() {
+		r.done = make(chan struct{})
+		go func() { _ = r.Cmd.Wait(); close(r.done) }()
+	})
+	return r.done
+}
+
+// Stacking lists the display's top-level windows from the top down, as
+// xwininfo prints them (ids as decimal numbers, as xdotool gives them).
+func Stacking(t testing.TB) []string {
+	t.Helper()
+	if _, err := exec.LookPath("xwininfo"); err != nil {
+		t.Fatal("xwininfo is missing: run scripts/deps.sh test")
+	}
+	out, err := exec.Command("xwininfo", "-root", "-children").Output()
+	if err != nil {
+		t.Fatalf("xwininfo: %v", err)
+	}
+	var ids []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || !strings.HasPrefix(f[0], "0x") {
+			continue
+		}
+		if id, err := strconv.ParseUint(f[0], 0, 64); err == nil {
+			ids = append(ids, strconv.FormatUint(id, 10))
+		}
+	}
+	return ids
 }
 
 // Stop ends the app (SIGTERM, then SIGKILL after 10 s) and waits for it.
 func Stop(r *Running) {
-	if r.Cmd.ProcessState != nil {
+	select {
+	case <-r.wait():
 		return
+	default:
 	}
 	_ = r.Cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = r.Cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-r.wait():
 	case <-time.After(10 * time.Second):
 		_ = r.Cmd.Process.Kill()
-		<-done
+		<-r.wait()
 	}
 }
 
@@ -148,13 +216,21 @@ func (r *Running) Screenshot(t testing.TB) []byte {
 // window that never drew its content.
 func CheckNotBlank(t testing.TB, shot []byte) {
 	t.Helper()
+	if err := Blank(shot); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Blank returns an error when the picture is not a PNG of a window that drew
+// its content, and nil when it is.
+func Blank(shot []byte) error {
 	img, err := png.Decode(bytes.NewReader(shot))
 	if err != nil {
-		t.Fatalf("screenshot is not a PNG: %v", err)
+		return fmt.Errorf("screenshot is not a PNG: %v", err)
 	}
 	b := img.Bounds()
 	if b.Dx() < 200 || b.Dy() < 150 {
-		t.Fatalf("window is only %dx%d", b.Dx(), b.Dy())
+		return fmt.Errorf("window is only %dx%d", b.Dx(), b.Dy())
 	}
 	counts := map[[4]uint32]int{}
 	for y := b.Min.Y; y < b.Max.Y; y++ {
@@ -169,8 +245,9 @@ func CheckNotBlank(t testing.TB, shot []byte) {
 	}
 	other := 1 - float64(most)/float64(b.Dx()*b.Dy())
 	if len(counts) < 16 || other < 0.01 {
-		t.Fatalf("screenshot looks blank: %d colours, %.2f%% of pixels off the background", len(counts), other*100)
+		return fmt.Errorf("screenshot looks blank: %d colours, %.2f%% of pixels off the background", len(counts), other*100)
 	}
+	return nil
 }
 
 // ReadText OCRs the screenshot, enlarged first: Fyne's text at scale 1 is
