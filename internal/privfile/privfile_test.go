@@ -73,3 +73,53 @@ func TestCreateTemp(t *testing.T) {
 		t.Error("a pattern with a separator was taken")
 	}
 }
+
+// WriteFile writes whole files readable by the owner alone; without
+// replace it refuses an existing name, with replace it swaps the file.
+func TestWriteFile(t *testing.T) {
+	dir := t.TempDir()
+	name := filepath.Join(dir, "key.txt")
+	first, second := []byte("first\r\n"), []byte("second, longer\n")
+	if err := WriteFile(name, first, false); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(name); !bytes.Equal(got, first) {
+		t.Fatalf("read back %q", got)
+	}
+	if err := Check(name); err != nil {
+		t.Error(err)
+	}
+	if err := WriteFile(name, second, false); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("WriteFile without replace over a file: %v", err)
+	}
+	if got, _ := os.ReadFile(name); !bytes.Equal(got, first) {
+		t.Error("a refused WriteFile changed the file")
+	}
+	// Replacing a file others could read leaves one only its owner can.
+	if err := os.WriteFile(name, first, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFile(name, second, true); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(name); !bytes.Equal(got, second) {
+		t.Errorf("replaced file holds %q", got)
+	}
+	if err := Check(name); err != nil {
+		t.Errorf("after replacing: %v", err)
+	}
+	if err := WriteFile(dir, second, true); err == nil {
+		t.Error("WriteFile replaced a folder")
+	}
+	if err := WriteFile(filepath.Join(dir, "no", "such", "k.txt"), second, true); err == nil {
+		t.Error("WriteFile into a missing folder succeeded")
+	}
+	entries, _ := os.ReadDir(dir)
+	if len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files left in the folder: %q", names)
+	}
+}
