@@ -125,6 +125,48 @@ func (r *Report) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Short is the outcome in a few words, for a line about one tenant among
+// many: "logon works", "logon works, with a warning", "logon fails: the key
+// was rejected" or "logon fails".
+func (r *Report) Short() string {
+	switch {
+	case r.OK && r.warned():
+		return "logon works, with a warning"
+	case r.OK:
+		return "logon works"
+	case r.KeyRejected:
+		return "logon fails: the key was rejected"
+	}
+	return "logon fails"
+}
+
+// Code is the outcome as a word for scripts: "works", "warning", "rejected"
+// (the token endpoint refused the key) or "fails".
+func (r *Report) Code() string {
+	switch {
+	case r.OK && r.warned():
+		return "warning"
+	case r.OK:
+		return "works"
+	case r.KeyRejected:
+		return "rejected"
+	}
+	return "fails"
+}
+
+// FirstTrouble is the first step that failed, or else the first that
+// warned; nil when every step went well.
+func (r *Report) FirstTrouble() *Step {
+	for _, want := range []Status{StatusFail, StatusWarn} {
+		for i := range r.Steps {
+			if r.Steps[i].Status == want {
+				return &r.Steps[i]
+			}
+		}
+	}
+	return nil
+}
+
 // Verdict is the report in one sentence.
 func (r *Report) Verdict() string {
 	switch {
