@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"errors"
 
 	"fyne.io/fyne/v2"
@@ -51,7 +52,11 @@ func (s *keyScreen) onDelete() {
 }
 
 func (s *keyScreen) deleteKey() {
-	s.keychain("Deleting the service key…", s.store.Delete, func(err error) {
+	tenant := s.tenant
+	if s.stored != nil {
+		tenant = s.stored.Key.Tenant
+	}
+	s.keychain("Deleting the service key…", func(ctx context.Context) error { return s.store.Delete(ctx, tenant) }, func(err error) {
 		if err != nil && !errors.Is(err, vault.ErrNotFound) {
 			s.warn("The key was not deleted", keychainFailureText("deleted", err))
 			return

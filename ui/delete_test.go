@@ -47,7 +47,7 @@ func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
 	if f.s.state != stEmpty || f.s.name.Text != "No service key" {
 		t.Errorf("after deleting: state %v, name %q", f.s.state, f.s.name.Text)
 	}
-	if n := len(f.backend.Items(testService)); n != 0 {
+	if n := keyItems(f); n != 0 {
 		t.Errorf("%d items left in the keychain", n)
 	}
 	if f.app.Preferences().String(prefLastTest) != "" {
@@ -85,7 +85,7 @@ func TestDeleteWhenAlreadyGone(t *testing.T) {
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
 	f.load()
 	// calmkeyctl deleted it meanwhile.
-	if err := f.store.Delete(t.Context()); err != nil {
+	if err := f.store.Delete(t.Context(), testkeys.Tenant); err != nil {
 		t.Fatal(err)
 	}
 	test.Tap(f.s.del)

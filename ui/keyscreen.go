@@ -60,6 +60,7 @@ type keyScreen struct {
 	// State, touched on the UI goroutine only.
 	state   keyState
 	stored  *vault.Stored
+	tenant  string // of the key shown or that failed to load; "" for damage no tenant names
 	loadErr error
 	busy    int    // id of the keychain call in flight, 0 when none
 	busyMsg string // what that call does, for the message line
@@ -383,11 +384,28 @@ func (s *keyScreen) load() {
 	}
 	s.state = stLoading
 	var st *vault.Stored
+	var tenant string
 	s.keychain("Reading the service key from the keychain…", func(ctx context.Context) error {
 		var err error
-		st, err = s.store.Load(ctx)
+		st, tenant, err = firstKey(ctx, s.store)
 		return err
-	}, func(err error) { s.loaded(st, err) })
+	}, func(err error) { s.tenant = tenant; s.loaded(st, err) })
+}
+
+// firstKey loads the key of the first tenant by name: until the window has
+// a section per tenant, it shows one. tenant is the one it tried, "" when
+// nothing is stored or the keychain holds damage that no tenant names.
+func firstKey(ctx context.Context, store *vault.Store) (st *vault.Stored, tenant string, err error) {
+	sums, err := store.List(ctx)
+	if err != nil {
+		return nil, "", err
+	}
+	if len(sums) == 0 {
+		return nil, "", vault.ErrNotFound
+	}
+	tenant = sums[0].Tenant
+	st, err = store.Load(ctx, tenant)
+	return st, tenant, err
 }
 
 // loaded takes the outcome of a Load.

@@ -244,7 +244,7 @@ func (s *keyScreen) saveKey(key *vault.Key, name string) {
 		}
 		saved = true
 		var err error
-		st, err = s.store.Load(ctx)
+		st, err = s.store.Load(ctx, key.Tenant)
 		return err
 	}, func(err error) {
 		switch {

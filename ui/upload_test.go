@@ -379,14 +379,15 @@ func TestStoreFailsLeavesNothing(t *testing.T) {
 func TestStoreWhenAnotherKeyArrivedMeanwhile(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
-	// calmkeyctl stores another tenant's key while the dialog is open.
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "ctl.txt")
+	// calmkeyctl stores another key of the tenant while the dialog is open.
+	other := "sb-other!b1|sapcloudalm!b16907"
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{ClientID: other}), "ctl.txt")
 	f.s.uploadView.dialog.Confirm()
 	f.idle() // the save
 	f.idle() // the reload it starts
 	mustContain(t, "notice", f.noticeText(), "already stored")
 	f.pumpUntil("the reload", func() bool { return f.s.state == stStored })
-	if f.s.name.Text != "other-tenant" {
-		t.Errorf("the window shows %q, want the key that is stored", f.s.name.Text)
+	if f.s.stored.Key.ClientID != other {
+		t.Errorf("the window shows client %q, want the key that is stored", f.s.stored.Key.ClientID)
 	}
 }

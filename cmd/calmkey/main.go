@@ -30,10 +30,6 @@ func describe() string {
 	return version + " (commit " + commit + ")"
 }
 
-// serviceEnv names another keychain service; tests use it so they never
-// touch the user's key, and calmkeyctl honours the same variable.
-const serviceEnv = "CALMKEY_KEYCHAIN_SERVICE"
-
 func main() {
 	// --version prints where there is a console (Linux, macOS; on Windows,
 	// calmkey.exe is a GUI program: redirect it, calmkey.exe --version > v.txt).
@@ -46,12 +42,10 @@ func main() {
 	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
 	w := a.NewWindow("calmkey — SAP Cloud ALM Service Key")
 
-	service := vault.DefaultService
-	if s := os.Getenv(serviceEnv); s != "" {
-		service = s
-	}
+	// CALMKEY_KEYCHAIN_SERVICE names another keychain service; tests use it
+	// so they never touch the user's keys, and calmkeyctl honours it too.
 	win := ui.New(a, w, ui.Deps{
-		Store:   vault.Open(vault.Options{Service: service}),
+		Store:   vault.Open(vault.Options{Service: vault.ServiceFromEnv(os.Getenv)}),
 		Test:    almtest.Options{},
 		Version: describe(),
 	})
