@@ -2,6 +2,7 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"io"
 )
 
@@ -37,6 +38,14 @@ func ReadKeyFile(ctx context.Context, open func() (io.ReadCloser, error)) ([]byt
 	}
 	got := make(chan read, 1)
 	go func() {
+		defer func() {
+			// A reader that panics (a file dialog's, a network share's) is
+			// an input that could not be read; its value is not shown, as
+			// it might hold key material.
+			if p := recover(); p != nil {
+				got <- read{err: errors.New("reading failed with an internal error; please report it")}
+			}
+		}()
 		rc, err := open()
 		if err != nil {
 			got <- read{err: err}
