@@ -1,9 +1,7 @@
 package ui
 
 import (
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"fyne.io/fyne/v2"
@@ -80,7 +78,9 @@ func writeKey(w fyne.URIWriteCloser, data []byte) (string, error) {
 	}
 	path := u.Path()
 	_ = w.Close() // nothing was written through it
-	if err := writeFile0600(path, data); err != nil {
+	// privfile makes it 0600 (on Windows, with an access list for the user
+	// alone) through a temporary file renamed over path.
+	if err := privfile.WriteFile(path, data, true); err != nil {
 		// Fyne created (or emptied) the file when the dialog closed; an empty
 		// file left there would look like a download that worked.
 		if fi, serr := os.Stat(path); serr == nil && fi.Size() == 0 {
@@ -89,34 +89,4 @@ func writeKey(w fyne.URIWriteCloser, data []byte) (string, error) {
 		return path, err
 	}
 	return path, nil
-}
-
-func writeFile0600(path string, data []byte) (err error) {
-	f, err := privfile.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			_ = os.Remove(tmp)
-		}
-	}()
-	// privfile makes it 0600 (on Windows, with an access list for the
-	// user alone), so no other user can read it at any moment.
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	if err = os.Rename(tmp, path); err != nil {
-		return fmt.Errorf("replacing %s: %w", filepath.Base(path), err)
-	}
-	return nil
 }

@@ -79,7 +79,7 @@ func TestDownloadWritesKeyBytesWithMode0600(t *testing.T) {
 			if fi.Mode().Perm() != 0o600 {
 				t.Errorf("file mode %v, want 0600", fi.Mode().Perm())
 			}
-			leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp"))
+			leftovers, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".*tmp*"))
 			if len(leftovers) != 0 {
 				t.Errorf("temporary files left: %v", leftovers)
 			}

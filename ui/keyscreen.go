@@ -321,11 +321,7 @@ func (s *keyScreen) fillDetails() {
 	k := s.stored.Key
 	s.region.SetText(orUnknown(k.Region))
 	s.clientID.SetText(k.ClientID)
-	typ := string(k.CredentialType)
-	if !k.Declared {
-		typ += " (not declared in the key; inferred from its fields)"
-	}
-	s.credType.SetText(typ)
+	s.credType.SetText(k.CredentialTypeText())
 	s.apiEndpoint.SetText(k.APIEndpoint)
 	up := "unknown"
 	if !s.stored.UploadedAt.IsZero() {

@@ -97,9 +97,9 @@ func (s *keyScreen) readAndCheck(name string, open func() (io.ReadCloser, error)
 				readErr = err
 				return nil
 			}
-			defer rc.Close()
-			// One byte over the limit is enough for Parse to say "too large".
-			data, err := io.ReadAll(io.LimitReader(rc, vault.MaxFileSize+1))
+			// Under the size cap: one byte over is enough for Parse to say
+			// "too large".
+			data, err := vault.ReadKeyFile(context.Background(), func() (io.ReadCloser, error) { return rc, nil })
 			if err != nil {
 				readErr = err
 				return nil
@@ -186,13 +186,10 @@ func (s *keyScreen) confirmUpload(key *vault.Key, name string) {
 		tenant:   &widget.Label{Text: key.Tenant, TextStyle: fyne.TextStyle{Bold: true}},
 		region:   widget.NewLabel(orUnknown(key.Region)),
 		clientID: &widget.Label{Text: key.ClientID, Truncation: fyne.TextTruncateEllipsis},
-		credType: widget.NewLabel(string(key.CredentialType)),
+		credType: widget.NewLabel(key.CredentialTypeText()),
 		api:      &widget.Label{Text: key.APIEndpoint, Truncation: fyne.TextTruncateEllipsis},
 		warnings: &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance},
 		advice:   wrapped(advice),
-	}
-	if !key.Declared {
-		v.credType.SetText(string(key.CredentialType) + " (inferred)")
 	}
 	text, imp := expiryText(key, s.now())
 	v.certExpiry = &widget.Label{Text: text, Wrapping: fyne.TextWrapWord, Importance: imp}
