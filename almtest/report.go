@@ -125,34 +125,39 @@ func (r *Report) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Short is the outcome in a few words, for a line about one tenant among
-// many: "logon works", "logon works, with a warning", "logon fails: the key
-// was rejected" or "logon fails".
-func (r *Report) Short() string {
+// The outcomes of a test, and how each reads: as a code for scripts, in a
+// few words for a line among many, in a sentence.
+var outcomes = []struct{ code, short, verdict string }{
+	{"works", "logon works", "Logon works: the key can log on to the SAP Cloud ALM API."},
+	{"warning", "logon works, with a warning", "Logon works, with a warning: the key can log on to the SAP Cloud ALM API."},
+	{"rejected", "logon fails: the key was rejected", "Logon fails: the key was rejected."},
+	{"fails", "logon fails", "Logon fails."},
+}
+
+// outcome indexes outcomes.
+func (r *Report) outcome() int {
 	switch {
 	case r.OK && r.warned():
-		return "logon works, with a warning"
+		return 1
 	case r.OK:
-		return "logon works"
+		return 0
 	case r.KeyRejected:
-		return "logon fails: the key was rejected"
+		return 2
 	}
-	return "logon fails"
+	return 3
 }
 
 // Code is the outcome as a word for scripts: "works", "warning", "rejected"
 // (the token endpoint refused the key) or "fails".
-func (r *Report) Code() string {
-	switch {
-	case r.OK && r.warned():
-		return "warning"
-	case r.OK:
-		return "works"
-	case r.KeyRejected:
-		return "rejected"
-	}
-	return "fails"
-}
+func (r *Report) Code() string { return outcomes[r.outcome()].code }
+
+// Short is the outcome in a few words, for a line about one tenant among
+// many: "logon works", "logon works, with a warning", "logon fails: the key
+// was rejected" or "logon fails".
+func (r *Report) Short() string { return outcomes[r.outcome()].short }
+
+// Verdict is the report in one sentence.
+func (r *Report) Verdict() string { return outcomes[r.outcome()].verdict }
 
 // FirstTrouble is the first step that failed, or else the first that
 // warned; nil when every step went well.
@@ -165,19 +170,6 @@ func (r *Report) FirstTrouble() *Step {
 		}
 	}
 	return nil
-}
-
-// Verdict is the report in one sentence.
-func (r *Report) Verdict() string {
-	switch {
-	case r.OK && r.warned():
-		return "Logon works, with a warning: the key can log on to the SAP Cloud ALM API."
-	case r.OK:
-		return "Logon works: the key can log on to the SAP Cloud ALM API."
-	case r.KeyRejected:
-		return "Logon fails: the key was rejected."
-	}
-	return "Logon fails."
 }
 
 func (r *Report) warned() bool {

@@ -362,22 +362,42 @@ func writeFacts(w io.Writer, key *vault.Key, st *vault.Stored) {
 
 // statusJSON is status --json. Field names are a contract for scripts.
 type statusJSON struct {
-	Stored                 bool            `json:"stored"`
-	Service                string          `json:"service"`
-	Tenant                 string          `json:"tenant,omitempty"`
-	Region                 string          `json:"region,omitempty"`
-	ClientID               string          `json:"client_id,omitempty"`
-	CredentialType         string          `json:"credential_type,omitempty"`
-	CredentialTypeDeclared *bool           `json:"credential_type_declared,omitempty"`
-	APIEndpoint            string          `json:"api_endpoint,omitempty"`
-	TokenURL               string          `json:"token_url,omitempty"`
-	UploadedAt             *time.Time      `json:"uploaded_at,omitempty"`
-	FileName               string          `json:"file_name,omitempty"`
-	CertExpiry             *time.Time      `json:"cert_expiry,omitempty"`
-	Warnings               []vault.Finding `json:"warnings,omitempty"`
-	ErrorCode              string          `json:"error_code,omitempty"`
-	Error                  string          `json:"error,omitempty"`
-	Tenants                []string        `json:"tenants,omitempty"` // with tenant_required
+	Stored  bool   `json:"stored"`
+	Service string `json:"service"`
+	keyJSON
+	Warnings  []vault.Finding `json:"warnings,omitempty"`
+	ErrorCode string          `json:"error_code,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Tenants   []string        `json:"tenants,omitempty"` // with tenant_required
+}
+
+// keyJSON are a stored key's facts in status --json and list --json.
+type keyJSON struct {
+	Tenant                 string     `json:"tenant,omitempty"`
+	Region                 string     `json:"region,omitempty"`
+	ClientID               string     `json:"client_id,omitempty"`
+	CredentialType         string     `json:"credential_type,omitempty"`
+	CredentialTypeDeclared *bool      `json:"credential_type_declared,omitempty"`
+	APIEndpoint            string     `json:"api_endpoint,omitempty"`
+	TokenURL               string     `json:"token_url,omitempty"`
+	UploadedAt             *time.Time `json:"uploaded_at,omitempty"`
+	FileName               string     `json:"file_name,omitempty"`
+	CertExpiry             *time.Time `json:"cert_expiry,omitempty"`
+}
+
+func newKeyJSON(sum vault.Summary) keyJSON {
+	up := sum.UploadedAt.UTC()
+	declared := sum.Declared
+	k := keyJSON{
+		Tenant: sum.Tenant, Region: sum.Region, ClientID: sum.ClientID,
+		CredentialType: string(sum.CredentialType), CredentialTypeDeclared: &declared,
+		APIEndpoint: sum.APIEndpoint, TokenURL: sum.TokenURL, UploadedAt: &up, FileName: sum.FileName,
+	}
+	if !sum.CertExpiry.IsZero() {
+		exp := sum.CertExpiry.UTC()
+		k.CertExpiry = &exp
+	}
+	return k
 }
 
 func (a *app) writeJSON(v any) {
@@ -407,26 +427,7 @@ func runStatus(a *app, c *command, args []string) int {
 	}
 	key := st.Key
 	if *asJSON {
-		up := st.UploadedAt.UTC()
-		out := statusJSON{
-			Stored:                 true,
-			Service:                a.service(),
-			Tenant:                 key.Tenant,
-			Region:                 key.Region,
-			ClientID:               key.ClientID,
-			CredentialType:         string(key.CredentialType),
-			CredentialTypeDeclared: &key.Declared,
-			APIEndpoint:            key.APIEndpoint,
-			TokenURL:               key.TokenURL(),
-			UploadedAt:             &up,
-			FileName:               st.FileName,
-			Warnings:               key.Warnings,
-		}
-		if !key.CertExpiry.IsZero() {
-			exp := key.CertExpiry.UTC()
-			out.CertExpiry = &exp
-		}
-		a.writeJSON(out)
+		a.writeJSON(statusJSON{Stored: true, Service: a.service(), keyJSON: newKeyJSON(st.Summary()), Warnings: key.Warnings})
 		return exitOK
 	}
 	fmt.Fprintf(a.stdout, "A service key is stored for tenant %s (keychain service %q).\n", vault.Printable(key.Tenant), a.service())

@@ -50,19 +50,10 @@ type listJSON struct {
 }
 
 type tenantJSON struct {
-	Tenant                 string        `json:"tenant"`
-	Region                 string        `json:"region,omitempty"`
-	ClientID               string        `json:"client_id,omitempty"`
-	CredentialType         string        `json:"credential_type,omitempty"`
-	CredentialTypeDeclared *bool         `json:"credential_type_declared,omitempty"`
-	APIEndpoint            string        `json:"api_endpoint,omitempty"`
-	TokenURL               string        `json:"token_url,omitempty"`
-	UploadedAt             *time.Time    `json:"uploaded_at,omitempty"`
-	FileName               string        `json:"file_name,omitempty"`
-	CertExpiry             *time.Time    `json:"cert_expiry,omitempty"`
-	LastTest               *lastTestJSON `json:"last_test"`
-	ErrorCode              string        `json:"error_code,omitempty"`
-	Error                  string        `json:"error,omitempty"`
+	keyJSON
+	LastTest  *lastTestJSON `json:"last_test"`
+	ErrorCode string        `json:"error_code,omitempty"`
+	Error     string        `json:"error,omitempty"`
 }
 
 type lastTestJSON struct {
@@ -157,19 +148,10 @@ func lastTestCell(lt *almtest.LastTest) string {
 }
 
 func summaryJSON(sum vault.Summary, lt *almtest.LastTest) tenantJSON {
-	t := tenantJSON{Tenant: sum.Tenant}
 	if sum.Err != nil {
-		t.ErrorCode, t.Error = errorCode(sum.Err), sum.Err.Error()
-		return t
+		return tenantJSON{keyJSON: keyJSON{Tenant: sum.Tenant}, ErrorCode: errorCode(sum.Err), Error: sum.Err.Error()}
 	}
-	up := sum.UploadedAt.UTC()
-	declared := sum.Declared
-	t.Region, t.ClientID, t.CredentialType, t.CredentialTypeDeclared = sum.Region, sum.ClientID, string(sum.CredentialType), &declared
-	t.APIEndpoint, t.TokenURL, t.UploadedAt, t.FileName = sum.APIEndpoint, sum.TokenURL, &up, sum.FileName
-	if !sum.CertExpiry.IsZero() {
-		exp := sum.CertExpiry.UTC()
-		t.CertExpiry = &exp
-	}
+	t := tenantJSON{keyJSON: newKeyJSON(sum)}
 	if lt != nil {
 		t.LastTest = &lastTestJSON{Result: lt.Report.Code(), OK: lt.Report.OK, At: lt.At().UTC()}
 	}
