@@ -400,3 +400,44 @@ func BenchmarkTestAll20(b *testing.B) {
 		}
 	})
 }
+
+// TestDamagedTenantInListAndTestAll: a tenant whose manifest is damaged is
+// listed as such (list reads no parts: damaged parts show when the key is
+// read); test --all fails both damaged tenants with the reason and tests
+// the others; the JSON names them with error_code corrupt.
+func TestDamagedTenantInListAndTestAll(t *testing.T) {
+	ts := newTenants(t, []string{"acme-dev", "acme-prod", "beta"}, nil)
+	_ = ts.mem.Set(unitService, vault.KeyItem("acme-dev"), "{not json")
+	part := vault.PartItem("acme-prod", 1)
+	v, _ := ts.mem.Get(unitService, part)
+	_ = ts.mem.Set(unitService, part, v[:len(v)-1])
+	r := runIn(t, ts.e, "", "list")
+	if r.code != exitOK || !regexp.MustCompile(`not tested\s+acme-prod\n`).MatchString(r.stdout) || !regexp.MustCompile(`damaged: see 'calmkeyctl status --tenant acme-dev'\s+acme-dev\n`).MatchString(r.stdout) {
+		t.Errorf("list with damaged keys: %v", r)
+	}
+	r = runIn(t, ts.e, "", "list", "--json")
+	if r.code != exitOK || strings.Count(r.stdout, `"error_code": "corrupt"`) != 1 {
+		t.Errorf("list --json with damaged keys: %v", r)
+	}
+	r = runIn(t, ts.e, "", "test", "--all")
+	if r.code != exitNo || !strings.Contains(r.stdout, "ok    beta (") ||
+		!strings.Contains(r.stdout, "FAIL  acme-dev: the key cannot be read: the stored service key of tenant acme-dev is damaged (its manifest cannot be read)") ||
+		!strings.Contains(r.stdout, "FAIL  acme-prod: the key cannot be read: the stored service key of tenant acme-prod is damaged (its checksum does not match)") ||
+		!strings.HasSuffix(r.stdout, "3 tenants tested: 1 works, 2 fail (acme-dev, acme-prod).\n") {
+		t.Errorf("test --all with damaged keys: %v", r)
+	}
+	r = runIn(t, ts.e, "", "test", "--all", "--json")
+	var aj struct {
+		Tenants []struct {
+			Tenant    string `json:"tenant"`
+			OK        bool   `json:"ok"`
+			ErrorCode string `json:"error_code"`
+		} `json:"tenants"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &aj); err != nil || len(aj.Tenants) != 3 || aj.Tenants[0].ErrorCode != "corrupt" || aj.Tenants[1].ErrorCode != "corrupt" || !aj.Tenants[2].OK {
+		t.Errorf("test --all --json with damaged keys: %v (%v)", r, err)
+	}
+	if !strings.Contains(r.stdout, "    {\n      \"tenant\": \"beta\",\n      \"ok\": true,\n      \"key_rejected\": false,") {
+		t.Errorf("test --all --json: each tenant's object starts with tenant, then the report in its order:\n%s", r.stdout)
+	}
+}
