@@ -136,7 +136,7 @@ timeout. --timeout bounds the whole command, keychain included. With
 --json, prints one JSON object: "ok" (bool) and "steps", each with "id"
 (token, api), "status" (ok, warn, fail, skipped), "ms", "http_status" when
 there was one, "detail" and "hint". The result is kept as the tenant's last
-test, which 'calmkeyctl list' and the desktop app show.
+test, which 'calmkeyctl list' shows.
 
 --all tests every tenant's key, 8 at a time, prints a line per tenant in
 name order, then a summary, and exits 1 if any tenant's logon fails. With
@@ -646,7 +646,7 @@ func (a *app) logon(ctx context.Context, key *vault.Key, timeout time.Duration) 
 }
 
 // record keeps tests as their tenants' last (almtest.History), which list
-// and the desktop app show. A failure is a warning: the test itself ran.
+// shows (and the desktop app is to). A failure is a warning: the test itself ran.
 func (a *app) record(ctx context.Context, c *command, tests ...almtest.LastTest) {
 	h, err := a.history()
 	if err == nil {

@@ -24,10 +24,10 @@ var listCmd = &command{
 	usage:   "list [--json]",
 	summary: "every tenant's key: region, type, expiry, last test",
 	help: `Lists every tenant that has a key, by name: region, credential type,
-certificate expiry (x509 keys) and the last logon test, whether calmkeyctl
-or the desktop app ran it: its outcome and when. Never shows a secret. It
-reads one keychain item per tenant (and one for the index of tenants), not
-the keys themselves. Exit status 0 whenever the keychain answered, also
+certificate expiry (x509 keys) and the last logon test that 'calmkeyctl
+test' ran: its outcome and when. Never shows a secret. It reads one
+keychain item per tenant (and one for the index of tenants), not the keys
+themselves, so damage in a key's parts shows in status and test. Exit status 0 whenever the keychain answered, also
 when no key is stored. With --json, prints one JSON object: "service",
 "tenants" (a list: "tenant", "region", "client_id", "credential_type",
 "credential_type_declared", "api_endpoint", "token_url", "uploaded_at",
