@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -308,7 +309,18 @@ func TestKeychainMigrateV1(t *testing.T) {
 	}
 	total := int(counting.calls.Load())
 	checkMovedRaw(t, service, f)
+	// Every call on the Secret Service. Under Wine every third (and the
+	// last): a test process that runs long beside the Windows end-to-end
+	// tests' hundreds of processes sometimes loses its wineserver
+	// connection; the MemoryBackend test crashes every call on every OS.
+	step := 1
+	if runtime.GOOS == "windows" {
+		step = 3
+	}
 	for n := 1; n <= total; n++ {
+		if (n-1)%step != 0 && n != total {
+			continue
+		}
 		t.Run(fmt.Sprintf("crash at call %d of %d", n, total), func(t *testing.T) {
 			service := testService(t)
 			f.put(t, KeyringBackend{}, service)
