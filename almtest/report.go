@@ -131,27 +131,58 @@ func (r *Report) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// Verdict is the report in one sentence.
-func (r *Report) Verdict() string {
-	if r.OK {
-		return r.Outcome() + ": the key can log on to the SAP Cloud ALM API."
-	}
-	return r.Outcome() + "."
+// The outcomes of a test, and how each reads: as a code for scripts, in a
+// few words for a line among many, in a sentence.
+var outcomes = []struct{ code, short, verdict string }{
+	{"works", "logon works", "Logon works: the key can log on to the SAP Cloud ALM API."},
+	{"warning", "logon works, with a warning", "Logon works, with a warning: the key can log on to the SAP Cloud ALM API."},
+	{"rejected", "logon fails: the key was rejected", "Logon fails: the key was rejected."},
+	{"fails", "logon fails", "Logon fails."},
 }
 
-// Outcome is the verdict in a few words, for a status line or a headline:
-// "Logon works", "Logon works, with a warning", "Logon fails: the key was
-// rejected" or "Logon fails".
-func (r *Report) Outcome() string {
+// outcome indexes outcomes.
+func (r *Report) outcome() int {
 	switch {
 	case r.OK && r.warned():
-		return "Logon works, with a warning"
+		return 1
 	case r.OK:
-		return "Logon works"
+		return 0
 	case r.KeyRejected:
-		return "Logon fails: the key was rejected"
+		return 2
 	}
-	return "Logon fails"
+	return 3
+}
+
+// Code is the outcome as a word for scripts: "works", "warning", "rejected"
+// (the token endpoint refused the key) or "fails".
+func (r *Report) Code() string { return outcomes[r.outcome()].code }
+
+// Short is the outcome in a few words, for a line about one tenant among
+// many: "logon works", "logon works, with a warning", "logon fails: the key
+// was rejected" or "logon fails".
+func (r *Report) Short() string { return outcomes[r.outcome()].short }
+
+// Outcome is the verdict in a few words, for a status line or a headline:
+// Short with a capital letter.
+func (r *Report) Outcome() string {
+	s := r.Short()
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// Verdict is the report in one sentence.
+func (r *Report) Verdict() string { return outcomes[r.outcome()].verdict }
+
+// FirstTrouble is the first step that failed, or else the first that
+// warned; nil when every step went well.
+func (r *Report) FirstTrouble() *Step {
+	for _, want := range []Status{StatusFail, StatusWarn} {
+		for i := range r.Steps {
+			if r.Steps[i].Status == want {
+				return &r.Steps[i]
+			}
+		}
+	}
+	return nil
 }
 
 func (r *Report) warned() bool {

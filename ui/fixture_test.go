@@ -157,9 +157,22 @@ func (f *fixture) storeKey(data []byte, name string) *vault.Key {
 	return k
 }
 
+// keyItems counts the keychain items that hold keys: all but the index of
+// tenants, which stays once the last key is deleted.
+func keyItems(f *fixture) int {
+	n := 0
+	for user := range f.backend.Items(testService) {
+		if user != vault.IndexItem {
+			n++
+		}
+	}
+	return n
+}
+
 // stored reports what the keychain holds now.
 func (f *fixture) stored() (*vault.Stored, error) {
-	return f.store.Load(context.Background())
+	st, _, err := firstKey(context.Background(), f.store)
+	return st, err
 }
 
 // noticeText is the text of the last information or warning dialog, "" when

@@ -125,7 +125,7 @@ func TestTestResultRememberedAcrossRestarts(t *testing.T) {
 	}
 
 	// Another key stored in its place (by calmkeyctl) is not tested yet.
-	if err := g.store.Delete(t.Context()); err != nil {
+	if err := g.store.Delete(t.Context(), testkeys.Tenant); err != nil {
 		t.Fatal(err)
 	}
 	g.storeKey(srv.SecretKeyWith(testkeys.Fields{ClientID: "sb-other!b1|sapcloudalm!b16907"}), "")

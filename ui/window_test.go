@@ -223,7 +223,7 @@ func TestKeychainUnavailableSaysWhatToDo(t *testing.T) {
 func TestDamagedKeyCanBeDeleted(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	if err := f.backend.Set(testService, vault.ChunkItem(1), "garbage"); err != nil {
+	if err := f.backend.Set(testService, vault.PartItem(testkeys.Tenant, 1), "garbage"); err != nil {
 		t.Fatal(err)
 	}
 	f.load()
@@ -244,8 +244,8 @@ func TestDamagedKeyCanBeDeleted(t *testing.T) {
 	if f.w.state != stEmpty {
 		t.Fatalf("state = %v after deleting, want empty", f.w.state)
 	}
-	if items := f.backend.Items(testService); len(items) != 0 {
-		t.Errorf("items left in the keychain: %v", len(items))
+	if n := keyItems(f); n != 0 {
+		t.Errorf("items left in the keychain: %v", n)
 	}
 }
 

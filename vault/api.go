@@ -1,21 +1,46 @@
-// Package vault knows what a valid SAP Cloud ALM service key is and keeps one
-// in the operating system's keychain. It has no GUI and builds without cgo.
+// Package vault knows what a valid SAP Cloud ALM service key is and keeps
+// one per tenant in the operating system's keychain. It has no GUI and
+// builds without cgo.
 //
-// # Keychain layout
+// # Keychain layout (version 2)
 //
-// A Store keeps one key under one keychain service (DefaultService, "calmkey",
-// unless Options.Service says otherwise) as several items, because Windows
-// keeps at most 2,560 bytes per secret and macOS about 3,000:
+// A Store keeps its keys under one keychain service (DefaultService,
+// "calmkey", unless Options.Service or CALMKEY_KEYCHAIN_SERVICE says
+// otherwise), one key per tenant (the key's uaa.identityzone, Key.Tenant),
+// each as several items, because Windows keeps at most 2,560 bytes per
+// secret and macOS about 3,000:
 //
-//	service-key          the manifest: JSON with format, version, chunk count,
-//	                     byte count, SHA-256, upload time and file name
-//	service-key-part-1   the key file's bytes, percent-encoded to ASCII,
-//	service-key-part-2   in parts of at most ChunkSize (2,000) bytes
-//	...
+//	index                          the stored tenants' names, sorted, with
+//	                               a generation counted up on every change
+//	key-acme-prod-1a2b3c4d5e6f     tenant acme-prod's manifest: JSON with
+//	                               format, layout version, the tenant's
+//	                               SHA-256, part count, byte count, SHA-256,
+//	                               upload time, file name and the summary
+//	                               List shows
+//	key-acme-prod-1a2b3c4d5e6f-part-1   the key file's bytes, percent-
+//	key-acme-prod-1a2b3c4d5e6f-part-2   encoded to ASCII, in parts of at
+//	...                                 most ChunkSize (2,000) bytes
 //
-// Parts are written first and the manifest last, so a save that stops halfway
-// is invisible; delete removes the manifest first, then the parts, then sweeps
-// any item left under the service.
+// A key's item names (KeyItem, PartItem) are "key-", an ASCII slug of the
+// tenant name of at most 24 characters, and 12 hex digits of the name's
+// SHA-256: short and safe on every keychain whatever the name holds
+// (spaces, any script, hundreds of characters). An index too long for one
+// item (hundreds of tenants) is kept in parts "index-<generation>-part-N",
+// written before the index item that names them.
+//
+// Crashes: a save writes the parts, then the manifest, then the index; a
+// delete removes the manifest, then the index entry, then the parts. So a
+// key is stored exactly when its manifest is there; a save cut short
+// before the index leaves a whole key that List does not show yet (the
+// next Save or Load of that tenant lists it), and a delete cut short
+// leaves an index entry without a manifest, which List skips and the next
+// Save or Delete of that tenant clears. Leftover parts are removed by the
+// next Save or Delete of their tenant.
+//
+// Version 1, written by calmkey releases before several tenants, kept one
+// key as LegacyKeyItem ("service-key") and LegacyPartItem(i)
+// ("service-key-part-N"); a Store moves such a key to version 2 on first
+// use (see Store).
 //
 // The manifest's SHA-256 is a damage check, not tamper protection: it finds
 // parts that were cut, mixed up or changed by accident, but whoever can write
@@ -24,13 +49,14 @@
 //
 // # One writer at a time
 //
-// Several processes share the entry: the desktop app, calmkeyctl, a cron
-// job, a second window. Save and Delete hold an exclusive lock on a file
-// while they check and write; Load holds it shared (see LockFile for where
-// the file lives). A lock held by another process for the whole of the
-// Store's deadline is ErrBusy ("another calmkey is changing the key; try
-// again"). Of several Saves at once exactly one stores its key; the others
-// get ErrAlreadyStored, checked under the lock.
+// Several processes share the keys: the desktop app, calmkeyctl, a cron
+// job, a second window. Save and Delete (and the move of an old key) hold
+// an exclusive lock on a file while they check and write; Load and List
+// hold it shared (see LockFile for where the file lives). A lock held by
+// another process for the whole of the Store's deadline is ErrBusy
+// ("another calmkey is changing the key; try again"). Of several Saves of
+// one tenant's keys at once exactly one stores its key; the others get
+// ErrAlreadyStored, checked under the lock.
 //
 // # Timeouts
 //
@@ -44,8 +70,11 @@
 // # What the front ends share
 //
 // Printable escapes text for printing; CertExpiry gives the certificate's
-// days to expiry and their wording; Key.JSON masks secret fields of any
-// type. The app and calmkeyctl use these, so that they agree.
+// days to expiry and their wording; CredentialTypeText words the
+// credential type; Key.JSON masks secret fields of any type; ServiceFromEnv
+// gives the keychain service name; ReadKeyFile reads an upload under the
+// size cap and a deadline. The app and calmkeyctl use these, so that they
+// agree.
 package vault
 
 import (
@@ -68,6 +97,24 @@ const (
 
 // IsSecret reports whether the type authenticates with a client secret.
 func (t CredentialType) IsSecret() bool { return t == BindingSecret || t == InstanceSecret }
+
+// CredentialTypeText is the credential type as every front end shows it:
+// "x509", or for a key that does not declare it (older keys) the type the
+// format check inferred from the key's fields, saying so:
+// "instance-secret (inferred: the key does not declare uaa.credential-type)".
+func CredentialTypeText(t CredentialType, declared bool) string {
+	text := string(t)
+	if text == "" {
+		text = "unknown"
+	}
+	if !declared {
+		text += " (inferred: the key does not declare uaa.credential-type)"
+	}
+	return text
+}
+
+// CredentialTypeText is CredentialTypeText of the key's type.
+func (k *Key) CredentialTypeText() string { return CredentialTypeText(k.CredentialType, k.Declared) }
 
 // Finding is one problem or warning about a field, named by its JSON path
 // ("uaa.clientsecret"). Path is empty for the document as a whole.
@@ -97,7 +144,7 @@ type FormatError struct {
 var (
 	ErrTooLarge      = errors.New("the file is larger than 64 KiB, which no service key is; choose the key file downloaded from the SAP BTP cockpit")
 	ErrNotFound      = errors.New("no service key is stored; upload one first")
-	ErrAlreadyStored = errors.New("a service key is already stored; delete it first, then upload the new one")
+	ErrAlreadyStored = errors.New("the tenant already has a service key: delete it first")
 	ErrCorrupt       = errors.New("the stored service key is damaged; delete it and upload the key file again")
 	ErrTimeout       = errors.New("the keychain did not answer in time; if it asks to be unlocked, unlock it and try again")
 	ErrUnavailable   = errors.New("the keychain cannot be reached") // no Secret Service, locked, no D-Bus
@@ -127,7 +174,8 @@ type Key struct {
 	sec func() *secrets
 }
 
-// Stored is what Load returns: the key and its manifest's facts.
+// Stored is what Load returns: the key and its manifest's facts. The
+// tenant is Key.Tenant.
 type Stored struct {
 	Key        *Key
 	UploadedAt time.Time
@@ -139,8 +187,8 @@ type Stored struct {
 // Get and Delete return an error wrapping ErrNotFound (or go-keyring's
 // keyring.ErrNotFound) when the item is missing. Errors wrapping
 // ErrUnavailable, and any other error, are reported as "keychain
-// unavailable". A Backend that also has DeleteAll(service string) error
-// lets Delete sweep orphaned items in one call.
+// unavailable". A Store never lists or deletes a whole service: other
+// tenants' keys live under it too.
 type Backend interface {
 	Get(service, user string) (string, error)
 	Set(service, user, secret string) error
@@ -149,7 +197,7 @@ type Backend interface {
 
 // Options configure a Store. Zero values mean: the OS keychain, service
 // DefaultService, timeout DefaultTimeout, the lock file in the user's cache
-// folder. Timeout bounds each Store call (Save, Load, Delete, Exists) with
+// folder. Timeout bounds each Store call (Save, Load, List, Delete, Stamp) with
 // all the keychain calls it makes and the wait for the keychain lock; a
 // write that runs past it is waited for up to WriteGrace more and undone
 // (see Store.Save).

@@ -65,11 +65,11 @@ func BenchmarkRoundTrip(b *testing.B) {
 					if err := s.Save(ctx, key, "key.txt"); err != nil {
 						b.Fatal(err)
 					}
-					if _, err := s.Load(ctx); err != nil {
+					if _, err := s.Load(ctx, key.Tenant); err != nil {
 						b.Fatal(err)
 					}
 					b.StopTimer()
-					if err := s.Delete(ctx); err != nil {
+					if err := s.Delete(ctx, key.Tenant); err != nil {
 						b.Fatal(err)
 					}
 					b.StartTimer()

@@ -109,6 +109,9 @@ func checkAccepted(t *testing.T, data []byte, k *Key) {
 	// text has only when no name repeats.
 	shown("clientid", k.ClientID)
 	shown("identityzone", k.Tenant)
+	if k.Tenant == "" {
+		t.Fatal("accepted a key that names no tenant")
+	}
 	if n, m := countMembers(t, k.JSON(true)); n != m {
 		t.Fatalf("accepted a key whose objects name a member twice (%d names, %d distinct)", n, m)
 	}

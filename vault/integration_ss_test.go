@@ -177,8 +177,8 @@ func noDBusChild(t *testing.T) {
 	s := Open(Options{Service: "calmkey-test-nodbus", Timeout: 5 * time.Second})
 	ctx := context.Background()
 	key := mustParse(t, secretKey(t))
-	_, loadErr := s.Load(ctx)
-	for op, err := range map[string]error{"Save": s.Save(ctx, key, ""), "Load": loadErr, "Delete": s.Delete(ctx)} {
+	_, loadErr := s.Load(ctx, key.Tenant)
+	for op, err := range map[string]error{"Save": s.Save(ctx, key, ""), "Load": loadErr, "Delete": s.Delete(ctx, key.Tenant)} {
 		if !errors.Is(err, ErrUnavailable) {
 			t.Errorf("%s: %v", op, err)
 			continue

@@ -44,10 +44,17 @@ func LockFile(dir, service string) (string, error) {
 			return "", err
 		}
 	}
+	return filepath.Join(dir, "keychain-"+ServiceFileName(service)+".lock"), nil
+}
+
+// ServiceFileName is a keychain service name ("" for DefaultService) made
+// safe as part of a file name on every OS, as LockFile uses it; other files
+// kept per service (almtest's History) use it too.
+func ServiceFileName(service string) string {
 	if service == "" {
 		service = DefaultService
 	}
-	return filepath.Join(dir, "keychain-"+fileNamePart(service)+".lock"), nil
+	return fileNamePart(service)
 }
 
 // lockDir is the user's cache folder + "calmkey", or the config folder's

@@ -62,7 +62,7 @@ func racingSaves(t *testing.T, n int, noLock bool) (wins int, m *MemoryBackend) 
 	t.Helper()
 	m = NewMemoryBackend()
 	m.Intercept(func(c Call) error {
-		if c.Op == OpSet && c.User != ManifestItem {
+		if c.Op == OpSet && strings.Contains(c.User, "-part-") {
 			time.Sleep(20 * time.Millisecond)
 		}
 		return nil
@@ -107,14 +107,14 @@ func TestStoreLockOneWriterAtATime(t *testing.T) {
 	}
 	m.Intercept(nil)
 	s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService})
-	st, err := s.Load(context.Background())
+	st, err := s.Load(context.Background(), testkeys.Tenant)
 	if err != nil {
 		t.Fatalf("Load after the race: %v", err)
 	}
 	if !strings.HasPrefix(st.Key.ClientSecret(), "racing-secret-") {
 		t.Error("the stored key is none of the racers'")
 	}
-	checkItems(t, m.Items(memService))
+	checkItems(t, m.Items(memService), testkeys.Tenant)
 }
 
 // TestStoreLockBusy: a lock held elsewhere past the deadline is ErrBusy with
@@ -138,8 +138,9 @@ func TestStoreLockBusy(t *testing.T) {
 	before := len(m.Calls())
 	for op, f := range map[string]func() error{
 		"Save":   func() error { return s.Save(ctx, mustParse(t, secretKey(t)), "") },
-		"Delete": func() error { return s.Delete(ctx) },
-		"Load":   func() error { _, err := s.Load(ctx); return err },
+		"Delete": func() error { return s.Delete(ctx, testkeys.Tenant) },
+		"Load":   func() error { _, err := s.Load(ctx, testkeys.Tenant); return err },
+		"List":   func() error { _, err := s.List(ctx); return err },
 	} {
 		err := f()
 		if !errors.Is(err, ErrBusy) || errors.Is(err, ErrTimeout) {
@@ -153,9 +154,9 @@ func TestStoreLockBusy(t *testing.T) {
 	if n := len(m.Calls()); n != before {
 		t.Errorf("%d keychain calls were made without the lock", n-before)
 	}
-	// Exists reads one item, which is whole at every moment: no lock.
-	if ok, err := s.Exists(ctx); !ok || err != nil {
-		t.Errorf("Exists under another's lock = %t, %v", ok, err)
+	// Stamp reads one item, which is whole at every moment: no lock.
+	if st, err := s.Stamp(ctx); st == "" || err != nil {
+		t.Errorf("Stamp under another's lock = %q, %v", st, err)
 	}
 	// A shared holder (another Load) lets Loads through but not writes.
 	if err := other.Unlock(); err != nil {
@@ -164,14 +165,14 @@ func TestStoreLockBusy(t *testing.T) {
 	if ok, err := other.TryRLock(); !ok || err != nil {
 		t.Fatalf("RLock: %t %v", ok, err)
 	}
-	if _, err := s.Load(ctx); err != nil {
+	if _, err := s.Load(ctx, testkeys.Tenant); err != nil {
 		t.Errorf("Load beside another Load: %v", err)
 	}
-	if err := s.Delete(ctx); !errors.Is(err, ErrBusy) {
+	if err := s.Delete(ctx, testkeys.Tenant); !errors.Is(err, ErrBusy) {
 		t.Errorf("Delete beside a Load: %v", err)
 	}
 	_ = other.Unlock()
-	if err := s.Delete(ctx); err != nil {
+	if err := s.Delete(ctx, testkeys.Tenant); err != nil {
 		t.Errorf("Delete once the lock is free: %v", err)
 	}
 }
@@ -185,7 +186,7 @@ func TestStoreLockHeldUntilUndone(t *testing.T) {
 	s.grace = 50 * time.Millisecond
 	gate := make(chan struct{})
 	m.Intercept(func(c Call) error {
-		if c.Op == OpSet && c.User == ManifestItem {
+		if c.Op == OpSet && c.User == KeyItem(testkeys.Tenant) {
 			<-gate
 		}
 		return nil
@@ -205,7 +206,7 @@ func TestStoreLockHeldUntilUndone(t *testing.T) {
 		t.Fatalf("the lock stayed taken after the late save ended: %v", err)
 	}
 	defer probe.Unlock()
-	if n := len(m.Items(memService)); n != 0 {
+	if n := len(keyItems(m, memService)); n != 0 {
 		t.Errorf("the lock was released with %d items still there", n)
 	}
 }
@@ -253,8 +254,11 @@ func TestStoreStamp(t *testing.T) {
 	if first == "" || stamp() != first {
 		t.Fatalf("stamp of a stored key: %q, then %q", first, stamp())
 	}
-	if err := s.Delete(ctx); err != nil {
+	if err := s.Delete(ctx, testkeys.Tenant); err != nil {
 		t.Fatal(err)
+	}
+	if st := stamp(); st != "" {
+		t.Errorf("stamp after the last key was deleted: %q", st)
 	}
 	now = now.Add(time.Second)
 	if err := s.Save(ctx, key, "a.txt"); err != nil {

@@ -399,8 +399,12 @@ func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
 	if k.ClientID != "" && !strings.Contains(k.ClientID, "sapcloudalm") {
 		p.warn(uaa.join("clientid"), "does not look like an SAP Cloud ALM API client (no \"sapcloudalm\" in it); check that the key belongs to an SAP Cloud ALM API instance")
 	}
-	if k.Tenant == "" {
+	if strings.TrimSpace(k.Tenant) == "" {
 		k.Tenant = subdomain(k.UAAURL)
+		if k.Tenant == "" && k.UAAURL != "" {
+			// calmkey keeps one key per tenant, so it must know the tenant.
+			p.problem(uaa.join("identityzone"), "missing, and uaa.url has no subdomain to name the tenant by; download the key again from the SAP BTP cockpit")
+		}
 	}
 	k.Region = region(k.APIEndpoint, k.UAAURL)
 	return k

@@ -4,57 +4,15 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"runtime"
-	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
-	"unicode/utf8"
-
-	"github.com/zalando/go-keyring"
 )
 
-// ChunkSize is the most bytes one keychain item holds: under Windows' 2,560
-// and macOS's about 3,000 (go-keyring base64-encodes on macOS, and the
-// security command must stay under 4,096 bytes).
-const ChunkSize = 2000
-
-// Item names under the service.
-const (
-	ManifestItem = "service-key"
-	chunkPrefix  = "service-key-part-"
-)
-
-// ChunkItem is the item name of part i (1-based).
-func ChunkItem(i int) string { return chunkPrefix + strconv.Itoa(i) }
-
-const (
-	manifestFormat  = "calmkey-service-key"
-	manifestVersion = 1
-	encodingPercent = "percent"
-	maxFileName     = 255
-)
-
-// maxChunks bounds what a manifest may claim: 64 KiB all escaped, in parts.
-const maxChunks = (3*MaxFileSize + ChunkSize - 1) / ChunkSize
-
-// manifest is the item that makes a stored key visible; it is written last.
-type manifest struct {
-	Format     string    `json:"format"`
-	Version    int       `json:"version"`
-	Chunks     int       `json:"chunks"`
-	Size       int       `json:"size"`
-	Encoding   string    `json:"encoding"`
-	SHA256     string    `json:"sha256"`
-	UploadedAt time.Time `json:"uploadedAt"`
-	FileName   string    `json:"fileName,omitempty"`
-}
-
-// Store keeps at most one key in the keychain, in chunks plus a manifest.
+// Store keeps one key per tenant in the keychain, each in parts plus a
+// manifest, and an index of the tenants (see the package documentation).
 // It is safe for concurrent use; its operations run one at a time, and
 // across processes Save and Delete run one at a time too, under the
 // keychain lock (see LockFile). Each operation runs under the Store's
@@ -63,6 +21,14 @@ type manifest struct {
 // keychain answers, and later operations on the same Store wait for it (and
 // time out while it hangs). A write that outlives the deadline is waited
 // for up to WriteGrace more, so that the caller hears the truth (see Save).
+//
+// A key stored by a calmkey release before layout version 2 (LegacyKeyItem)
+// is moved to the current layout by the first operation that finds it,
+// under the keychain lock: it is read and checked, written as its tenant's
+// key, listed in the index, and only then are its old items deleted, so a
+// move cut short at any point leaves the key readable in one layout or the
+// other. An old key that is damaged is not moved or deleted: every
+// operation reports it (ErrCorrupt) until Delete(ctx, "") removes it.
 type Store struct {
 	backend Backend
 	service string
@@ -96,53 +62,120 @@ func Open(opts Options) *Store {
 // Service is the keychain service name the Store's items live under.
 func (s *Store) Service() string { return s.service }
 
-// Save stores key; ErrAlreadyStored when a key is already there (checked
-// under the keychain lock, so of several processes saving at once exactly
-// one succeeds). A save that fails leaves nothing behind. ErrBusy when
-// another process held the lock past the deadline. A save that runs past the
-// deadline is waited for (up to WriteGrace more) and undone before Save
-// returns ErrTimeout, so "timeout" means nothing was stored; if the keychain
-// has still not answered then, the ErrTimeout says the keychain may hold a
-// partial key (Delete removes it). fileName may be a path; only its base
-// name is kept.
+// errMigrate: a read found a key of the old layout and no index; the key
+// must be moved, which needs the keychain lock held exclusively.
+var errMigrate = errors.New("the stored key must be moved to the current layout first")
+
+// deadline bounds a whole Store call, whatever runs it takes (a read that
+// must first move an old key, a load that repairs the index).
+func (s *Store) deadline(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, s.timeout)
+}
+
+// read runs a reading op under the shared lock; when op finds a key of the
+// old layout, the key is moved under the exclusive lock and op runs again.
+func (s *Store) read(ctx context.Context, mode lockMode, op func(context.Context, Backend) error) error {
+	err := s.run(ctx, mode, op, nil)
+	if !errors.Is(err, errMigrate) {
+		return err
+	}
+	err = s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
+		_, err := s.layout(ctx, b, true)
+		return err
+	}, nil)
+	if err != nil {
+		return err
+	}
+	return s.run(ctx, mode, op, nil)
+}
+
+// Save stores key under its tenant (Key.Tenant). When that tenant has a key
+// already, it returns an error matching ErrAlreadyStored whose text is
+// "tenant X already has a service key: delete it first" (checked under the
+// keychain lock, so of several processes saving keys of one tenant at once
+// exactly one succeeds). A save that fails leaves nothing behind. ErrBusy
+// when another process held the lock past the deadline. A save that runs
+// past the deadline is waited for (up to WriteGrace more) and undone before
+// Save returns ErrTimeout, so "timeout" means nothing was stored; if the
+// keychain has still not answered then, the ErrTimeout says the keychain
+// may hold a partial key (Delete removes it). fileName may be a path; only
+// its base name is kept.
+//
+// The parts go first, then the manifest, then the index that lists the
+// tenant: a save cut short before the index is written leaves a key that no
+// List shows; the next Save or Load of that tenant finds it and lists it
+// when it is whole, or removes it.
 func (s *Store) Save(ctx context.Context, key *Key, fileName string) error {
 	sec := key.secrets()
 	if sec == nil || len(sec.raw) == 0 {
 		return errors.New("there is no service key to save; upload a key file first")
 	}
-	data := sec.raw
-	sum := sha256.Sum256(data)
-	chunks := split(encodePercent(data), ChunkSize)
-	m := manifest{
-		Format: manifestFormat, Version: manifestVersion, Chunks: len(chunks), Size: len(data),
-		Encoding: encodingPercent, SHA256: hex.EncodeToString(sum[:]),
-		UploadedAt: s.now().UTC().Truncate(time.Second), FileName: baseName(fileName),
+	tenant := key.Tenant
+	if tenant == "" {
+		return errors.New("the service key names no tenant (uaa.identityzone); download it again from the SAP BTP cockpit")
 	}
-	mtext, err := encodeManifest(m)
+	it := itemsOf(tenant)
+	data := sec.raw
+	chunks := split(encodePercent(data), ChunkSize)
+	mtext, err := newManifest(key, data, len(chunks), s.now().UTC().Truncate(time.Second), fileName).encode()
 	if err != nil {
 		return err
 	}
-
-	undo := func(b Backend, withManifest bool) {
-		// Best effort: the keychain just failed, so these may fail too; the
-		// manifest goes first so nothing half-deleted is ever visible.
-		if withManifest {
-			_ = b.Delete(s.service, ManifestItem)
+	// undo removes what a failed save wrote; best effort: the keychain just
+	// failed, so these may fail too. The manifest goes first so nothing
+	// half-deleted is ever visible.
+	undo := func(b Backend, manifestToo bool) {
+		if manifestToo {
+			_ = b.Delete(s.service, it.manifest)
 		}
 		for i := len(chunks); i >= 1; i-- {
-			_ = b.Delete(s.service, ChunkItem(i))
+			_ = b.Delete(s.service, it.part(i))
 		}
 	}
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	return s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
-		if _, err := b.Get(s.service, ManifestItem); err == nil {
-			return ErrAlreadyStored
-		} else if !isNotFound(err) {
+		var ix *index
+		var ixErr error
+		got := make(chan struct{})
+		go func() {
+			defer close(got)
+			ix, ixErr = s.readIndex(b)
+		}()
+		old, err := b.Get(s.service, it.manifest)
+		<-got
+		if ixErr != nil {
+			return ixErr
+		}
+		if !ix.exists || ix.doc.Legacy == legacySweep {
+			// A key of the old layout may have to be moved first, which
+			// may write this very manifest: read it again after.
+			if ix, ixErr = s.layout(ctx, b, true); ixErr != nil {
+				return ixErr
+			}
+			old, err = b.Get(s.service, it.manifest)
+		}
+		switch {
+		case err == nil:
+			if err := s.claimed(ctx, b, ix, tenant, it, old); err != nil {
+				return err
+			}
+		case !isNotFound(err):
 			return s.backendErr(err)
+		case ix.has(tenant):
+			// Listed without a manifest: a delete cut short. Its parts
+			// may be left; they go before the new ones come.
+			if err := s.sweepParts(b, it, 0); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
 		// Parts go in parallel: a keychain call is mostly waiting for the
 		// daemon, and the manifest that makes them visible comes after all.
 		if err := parallel(ctx, len(chunks), func(i int) error {
-			return b.Set(s.service, ChunkItem(i+1), chunks[i])
+			return b.Set(s.service, it.part(i+1), chunks[i])
 		}); err != nil {
 			undo(b, false)
 			if ctx.Err() != nil {
@@ -154,229 +187,430 @@ func (s *Store) Save(ctx context.Context, key *Key, fileName string) error {
 			undo(b, false)
 			return err
 		}
-		if err := b.Set(s.service, ManifestItem, mtext); err != nil {
+		if err := b.Set(s.service, it.manifest, mtext); err != nil {
 			// A failed Set may still have stored the item on some keychains.
 			undo(b, true)
 			return s.backendErr(err)
 		}
-		return nil
-	}, func(b Backend) { undo(b, true) })
-}
-
-// parallelWidth bounds concurrent keychain calls of one operation.
-const parallelWidth = 4
-
-// parallel runs f(0), ..., f(n-1), a few at a time, and returns the error
-// of the lowest index that failed. After a failure, or when ctx ends, it
-// starts no more calls, so what a failed save leaves is parts 1..k with
-// gaps shorter than parallelWidth (what sweep relies on).
-func parallel(ctx context.Context, n int, f func(i int) error) error {
-	errs := make([]error, n)
-	sem := make(chan struct{}, parallelWidth)
-	var failed atomic.Bool
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		if err := ctx.Err(); err != nil || failed.Load() {
-			<-sem
-			if err != nil {
-				errs[i] = err
-			}
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if errs[i] = f(i); errs[i] != nil {
-				failed.Store(true)
-			}
-		}()
-	}
-	wg.Wait()
-	return lowestErr(errs)
-}
-
-func lowestErr(errs []error) error {
-	for _, err := range errs {
-		if err != nil {
+		if err := ctx.Err(); err != nil {
+			undo(b, true)
 			return err
 		}
-	}
-	return nil
+		if !ix.has(tenant) {
+			if err := s.writeIndex(b, ix, ix.with(tenant, true), ix.doc.Legacy); err != nil {
+				undo(b, true)
+				return err
+			}
+		} else if err := s.writeIndex(b, ix, ix.doc.Tenants, ix.doc.Legacy); err != nil {
+			// Listed already (see above): a new generation all the same,
+			// so that Stamp changes.
+			undo(b, true)
+			return err
+		}
+		return nil
+	}, func(b Backend) {
+		// The save ended after the deadline: take it back, manifest first.
+		_, _ = s.remove(context.Background(), b, tenant, it)
+	})
 }
 
-// Load returns the stored key: ErrNotFound, ErrCorrupt, ErrTimeout,
-// ErrUnavailable (all wrapped, test with errors.Is).
-func (s *Store) Load(ctx context.Context) (*Stored, error) {
+// claimed handles a Save that finds tenant's manifest in place: a key that
+// is listed, or whole, is stored (ErrAlreadyStored; a whole one the index
+// lacked, left by a save cut short, is listed now); a damaged one that is
+// not listed is what a save cut short left, and is removed.
+func (s *Store) claimed(ctx context.Context, b Backend, ix *index, tenant string, it items, mtext string) error {
+	if m, err := decodeManifest(mtext, LayoutVersion); err == nil && m.TenantSHA256 != tenantHash(tenant) {
+		return fmt.Errorf("the keychain items for tenant %s are taken by another tenant's key (their names meet by chance); please report this as a calmkey bug", Printable(tenant))
+	}
+	if ix.has(tenant) {
+		return alreadyStored(tenant)
+	}
+	_, err := s.readKey(ctx, b, tenant, it, mtext, LayoutVersion, nil)
+	switch {
+	case err == nil:
+		if err := s.writeIndex(b, ix, ix.with(tenant, true), ix.doc.Legacy); err != nil {
+			return err
+		}
+		return alreadyStored(tenant)
+	case errors.Is(err, ErrCorrupt):
+		if _, err := s.remove(ctx, b, tenant, it); err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return nil
+	default:
+		return err
+	}
+}
+
+func alreadyStored(tenant string) error {
+	return &Error{kind: ErrAlreadyStored, msg: fmt.Sprintf("tenant %s already has a service key: delete it first", Printable(tenant))}
+}
+
+func notStored(tenant string) error {
+	return &Error{kind: ErrNotFound, msg: fmt.Sprintf("no service key is stored for tenant %s", Printable(tenant))}
+}
+
+// Load returns tenant's stored key: errors matching ErrNotFound, ErrCorrupt,
+// ErrTimeout, ErrUnavailable or ErrBusy (test with errors.Is). It reads the
+// key's manifest and parts and the index, at once.
+func (s *Store) Load(ctx context.Context, tenant string) (*Stored, error) {
+	if tenant == "" {
+		return nil, notStored(`""`)
+	}
+	it := itemsOf(tenant)
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	var st *Stored
-	err := s.run(ctx, lockShared, func(ctx context.Context, b Backend) error {
-		// Every key has a part 1, so it is fetched beside the manifest.
-		var first string
-		var firstErr error
-		got := make(chan struct{})
-		go func() {
-			defer close(got)
-			first, firstErr = b.Get(s.service, ChunkItem(1))
-		}()
-		mtext, err := b.Get(s.service, ManifestItem)
-		<-got
-		if err != nil {
-			if isNotFound(err) {
-				return ErrNotFound
+	unlisted, moved := false, false
+	err := s.read(ctx, lockShared, func(ctx context.Context, b Backend) error {
+		// Every key has a part 1, and the index tells a key cut short from
+		// one whose index entry is missing: fetched beside the manifest.
+		var first, mtext string
+		var firstErr, mErr error
+		var ix *index
+		var ixErr error
+		var wg sync.WaitGroup
+		wg.Add(2)
+		go func() { defer wg.Done(); first, firstErr = b.Get(s.service, it.part(1)) }()
+		go func() { defer wg.Done(); ix, ixErr = s.readIndex(b) }()
+		mtext, mErr = b.Get(s.service, it.manifest)
+		wg.Wait()
+		if ixErr != nil && !errors.Is(ixErr, ErrCorrupt) {
+			return ixErr
+		}
+		if ixErr == nil && !ix.exists {
+			// No index: nothing stored yet, or a key of the old layout.
+			if _, err := b.Get(s.service, LegacyKeyItem); err == nil {
+				return errMigrate
+			} else if !isNotFound(err) {
+				return s.backendErr(err)
 			}
-			return s.backendErr(err)
 		}
-		m, err := decodeManifest(mtext)
+		switch {
+		case isNotFound(mErr):
+			return notStored(tenant)
+		case mErr != nil:
+			return s.backendErr(mErr)
+		}
+		var err error
+		st, err = s.readKey(ctx, b, tenant, it, mtext, LayoutVersion, &fetched{first, firstErr})
 		if err != nil {
-			return corrupt(err.Error())
-		}
-		chunkErr := func(i int, err error) error {
-			if isNotFound(err) {
-				return corrupt(fmt.Sprintf("part %d of %d is missing", i, m.Chunks))
-			}
-			return s.backendErr(err)
-		}
-		if firstErr != nil {
-			return chunkErr(1, firstErr)
-		}
-		parts := make([]string, m.Chunks)
-		parts[0] = first
-		errs := make([]error, m.Chunks)
-		if err := parallel(ctx, m.Chunks-1, func(i int) error {
-			c, err := b.Get(s.service, ChunkItem(i+2))
-			parts[i+1], errs[i+1] = c, err
 			return err
-		}); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			for i, err := range errs {
-				if err != nil {
-					return chunkErr(i+1, err)
-				}
-			}
 		}
-		var enc strings.Builder
-		for _, p := range parts {
-			enc.WriteString(p)
-		}
-		data, err := decodePercent(enc.String())
-		if err != nil {
-			return corrupt("a part holds text that is not ours")
-		}
-		sum := sha256.Sum256(data)
-		if len(data) != m.Size || hex.EncodeToString(sum[:]) != m.SHA256 {
-			return corrupt("its checksum does not match")
-		}
-		key, err := parse(data, s.now(), true)
-		if err != nil {
-			return corrupt("it no longer passes the format check")
-		}
-		st = &Stored{Key: key, UploadedAt: m.UploadedAt, FileName: m.FileName}
+		unlisted = ixErr == nil && !ix.has(tenant)
+		moved = ixErr == nil && ix.doc.Legacy == legacySweep
 		return nil
-	}, nil)
+	})
 	if err != nil {
 		return nil, err
+	}
+	if moved {
+		s.finishMove(ctx)
+	}
+	if unlisted {
+		// A save cut short after the manifest: the key is whole, so it is
+		// listed now. Best effort; the key is loaded either way.
+		_ = s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
+			ix, err := s.layout(ctx, b, true)
+			if err != nil || ix.has(tenant) {
+				return err
+			}
+			mtext, err := b.Get(s.service, it.manifest)
+			if err != nil {
+				return err
+			}
+			return s.claimed(ctx, b, ix, tenant, it, mtext)
+		}, nil)
 	}
 	return st, nil
 }
 
-// Exists reports whether a key is stored, without reading it.
-func (s *Store) Exists(ctx context.Context) (bool, error) {
-	var there bool
-	err := s.run(ctx, lockNone, func(ctx context.Context, b Backend) error {
-		_, err := b.Get(s.service, ManifestItem)
-		switch {
-		case err == nil:
-			there = true
-		case !isNotFound(err):
-			return s.backendErr(err)
-		}
-		return nil
-	}, nil)
-	return there, err
+// fetched is an item read ahead.
+type fetched struct {
+	text string
+	err  error
 }
 
-// Stamp names the stored key's version cheaply, reading only the manifest
-// (one keychain item, no lock): "" when no key is stored, and otherwise a
-// string made from the manifest, which holds the key's checksum and its
-// upload time to the second: another key, or the same key stored again in
-// a later second, has another stamp. A window that must stay true polls it
-// and calls Load only when it changes. A damaged manifest has a stamp too;
-// Load reports the damage.
+// readKey reads and checks the key whose manifest text is mtext: its parts
+// (part 1 may have been read already), the checksum, the format check, and
+// for layout 2 the tenant. Damage is ErrCorrupt, with what is wrong.
+func (s *Store) readKey(ctx context.Context, b Backend, tenant string, it items, mtext string, version int, first *fetched) (*Stored, error) {
+	bad := func(why string) error { return corrupt(tenant, why) }
+	m, err := decodeManifest(mtext, version)
+	if err != nil {
+		return nil, bad(err.Error())
+	}
+	if version >= LayoutVersion && m.TenantSHA256 != tenantHash(tenant) {
+		return nil, notStored(tenant) // another tenant's key, whose item names meet these
+	}
+	partErr := func(i int, err error) error {
+		if isNotFound(err) {
+			return bad(fmt.Sprintf("part %d of %d is missing", i, m.Chunks))
+		}
+		return s.backendErr(err)
+	}
+	parts := make([]string, m.Chunks)
+	errs := make([]error, m.Chunks)
+	from := 0
+	if first != nil {
+		if first.err != nil {
+			return nil, partErr(1, first.err)
+		}
+		parts[0], from = first.text, 1
+	}
+	if err := parallel(ctx, m.Chunks-from, func(i int) error {
+		c, err := b.Get(s.service, it.part(from+i+1))
+		parts[from+i], errs[from+i] = c, err
+		return err
+	}); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		for i, err := range errs {
+			if err != nil {
+				return nil, partErr(i+1, err)
+			}
+		}
+	}
+	data, err := decodePercent(strings.Join(parts, ""))
+	if err != nil {
+		return nil, bad("a part holds text that is not ours")
+	}
+	sum := sha256.Sum256(data)
+	if len(data) != m.Size || hex.EncodeToString(sum[:]) != m.SHA256 {
+		return nil, bad("its checksum does not match")
+	}
+	key, err := parse(data, s.now(), true)
+	if err != nil {
+		return nil, bad("it no longer passes the format check")
+	}
+	if version >= LayoutVersion && key.Tenant != tenant {
+		return nil, bad("it holds the key of another tenant")
+	}
+	return &Stored{Key: key, UploadedAt: m.UploadedAt, FileName: m.FileName}, nil
+}
+
+// List returns every stored key's summary, sorted by tenant name. It reads
+// the index and each tenant's manifest, which carries the summary: one
+// keychain read for the index (more only when hundreds of tenants make it
+// longer than one item) and one per tenant. A tenant whose manifest is
+// damaged is listed with Err set. An empty list and no error when nothing
+// is stored.
+func (s *Store) List(ctx context.Context) ([]Summary, error) {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	var out []Summary
+	moved := false
+	err := s.read(ctx, lockShared, func(ctx context.Context, b Backend) error {
+		ix, err := s.layout(ctx, b, false)
+		if err != nil {
+			return err
+		}
+		moved = ix.doc.Legacy == legacySweep
+		list := make([]Summary, len(ix.doc.Tenants))
+		there := make([]bool, len(list))
+		if err := parallel(ctx, len(list), func(i int) error {
+			tenant := ix.doc.Tenants[i]
+			var err error
+			list[i], there[i], err = s.summary(ctx, b, tenant)
+			return err
+		}); err != nil {
+			return err
+		}
+		out = out[:0]
+		for i, sum := range list {
+			// Listed without a manifest: a delete cut short; not stored.
+			if there[i] {
+				out = append(out, sum)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if moved {
+		s.finishMove(ctx)
+	}
+	return out, nil
+}
+
+// summary reads tenant's manifest for List: there is false when it is
+// missing; a damaged key is a Summary with Err. A manifest without a
+// summary (see manifest.Summary) costs reading the key.
+func (s *Store) summary(ctx context.Context, b Backend, tenant string) (sum Summary, there bool, err error) {
+	it := itemsOf(tenant)
+	mtext, err := b.Get(s.service, it.manifest)
+	switch {
+	case isNotFound(err):
+		return Summary{}, false, nil
+	case err != nil:
+		return Summary{}, false, s.backendErr(err)
+	}
+	m, err := decodeManifest(mtext, LayoutVersion)
+	switch {
+	case err != nil:
+		return Summary{Tenant: tenant, Err: corrupt(tenant, err.Error())}, true, nil
+	case m.TenantSHA256 != tenantHash(tenant):
+		return Summary{}, false, nil
+	case m.Summary != nil:
+		return m.summary(tenant), true, nil
+	}
+	st, err := s.readKey(ctx, b, tenant, it, mtext, LayoutVersion, nil)
+	switch {
+	case errors.Is(err, ErrCorrupt):
+		return Summary{Tenant: tenant, Err: err}, true, nil
+	case err != nil:
+		return Summary{}, false, err
+	}
+	return st.Summary(), true, nil
+}
+
+// Stamp names the stored keys' version cheaply: one keychain read (the
+// index), no lock; two when no index exists. It is "" when no key is
+// stored, and otherwise changes with every Save and Delete (the index
+// counts its writes). A window that must stay true polls it and calls List
+// or Load only when it changes. A key of the old layout has a stamp of its
+// own, and a damaged index has one too; List reports the damage.
 func (s *Store) Stamp(ctx context.Context) (string, error) {
 	var stamp string
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	err := s.run(ctx, lockNone, func(ctx context.Context, b Backend) error {
-		mtext, err := b.Get(s.service, ManifestItem)
+		text, err := b.Get(s.service, IndexItem)
+		if isNotFound(err) {
+			text, err = b.Get(s.service, LegacyKeyItem)
+			text = "legacy:" + text
+		} else if err == nil {
+			if d, derr := decodeIndexHead(text); derr == nil && len(d.Tenants) == 0 && d.Parts == 0 {
+				return nil // an index of no tenants: nothing is stored
+			}
+		}
 		switch {
 		case isNotFound(err):
 			return nil
 		case err != nil:
 			return s.backendErr(err)
 		}
-		sum := sha256.Sum256([]byte(mtext))
+		sum := sha256.Sum256([]byte(text))
 		stamp = hex.EncodeToString(sum[:16])
 		return nil
 	}, nil)
 	return stamp, err
 }
 
-// Delete removes the stored key and any orphaned chunks; ErrNotFound when
-// nothing was stored (orphans are swept then too). It runs under the
-// keychain lock. Once it has removed the manifest it finishes, even past
-// the deadline (waited for up to WriteGrace), since a key cannot be put
-// back; ErrTimeout then means nothing was deleted, or, when it says so,
-// that parts may be left (invisible, and removed by the next Delete).
-func (s *Store) Delete(ctx context.Context) error {
+// Delete removes tenant's key: its manifest first (so it is stored no
+// more), then its entry in the index, then its parts and any left by a
+// save or delete cut short. An error matching ErrNotFound when the tenant
+// has no key (leftovers are swept then too). It runs under the keychain
+// lock. Once it has removed the manifest it finishes, even past the
+// deadline (waited for up to WriteGrace), since a key cannot be put back;
+// ErrTimeout then means nothing was deleted, or, when it says so, that
+// parts may be left (invisible, and removed by the next Delete).
+//
+// Delete(ctx, "") removes what belongs to no tenant that can be named: a
+// damaged key of the old layout (which List and Load report as
+// ErrCorrupt) or a damaged index (replaced by an empty one; the keys it
+// listed stay, and are listed again when they are loaded or uploaded
+// again by name). ErrNotFound when there is neither.
+func (s *Store) Delete(ctx context.Context, tenant string) error {
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
 	return s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
-		mtext, err := b.Get(s.service, ManifestItem)
-		if err != nil && !isNotFound(err) {
-			return s.backendErr(err)
+		if tenant == "" {
+			return s.deleteUnnamed(ctx, b)
+		}
+		ix, err := s.layout(ctx, b, true)
+		if err != nil {
+			return err
 		}
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		found := err == nil
-		chunks := 0
-		if found {
-			if m, err := decodeManifest(mtext); err == nil {
-				chunks = m.Chunks
-			}
-			if err := b.Delete(s.service, ManifestItem); err != nil && !isNotFound(err) {
-				return s.backendErr(err)
-			}
-		}
-		// From the last part down, so that an interrupted delete leaves a
-		// prefix that the next sweep finds.
-		for i := chunks; i >= 1; i-- {
-			if err := b.Delete(s.service, ChunkItem(i)); err != nil && !isNotFound(err) {
-				return s.backendErr(err)
-			}
-		}
-		if err := s.sweep(b, chunks); err != nil {
+		found, err := s.removeFrom(b, ix, tenant, itemsOf(tenant))
+		if err != nil {
 			return err
 		}
 		if !found {
-			return ErrNotFound
+			return notStored(tenant)
 		}
 		return nil
 	}, nil)
 }
 
-// sweep removes items a failed save or delete left behind.
-func (s *Store) sweep(b Backend, from int) error {
-	if all, ok := b.(interface{ DeleteAll(service string) error }); ok {
-		if err := all.DeleteAll(s.service); err != nil && !isNotFound(err) {
-			return s.backendErr(err)
-		}
-		return nil
+// remove is Delete's work, for a Save that takes back what it stored.
+func (s *Store) remove(ctx context.Context, b Backend, tenant string, it items) (found bool, err error) {
+	ix, err := s.layout(ctx, b, true)
+	if err != nil {
+		return false, err
 	}
-	// Without a listing, probe the parts from 1 up: saves leave parts 1..k
-	// with gaps shorter than parallelWidth, so a longer run of missing parts
-	// ends the leftovers. Parts up to from were just deleted.
+	return s.removeFrom(b, ix, tenant, it)
+}
+
+// removeFrom deletes tenant's manifest, its index entry and its parts;
+// found reports that there was a key (a manifest, or an index entry).
+func (s *Store) removeFrom(b Backend, ix *index, tenant string, it items) (found bool, err error) {
+	mtext, err := b.Get(s.service, it.manifest)
+	if err != nil && !isNotFound(err) {
+		return false, s.backendErr(err)
+	}
+	chunks := 0
+	if err == nil {
+		m, derr := decodeManifest(mtext, LayoutVersion)
+		if derr == nil && m.TenantSHA256 != tenantHash(tenant) {
+			// Another tenant's key (see claimed): not this one to delete.
+			return false, nil
+		}
+		found = true
+		if derr == nil {
+			chunks = m.Chunks
+		}
+		if err := b.Delete(s.service, it.manifest); err != nil && !isNotFound(err) {
+			return false, s.backendErr(err)
+		}
+	}
+	if ix.has(tenant) {
+		found = true
+		if err := s.writeIndex(b, ix, ix.with(tenant, false), ix.doc.Legacy); err != nil {
+			return false, err
+		}
+	}
+	// From the last part down, so that an interrupted delete leaves a
+	// prefix that the next sweep finds.
+	for i := chunks; i >= 1; i-- {
+		if err := b.Delete(s.service, it.part(i)); err != nil && !isNotFound(err) {
+			return found, s.backendErr(err)
+		}
+	}
+	return found, s.sweepParts(b, it, chunks)
+}
+
+// deleteUnnamed is Delete(ctx, ""): a damaged index, or a damaged key of
+// the old layout.
+func (s *Store) deleteUnnamed(ctx context.Context, b Backend) error {
+	_, err := s.layout(ctx, b, true)
+	switch {
+	case err == nil:
+		return ErrNotFound
+	case !errors.Is(err, ErrCorrupt):
+		return err
+	}
+	if _, err := s.readIndex(b); errors.Is(err, ErrCorrupt) {
+		return s.writeIndex(b, &index{}, nil, "")
+	} else if err != nil {
+		return err
+	}
+	_, err = s.sweepLegacy(b)
+	return err
+}
+
+// sweepParts removes parts of a key from part from+1 up: saves leave parts
+// 1..k with gaps shorter than parallelWidth, so a longer run of missing
+// parts ends the leftovers.
+func (s *Store) sweepParts(b Backend, it items, from int) error {
 	missing := 0
 	for i := from + 1; i <= maxChunks && missing < parallelWidth; i++ {
-		err := b.Delete(s.service, ChunkItem(i))
+		err := b.Delete(s.service, it.part(i))
 		switch {
 		case isNotFound(err):
 			missing++
@@ -387,291 +621,4 @@ func (s *Store) sweep(b Backend, from int) error {
 		}
 	}
 	return nil
-}
-
-// run executes op with the Store's deadline, under the keychain lock in
-// mode, on the backend's session for this operation when it offers one.
-//
-// When the deadline passes first, op's goroutine is left to finish on its
-// own: a hung keychain call cannot be cancelled, so that goroutine (and the
-// Store, and the lock) stay busy until the keychain answers. A read returns
-// ErrTimeout at once. A write (mode lockWrite) is waited for up to s.grace:
-// if op then succeeds and undo is given, undo reverses it, so a caller told
-// "timeout" is never left with a stored key; if op ends without undo (a
-// Delete, which cannot be undone), its own result is returned; if it has not
-// ended by then, the ErrTimeout says what may be left.
-func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context, Backend) error, undo func(Backend)) error {
-	ctx, cancel := context.WithTimeout(ctx, s.timeout)
-	defer cancel()
-	// What a write that ends with the deadline has changed: nothing (op
-	// undoes a save's parts before it returns the end of ctx, and a delete
-	// only returns it before it has removed anything).
-	unchanged := ""
-	switch {
-	case mode == lockWrite && undo != nil:
-		unchanged = "; nothing was stored"
-	case mode == lockWrite:
-		unchanged = "; nothing was deleted"
-	}
-	select {
-	case s.busy <- struct{}{}:
-	case <-ctx.Done():
-		return s.ctxErr(ctx, unchanged)
-	}
-	release, err := s.lock(ctx, mode)
-	if err != nil {
-		<-s.busy
-		return err
-	}
-	const running, finished, abandoned = 0, 1, 2
-	var state atomic.Int32
-	done := make(chan error, 1)
-	ended := make(chan struct{}) // closed when op (and undo) are through
-	var late error               // op's result when it ended after the deadline
-	go func() {
-		defer func() {
-			release()
-			<-s.busy
-			close(ended)
-		}()
-		b, closeSession, err := s.open()
-		if err != nil {
-			err = s.backendErr(err)
-		} else {
-			defer closeSession()
-			if err = ctx.Err(); err == nil {
-				err = op(ctx, b)
-			}
-		}
-		if !state.CompareAndSwap(running, finished) {
-			late = err
-			if err == nil && undo != nil {
-				undo(b)
-			}
-			return
-		}
-		done <- err
-	}()
-	select {
-	case err := <-done:
-		return s.result(ctx, err, unchanged)
-	case <-ctx.Done():
-	}
-	if !state.CompareAndSwap(running, abandoned) {
-		return s.result(ctx, <-done, unchanged)
-	}
-	if mode != lockWrite {
-		return s.ctxErr(ctx, "")
-	}
-	wait := time.NewTimer(s.grace)
-	defer wait.Stop()
-	select {
-	case <-ended:
-		if undo == nil {
-			return s.result(ctx, late, unchanged)
-		}
-		return s.ctxErr(ctx, unchanged)
-	case <-wait.C:
-		return s.ctxErr(ctx, fmt.Sprintf(", and the change it had started had not ended %s later; the keychain may hold a partial key: run calmkeyctl delete", s.grace))
-	}
-}
-
-// result is op's error as run returns it: the end of ctx as ErrTimeout (or
-// the cancellation), saying what was changed.
-func (s *Store) result(ctx context.Context, err error, changed string) error {
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
-		return s.ctxErr(ctx, changed)
-	}
-	return err
-}
-
-// open returns the backend to use for one operation.
-func (s *Store) open() (Backend, func(), error) {
-	if so, ok := s.backend.(sessionOpener); ok {
-		b, done, err := so.openSession()
-		if !errors.Is(err, errNoSession) {
-			return b, done, err
-		}
-	}
-	return s.backend, func() {}, nil
-}
-
-// ctxErr is the end of ctx: the cancellation itself, or ErrTimeout whose
-// text adds what (if anything) the timed-out call changed.
-func (s *Store) ctxErr(ctx context.Context, changed string) error {
-	if errors.Is(ctx.Err(), context.Canceled) {
-		if changed != "" {
-			return fmt.Errorf("%w%s", ctx.Err(), changed)
-		}
-		return ctx.Err()
-	}
-	return &Error{kind: ErrTimeout, msg: fmt.Sprintf(
-		"the keychain did not answer within %s%s; if it asks to be unlocked, unlock it and try again", s.timeout, changed)}
-}
-
-// Error is what Store returns for keychain trouble: its text says what to do,
-// and errors.Is matches it to ErrCorrupt, ErrTimeout, ErrUnavailable or
-// ErrBusy.
-type Error struct {
-	kind  error
-	msg   string
-	cause error
-}
-
-func (e *Error) Error() string { return e.msg }
-
-// Is matches the typed error the Error stands for.
-func (e *Error) Is(target error) bool { return target == e.kind }
-
-// Unwrap gives the keychain's own error, if any.
-func (e *Error) Unwrap() error { return e.cause }
-
-func corrupt(why string) error {
-	return &Error{kind: ErrCorrupt, msg: "the stored service key is damaged (" + why + "); delete it and upload the key file again"}
-}
-
-func isNotFound(err error) bool {
-	return errors.Is(err, ErrNotFound) || errors.Is(err, keyring.ErrNotFound)
-}
-
-// backendErr turns a keychain failure into the typed error the user acts on.
-func (s *Store) backendErr(err error) error {
-	if errors.Is(err, keyring.ErrSetDataTooBig) {
-		return fmt.Errorf("the keychain refused an item as too big; please report this as a calmkey bug: %w", err)
-	}
-	return &Error{kind: ErrUnavailable, cause: err, msg: unavailableText(err)}
-}
-
-func unavailableText(cause error) string {
-	detail := ""
-	if cause != nil && cause != ErrUnavailable {
-		d := strings.TrimPrefix(cause.Error(), ErrUnavailable.Error()+": ")
-		if len(d) > 200 {
-			d = d[:200] + "..."
-		}
-		detail = " (" + d + ")"
-	}
-	name, what := keychainHelp(runtime.GOOS)
-	return "the keychain (" + name + ") cannot be reached" + detail + "; " + what
-}
-
-// keychainHelp names the keychain of an OS as its users know it, and says
-// what to do when it cannot be reached.
-func keychainHelp(goos string) (name, what string) {
-	switch goos {
-	case "darwin":
-		return "your login keychain", "unlock your login keychain in Keychain Access and try again"
-	case "windows":
-		// Credential Manager fails (ERROR_NO_SUCH_LOGON_SESSION) without an
-		// interactive logon: services, tasks that store no password, SSH
-		// sessions logged on with a key.
-		return "Windows Credential Manager", "it works only in a Windows session you logged on to with your password, " +
-			"not from a service or a scheduled task set to \"Do not store password\"; " +
-			"check that Control Panel > Credential Manager > Windows Credentials opens for your account, then try again"
-	default:
-		return "Secret Service", "install and unlock GNOME Keyring, or enable KeePassXC's Secret Service integration, then try again"
-	}
-}
-
-// encodePercent keeps printable ASCII and line ends as they are and writes
-// every other byte, and '%', as %XX: the key's own text is ASCII almost
-// everywhere, so parts stay nearly as small as the file.
-func encodePercent(data []byte) string {
-	const hexDigits = "0123456789ABCDEF"
-	var b strings.Builder
-	b.Grow(len(data) + len(data)/16)
-	for _, c := range data {
-		if (c >= 0x20 && c < 0x7f && c != '%') || c == '\n' || c == '\r' || c == '\t' {
-			b.WriteByte(c)
-			continue
-		}
-		b.WriteByte('%')
-		b.WriteByte(hexDigits[c>>4])
-		b.WriteByte(hexDigits[c&0xF])
-	}
-	return b.String()
-}
-
-func decodePercent(s string) ([]byte, error) {
-	out := make([]byte, 0, len(s))
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c != '%' {
-			if c >= 0x80 {
-				return nil, errors.New("non-ASCII byte")
-			}
-			out = append(out, c)
-			continue
-		}
-		if i+2 >= len(s) {
-			return nil, errors.New("cut escape")
-		}
-		v, err := strconv.ParseUint(s[i+1:i+3], 16, 8)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, byte(v))
-		i += 2
-	}
-	return out, nil
-}
-
-func split(s string, size int) []string {
-	var parts []string
-	for len(s) > size {
-		parts = append(parts, s[:size])
-		s = s[size:]
-	}
-	return append(parts, s)
-}
-
-// baseName keeps the last element of a path from any platform.
-func baseName(name string) string {
-	if i := strings.LastIndexAny(name, `/\`); i >= 0 {
-		name = name[i+1:]
-	}
-	if len(name) > maxFileName {
-		cut := maxFileName
-		for cut > 0 && !utf8.RuneStart(name[cut]) {
-			cut--
-		}
-		name = name[:cut]
-	}
-	return name
-}
-
-// encodeManifest writes the manifest as ASCII JSON, escaping non-ASCII
-// runes of the file name, so it fits the byte limits wherever it is stored.
-func encodeManifest(m manifest) (string, error) {
-	b, err := json.Marshal(m)
-	if err != nil {
-		return "", err
-	}
-	var out strings.Builder
-	for _, r := range string(b) {
-		if r < utf8.RuneSelf {
-			out.WriteRune(r)
-		} else {
-			writeJSONEscape(&out, r)
-		}
-	}
-	return out.String(), nil
-}
-
-func decodeManifest(text string) (manifest, error) {
-	var m manifest
-	if err := json.Unmarshal([]byte(text), &m); err != nil {
-		return m, errors.New("its manifest cannot be read")
-	}
-	switch {
-	case m.Format != manifestFormat:
-		return m, errors.New("its manifest is not calmkey's")
-	case m.Version != manifestVersion:
-		return m, fmt.Errorf("its manifest has version %d, which this calmkey does not know", m.Version)
-	case m.Encoding != encodingPercent:
-		return m, errors.New("its manifest names an unknown encoding")
-	case m.Chunks < 1 || m.Chunks > maxChunks || m.Size < 1 || m.Size > MaxFileSize:
-		return m, errors.New("its manifest has impossible sizes")
-	}
-	return m, nil
 }

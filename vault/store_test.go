@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
 	"runtime"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -32,41 +35,79 @@ func isASCII(s string) bool {
 	return true
 }
 
-// checkItems asserts the layout every saved key must have: a manifest and
-// parts 1..n, all ASCII and within the size limits, nothing else.
-func checkItems(t *testing.T, items map[string]string) (parts int) {
+// checkItems asserts the layout every saved key must have: the index
+// listing tenant, tenant's manifest and parts 1..n, and every item ASCII
+// and within the size limits. Other items belong to other tenants.
+func checkItems(t *testing.T, items map[string]string, tenant string) (parts int) {
 	t.Helper()
-	man, ok := items[ManifestItem]
+	it := itemsOf(tenant)
+	man, ok := items[it.manifest]
 	if !ok {
 		t.Fatalf("no manifest among %d items", len(items))
 	}
-	m, err := decodeManifest(man)
+	m, err := decodeManifest(man, LayoutVersion)
 	if err != nil {
 		t.Fatalf("manifest: %v", err)
 	}
-	if len(items) != m.Chunks+1 {
-		t.Errorf("%d items for %d parts", len(items), m.Chunks)
+	d, err := decodeIndexHead(items[IndexItem])
+	if err != nil {
+		t.Fatalf("index: %v", err)
 	}
+	if d.Parts == 0 && !slices.Contains(d.Tenants, tenant) {
+		t.Errorf("the index %v does not list %q", d.Tenants, tenant)
+	}
+	n := 0
 	for user, v := range items {
-		if !isASCII(v) {
+		if !isASCII(user) || !isASCII(v) {
 			t.Errorf("%s is not ASCII", user)
 		}
-		if user != ManifestItem && len(v) > ChunkSize {
+		if len(v) > ChunkSize {
 			t.Errorf("%s holds %d bytes, more than %d", user, len(v), ChunkSize)
 		}
 		if len(v) > WindowsSecretLimit {
 			t.Errorf("%s holds %d bytes, more than Windows allows", user, len(v))
 		}
+		if strings.HasPrefix(user, it.prefix) {
+			n++
+		}
+	}
+	if n != m.Chunks {
+		t.Errorf("%d parts for a manifest of %d", n, m.Chunks)
 	}
 	for i := 1; i <= m.Chunks; i++ {
-		if _, ok := items[ChunkItem(i)]; !ok {
+		if _, ok := items[it.part(i)]; !ok {
 			t.Errorf("part %d missing", i)
 		}
-		if i < m.Chunks && len(items[ChunkItem(i)]) != ChunkSize {
-			t.Errorf("part %d holds %d bytes; all but the last should be full", i, len(items[ChunkItem(i)]))
+		if i < m.Chunks && len(items[it.part(i)]) != ChunkSize {
+			t.Errorf("part %d holds %d bytes; all but the last should be full", i, len(items[it.part(i)]))
 		}
 	}
 	return m.Chunks
+}
+
+// keyItems are the items of a service but the index: what keys leave.
+func keyItems(m *MemoryBackend, service string) map[string]string {
+	items := m.Items(service)
+	for user := range items {
+		if user == IndexItem || strings.HasPrefix(user, IndexItem+"-") {
+			delete(items, user)
+		}
+	}
+	return items
+}
+
+// listed is the tenants List gives.
+func listed(t *testing.T, s *Store) []string {
+	t.Helper()
+	sums, err := s.List(context.Background())
+	if err != nil {
+		t.Fatalf("List: %v", err)
+	}
+	var names []string
+	for _, sum := range sums {
+		names = append(names, sum.Tenant)
+	}
+	return names
 }
 
 func TestStoreRoundTrip(t *testing.T) {
@@ -98,10 +139,10 @@ func TestStoreRoundTrip(t *testing.T) {
 			if err := s.Save(ctx, key, tt.fileName); err != nil {
 				t.Fatal(err)
 			}
-			if parts := checkItems(t, m.Items(memService)); parts < tt.minParts {
+			if parts := checkItems(t, m.Items(memService), key.Tenant); parts < tt.minParts {
 				t.Errorf("%d parts, want at least %d", parts, tt.minParts)
 			}
-			st, err := s.Load(ctx)
+			st, err := s.Load(ctx, key.Tenant)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -117,14 +158,22 @@ func TestStoreRoundTrip(t *testing.T) {
 			if st.Key.ClientID != key.ClientID || st.Key.CredentialType != key.CredentialType || st.Key.ClientSecret() != key.ClientSecret() {
 				t.Errorf("loaded key %v, saved %v", st.Key, key)
 			}
-			if ok, err := s.Exists(ctx); !ok || err != nil {
-				t.Errorf("Exists = %t, %v", ok, err)
+			sums, err := s.List(ctx)
+			if err != nil || len(sums) != 1 {
+				t.Fatalf("List = %v, %v", sums, err)
+			}
+			want := st.Summary()
+			if got := sums[0]; !reflect.DeepEqual(got, want) {
+				t.Errorf("List gives %+v, Load %+v", got, want)
 			}
 		})
 	}
 }
 
-func TestStoreOneKeyAtATime(t *testing.T) {
+// TestStoreOneKeyPerTenant: a second key for a tenant that has one is
+// refused, saying so, and changes nothing; another tenant's key is stored
+// beside it; replacing is delete, then upload.
+func TestStoreOneKeyPerTenant(t *testing.T) {
 	s, m := memStore(t)
 	ctx := context.Background()
 	first := mustParse(t, secretKey(t))
@@ -137,39 +186,56 @@ func TestStoreOneKeyAtATime(t *testing.T) {
 	if !errors.Is(err, ErrAlreadyStored) {
 		t.Fatalf("second save: %v", err)
 	}
-	if !strings.Contains(err.Error(), "delete it first") {
-		t.Errorf("message does not say what to do: %v", err)
+	if want := "tenant " + testkeys.Tenant + " already has a service key: delete it first"; err.Error() != want {
+		t.Errorf("message %q, want %q", err, want)
 	}
-	if fmt.Sprint(m.Items(memService)) != fmt.Sprint(before) {
+	if !maps.Equal(m.Items(memService), before) {
 		t.Error("the refused save changed the stored items")
 	}
-	st, err := s.Load(ctx)
+	st, err := s.Load(ctx, testkeys.Tenant)
 	if err != nil || st.Key.ClientSecret() != testkeys.Secret || st.FileName != "a.txt" {
 		t.Fatalf("stored key changed: %v", err)
 	}
+	other := mustParse(t, testkeys.SecretKey(testkeys.Fields{Tenant: "acme-prod", Secret: "third-secret-value-12345"}))
+	if err := s.Save(ctx, other, "c.txt"); err != nil {
+		t.Fatalf("another tenant's key: %v", err)
+	}
+	if got := listed(t, s); !slices.Equal(got, []string{testkeys.Tenant, "acme-prod"}) {
+		t.Errorf("List: %q", got)
+	}
 	// Replacing is delete, then upload.
-	if err := s.Delete(ctx); err != nil {
+	if err := s.Delete(ctx, testkeys.Tenant); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Save(ctx, second, "b.txt"); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := s.Load(ctx); err != nil || st.Key.ClientSecret() != "another-secret-value-12345" {
+	if st, err := s.Load(ctx, testkeys.Tenant); err != nil || st.Key.ClientSecret() != "another-secret-value-12345" {
 		t.Fatalf("replaced key: %v", err)
+	}
+	if st, err := s.Load(ctx, "acme-prod"); err != nil || st.Key.ClientSecret() != "third-secret-value-12345" {
+		t.Fatalf("the other tenant's key: %v", err)
 	}
 }
 
 func TestStoreNothingStored(t *testing.T) {
 	s, m := memStore(t)
 	ctx := context.Background()
-	if _, err := s.Load(ctx); !errors.Is(err, ErrNotFound) {
+	_, err := s.Load(ctx, testkeys.Tenant)
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), testkeys.Tenant) {
 		t.Errorf("Load: %v", err)
 	}
-	if err := s.Delete(ctx); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Load(ctx, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Load of no tenant: %v", err)
+	}
+	if err := s.Delete(ctx, testkeys.Tenant); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Delete: %v", err)
 	}
-	if ok, err := s.Exists(ctx); ok || err != nil {
-		t.Errorf("Exists = %t, %v", ok, err)
+	if err := s.Delete(ctx, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Delete of no tenant: %v", err)
+	}
+	if got := listed(t, s); len(got) != 0 {
+		t.Errorf("List = %q", got)
 	}
 	if err := s.Save(ctx, nil, ""); err == nil || errors.Is(err, ErrAlreadyStored) {
 		t.Errorf("Save(nil): %v", err)
@@ -182,8 +248,9 @@ func TestStoreNothingStored(t *testing.T) {
 	}
 }
 
-// TestStoreDeleteOrder: manifest first, then the parts, then the sweep, and
-// orphans of earlier failures go too.
+// TestStoreDeleteOrder: manifest first, then the index, then the parts
+// from the last down, then the leftovers of earlier failures; other
+// tenants' items and other services' stay byte for byte.
 func TestStoreDeleteOrder(t *testing.T) {
 	s, m := memStore(t)
 	ctx := context.Background()
@@ -191,56 +258,63 @@ func TestStoreDeleteOrder(t *testing.T) {
 	if err := s.Save(ctx, mustParse(t, file), "k.txt"); err != nil {
 		t.Fatal(err)
 	}
-	parts := len(m.Items(memService)) - 1
+	if err := s.Save(ctx, mustParse(t, testkeys.SecretKey(testkeys.Fields{Tenant: "acme-prod"})), ""); err != nil {
+		t.Fatal(err)
+	}
+	it := itemsOf(testkeys.Tenant)
+	parts := checkItems(t, m.Items(memService), testkeys.Tenant)
 	// Leftovers of an earlier, bigger save whose rollback failed.
 	for i := parts + 1; i <= parts+3; i++ {
-		if err := m.Set(memService, ChunkItem(i), "orphan"); err != nil {
+		if err := m.Set(memService, it.part(i), "orphan"); err != nil {
 			t.Fatal(err)
 		}
 	}
-	_ = m.Set("someone-else", ManifestItem, "theirs")
+	_ = m.Set("someone-else", it.manifest, "theirs")
+	others := keyItems(m, memService)
+	maps.DeleteFunc(others, func(user, _ string) bool { return strings.HasPrefix(user, it.manifest) })
 	start := len(m.Calls())
-	if err := s.Delete(ctx); err != nil {
+	if err := s.Delete(ctx, testkeys.Tenant); err != nil {
 		t.Fatal(err)
 	}
-	if n := len(m.Items(memService)); n != 0 {
-		t.Errorf("%d items left", n)
+	if got := keyItems(m, memService); !maps.Equal(got, others) {
+		t.Errorf("after the delete the other items are %d, want the other tenant's %d, byte for byte", len(got), len(others))
 	}
 	if len(m.Items("someone-else")) != 1 {
-		t.Error("the sweep removed another service's item")
+		t.Error("the delete removed another service's item")
 	}
-	var deletes []string
+	var writes []string
 	for _, c := range m.Calls()[start:] {
-		if c.Op == OpDelete || c.Op == OpDeleteAll {
-			deletes = append(deletes, string(c.Op)+" "+c.User)
+		if c.Op != OpGet {
+			writes = append(writes, string(c.Op)+" "+c.User)
 		}
 	}
-	want := []string{"delete " + ManifestItem}
-	for i := parts; i >= 1; i-- {
-		want = append(want, "delete "+ChunkItem(i))
+	want := []string{"delete " + it.manifest, "set " + IndexItem}
+	for i := parts + 3 + parallelWidth; i >= 1; i-- {
+		if i > parts {
+			continue
+		}
+		want = append(want, "delete "+it.part(i))
 	}
-	want = append(want, "deleteall ")
-	if fmt.Sprint(deletes) != fmt.Sprint(want) {
-		t.Errorf("deletes %v, want %v", deletes, want)
+	for i := parts + 1; i <= parts+3+parallelWidth; i++ {
+		want = append(want, "delete "+it.part(i))
+	}
+	if fmt.Sprint(writes) != fmt.Sprint(want) {
+		t.Errorf("writes %v,\nwant %v", writes, want)
+	}
+	if got := listed(t, s); !slices.Equal(got, []string{"acme-prod"}) {
+		t.Errorf("List after the delete: %q", got)
 	}
 }
 
-// plainBackend hides MemoryBackend's DeleteAll: a keychain that cannot list.
-type plainBackend struct{ m *MemoryBackend }
-
-func (p plainBackend) Get(s, u string) (string, error) { return p.m.Get(s, u) }
-func (p plainBackend) Set(s, u, v string) error        { return p.m.Set(s, u, v) }
-func (p plainBackend) Delete(s, u string) error        { return p.m.Delete(s, u) }
-
-func TestStoreSweepWithoutDeleteAll(t *testing.T) {
-	m := NewMemoryBackend()
-	s := Open(Options{LockDir: t.TempDir(), Backend: plainBackend{m}, Service: memService})
-	// Orphans without a manifest: a save that failed and could not roll
-	// back, with the gaps parallel writes leave.
+// TestStoreSweepOrphans: parts without a manifest (a save that failed and
+// could not roll back, with the gaps parallel writes leave) are removed by
+// the next Delete of their tenant, which says nothing was stored.
+func TestStoreSweepOrphans(t *testing.T) {
+	s, m := memStore(t)
 	for _, i := range []int{1, 2, 4, 5, 6, 8} {
-		_ = m.Set(memService, ChunkItem(i), "orphan")
+		_ = m.Set(memService, PartItem(testkeys.Tenant, i), "orphan")
 	}
-	if err := s.Delete(context.Background()); !errors.Is(err, ErrNotFound) {
+	if err := s.Delete(context.Background(), testkeys.Tenant); !errors.Is(err, ErrNotFound) {
 		t.Fatalf("Delete: %v", err)
 	}
 	if n := len(m.Items(memService)); n != 0 {
@@ -256,34 +330,34 @@ func TestStoreCorrupt(t *testing.T) {
 		why    string
 	}{
 		{"tampered part", func(m *MemoryBackend) {
-			v, _ := m.Get(memService, ChunkItem(2))
+			v, _ := m.Get(memService, PartItem(testkeys.Tenant, 2))
 			c := byte('x')
 			if v[10] == c {
 				c = 'y'
 			}
-			_ = m.Set(memService, ChunkItem(2), v[:10]+string(c)+v[11:])
+			_ = m.Set(memService, PartItem(testkeys.Tenant, 2), v[:10]+string(c)+v[11:])
 		}, "checksum"},
 		{"truncated part", func(m *MemoryBackend) {
-			v, _ := m.Get(memService, ChunkItem(1))
-			_ = m.Set(memService, ChunkItem(1), v[:len(v)-1])
+			v, _ := m.Get(memService, PartItem(testkeys.Tenant, 1))
+			_ = m.Set(memService, PartItem(testkeys.Tenant, 1), v[:len(v)-1])
 		}, "checksum"},
-		{"missing part", func(m *MemoryBackend) { _ = m.Delete(memService, ChunkItem(2)) }, "part 2 of"},
-		{"missing first part", func(m *MemoryBackend) { _ = m.Delete(memService, ChunkItem(1)) }, "part 1 of"},
-		{"broken escape", func(m *MemoryBackend) { _ = m.Set(memService, ChunkItem(1), "%G0") }, "not ours"},
-		{"manifest not JSON", func(m *MemoryBackend) { _ = m.Set(memService, ManifestItem, "{") }, "manifest cannot be read"},
-		{"manifest of another format", func(m *MemoryBackend) { _ = m.Set(memService, ManifestItem, `{"format":"x"}`) }, "not calmkey's"},
+		{"missing part", func(m *MemoryBackend) { _ = m.Delete(memService, PartItem(testkeys.Tenant, 2)) }, "part 2 of"},
+		{"missing first part", func(m *MemoryBackend) { _ = m.Delete(memService, PartItem(testkeys.Tenant, 1)) }, "part 1 of"},
+		{"broken escape", func(m *MemoryBackend) { _ = m.Set(memService, PartItem(testkeys.Tenant, 1), "%G0") }, "not ours"},
+		{"manifest not JSON", func(m *MemoryBackend) { _ = m.Set(memService, KeyItem(testkeys.Tenant), "{") }, "manifest cannot be read"},
+		{"manifest of another format", func(m *MemoryBackend) { _ = m.Set(memService, KeyItem(testkeys.Tenant), `{"format":"x"}`) }, "not calmkey's"},
 		{"manifest from the future", func(m *MemoryBackend) {
-			_ = m.Set(memService, ManifestItem, `{"format":"calmkey-service-key","version":9}`)
+			_ = m.Set(memService, KeyItem(testkeys.Tenant), `{"format":"calmkey-service-key","version":9}`)
 		}, "version 9"},
 		{"manifest with impossible count", func(m *MemoryBackend) {
-			man, _ := m.Get(memService, ManifestItem)
-			_ = m.Set(memService, ManifestItem, strings.Replace(man, `"chunks":`, `"chunks":1000`, 1))
+			man, _ := m.Get(memService, KeyItem(testkeys.Tenant))
+			_ = m.Set(memService, KeyItem(testkeys.Tenant), strings.Replace(man, `"chunks":`, `"chunks":1000`, 1))
 		}, "impossible"},
 		{"checksum right, key invalid", func(m *MemoryBackend) {
 			bad := edit(t, secretKey(t), func(_, uaa map[string]any) { delete(uaa, "clientid") })
-			k := &Key{sec: func() *secrets { return &secrets{raw: bad} }}
+			k := &Key{Tenant: testkeys.Tenant, sec: func() *secrets { return &secrets{raw: bad} }}
 			s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService})
-			_ = s.Delete(context.Background())
+			_ = s.Delete(context.Background(), testkeys.Tenant)
 			if err := s.Save(context.Background(), k, ""); err != nil {
 				t.Fatal(err)
 			}
@@ -298,20 +372,28 @@ func TestStoreCorrupt(t *testing.T) {
 				t.Fatal(err)
 			}
 			tt.damage(m)
-			_, err := s.Load(ctx)
+			_, err := s.Load(ctx, testkeys.Tenant)
 			if !errors.Is(err, ErrCorrupt) {
 				t.Fatalf("Load: %v", err)
 			}
-			if !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), "delete it and upload the key file again") {
+			if !strings.Contains(err.Error(), tt.why) || !strings.Contains(err.Error(), "tenant "+testkeys.Tenant) || !strings.Contains(err.Error(), "delete it and upload the key file again") {
 				t.Errorf("message: %v", err)
 			}
 			assertNoSecret(t, "corrupt error", err.Error(), secretParts(key))
+			// List shows the tenant, damaged or not (a damaged manifest
+			// with Err).
+			if sums, err := s.List(ctx); err != nil || len(sums) != 1 || sums[0].Tenant != testkeys.Tenant {
+				t.Errorf("List of a damaged key: %+v, %v", sums, err)
+			}
 			// What the user is told to do must work.
-			if err := s.Delete(ctx); err != nil {
+			if err := s.Delete(ctx, testkeys.Tenant); err != nil {
 				t.Fatalf("Delete: %v", err)
 			}
-			if n := len(m.Items(memService)); n != 0 {
+			if n := len(keyItems(m, memService)); n != 0 {
 				t.Errorf("%d items left after delete", n)
+			}
+			if got := listed(t, s); len(got) != 0 {
+				t.Errorf("List after delete: %q", got)
 			}
 		})
 	}
@@ -319,10 +401,10 @@ func TestStoreCorrupt(t *testing.T) {
 
 // TestStoreFailedSaveLeavesNothing: a failure at any write rolls back, and
 // when the rollback fails too, the leftovers stay invisible until the next
-// delete sweeps them.
+// delete sweeps them. The 4th Set is the manifest, the 5th the index.
 func TestStoreFailedSaveLeavesNothing(t *testing.T) {
-	file, _ := x509Key(t, testkeys.RSAPKCS1)   // several parts
-	for _, failAt := range []int{1, 2, 3, 4} { // the 4th set is the manifest
+	file, _ := x509Key(t, testkeys.RSAPKCS1) // several parts
+	for _, failAt := range []int{1, 2, 3, 4, 5} {
 		for _, rollbackFails := range []bool{false, true} {
 			t.Run(fmt.Sprintf("set %d, rollback fails %t", failAt, rollbackFails), func(t *testing.T) {
 				s, m := memStore(t)
@@ -346,26 +428,29 @@ func TestStoreFailedSaveLeavesNothing(t *testing.T) {
 					t.Fatalf("Save: %v", err)
 				}
 				m.Intercept(nil)
-				if _, err := s.Load(ctx); !errors.Is(err, ErrNotFound) {
-					t.Errorf("half-written key visible: Load: %v", err)
+				if got := listed(t, s); len(got) != 0 {
+					t.Errorf("half-written key listed: %q", got)
 				}
-				if ok, _ := s.Exists(ctx); ok {
-					t.Error("half-written key exists")
-				}
-				left := len(m.Items(memService))
+				left := len(keyItems(m, memService))
 				if !rollbackFails && left != 0 {
 					t.Errorf("rollback left %d items", left)
 				}
-				if err := s.Delete(ctx); !errors.Is(err, ErrNotFound) {
+				if _, err := s.Load(ctx, testkeys.Tenant); !errors.Is(err, ErrNotFound) && !(rollbackFails && failAt == 5 && err == nil) {
+					// Only a manifest the rollback could not remove is a key:
+					// whole (its parts came first), and listed by this Load.
+					t.Errorf("half-written key visible: Load: %v", err)
+				}
+				if err := s.Delete(ctx, testkeys.Tenant); err != nil && !errors.Is(err, ErrNotFound) {
 					t.Errorf("Delete: %v", err)
 				}
-				if n := len(m.Items(memService)); n != 0 {
+				if n := len(keyItems(m, memService)); n != 0 {
 					t.Errorf("sweep left %d items", n)
 				}
 				// And a clean save works afterwards.
 				if err := s.Save(ctx, key, "k.txt"); err != nil {
 					t.Fatal(err)
 				}
+				checkItems(t, m.Items(memService), testkeys.Tenant)
 			})
 		}
 	}
@@ -395,14 +480,16 @@ func TestStoreUnavailable(t *testing.T) {
 		assertNoSecret(t, op, msg, secretParts(key))
 	}
 	check("Save", s.Save(ctx, key, ""))
-	_, err := s.Load(ctx)
+	_, err := s.Load(ctx, testkeys.Tenant)
 	check("Load", err)
-	check("Delete", s.Delete(ctx))
-	_, err = s.Exists(ctx)
-	check("Exists", err)
+	check("Delete", s.Delete(ctx, testkeys.Tenant))
+	_, err = s.List(ctx)
+	check("List", err)
+	_, err = s.Stamp(ctx)
+	check("Stamp", err)
 	// Any other keychain failure is "unavailable" too.
 	m.FailOn(OpGet, errors.New("org.freedesktop.Secret.Error.IsLocked"))
-	_, err = s.Load(ctx)
+	_, err = s.Load(ctx, testkeys.Tenant)
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "IsLocked") {
 		t.Errorf("locked: %v", err)
 	}
@@ -441,7 +528,7 @@ func TestStoreTimeout(t *testing.T) {
 			var err error
 			start := time.Now()
 			if op == OpGet {
-				_, err = s.Load(ctx)
+				_, err = s.Load(ctx, testkeys.Tenant)
 			} else {
 				err = s.Save(ctx, key, "")
 			}
@@ -453,7 +540,7 @@ func TestStoreTimeout(t *testing.T) {
 			}
 			// While the hung call is out, the next call waits its turn and
 			// times out too instead of interleaving.
-			if _, err := s.Exists(ctx); !errors.Is(err, ErrTimeout) {
+			if _, err := s.List(ctx); !errors.Is(err, ErrTimeout) {
 				t.Errorf("second call: %v", err)
 			}
 			release()
@@ -461,7 +548,7 @@ func TestStoreTimeout(t *testing.T) {
 			if err := s.Save(ctx, key, ""); err != nil {
 				t.Fatalf("after release: %v", err)
 			}
-			if _, err := s.Load(ctx); err != nil {
+			if _, err := s.Load(ctx, testkeys.Tenant); err != nil {
 				t.Fatalf("after release: %v", err)
 			}
 		})
@@ -474,7 +561,7 @@ func TestStoreLateSaveIsUndone(t *testing.T) {
 	m := NewMemoryBackend()
 	s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 100 * time.Millisecond})
 	m.Intercept(func(c Call) error {
-		if c.Op == OpSet && c.User == ManifestItem {
+		if c.Op == OpSet && c.User == KeyItem(testkeys.Tenant) {
 			time.Sleep(300 * time.Millisecond) // ends 200ms past the deadline
 		}
 		return nil
@@ -496,8 +583,8 @@ func TestStoreLateSaveIsUndone(t *testing.T) {
 		t.Errorf("Save returned after %v; want after the late write (300ms), within %v", took, WriteGrace)
 	}
 	m.Intercept(nil)
-	if ok, err := s.Exists(context.Background()); ok || err != nil {
-		t.Fatalf("Exists = %t, %v", ok, err)
+	if got := listed(t, s); len(got) != 0 {
+		t.Fatalf("List = %q", got)
 	}
 }
 
@@ -540,7 +627,7 @@ func TestStoreTimeoutStillHung(t *testing.T) {
 	s.grace = 100 * time.Millisecond
 	gate := make(chan struct{})
 	m.Intercept(func(c Call) error {
-		if c.Op == OpSet && c.User == ManifestItem {
+		if c.Op == OpSet && c.User == KeyItem(testkeys.Tenant) {
 			<-gate
 		}
 		return nil
@@ -558,10 +645,10 @@ func TestStoreTimeoutStillHung(t *testing.T) {
 	close(gate)
 	m.Intercept(nil)
 	s.timeout = 5 * time.Second
-	if ok, err := s.Exists(context.Background()); ok || err != nil {
-		t.Fatalf("Exists = %t, %v", ok, err)
+	if got := listed(t, s); len(got) != 0 {
+		t.Fatalf("List = %q", got)
 	}
-	if n := len(m.Items(memService)); n != 0 {
+	if n := len(keyItems(m, memService)); n != 0 {
 		t.Errorf("%d items left after the late write ended", n)
 	}
 }
@@ -582,10 +669,10 @@ func TestStoreLateDeleteFinishes(t *testing.T) {
 		}
 		return nil
 	})
-	if err := s.Delete(ctx); err != nil {
+	if err := s.Delete(ctx, testkeys.Tenant); err != nil {
 		t.Fatalf("Delete that ended within the grace: %v", err)
 	}
-	if n := len(m.Items(memService)); n != 0 {
+	if n := len(keyItems(m, memService)); n != 0 {
 		t.Errorf("%d items left", n)
 	}
 }
@@ -596,12 +683,12 @@ func TestStoreContext(t *testing.T) {
 	defer release()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
-	if _, err := s.Load(ctx); !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
+	if _, err := s.Load(ctx, testkeys.Tenant); !errors.Is(err, context.Canceled) || errors.Is(err, ErrTimeout) {
 		t.Errorf("cancelled: %v", err)
 	}
 	ctx, cancel2 := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel2()
-	if _, err := s.Load(ctx); !errors.Is(err, ErrTimeout) {
+	if _, err := s.Load(ctx, testkeys.Tenant); !errors.Is(err, ErrTimeout) {
 		t.Errorf("caller's deadline: %v", err)
 	}
 }

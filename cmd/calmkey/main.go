@@ -33,10 +33,6 @@ func describe() string {
 	return version + " (commit " + commit + ")"
 }
 
-// serviceEnv names another keychain service; tests use it so they never
-// touch the user's key, and calmkeyctl honours the same variable.
-const serviceEnv = "CALMKEY_KEYCHAIN_SERVICE"
-
 func main() {
 	// --version prints where there is a console (Linux, macOS; on Windows,
 	// calmkey.exe is a GUI program: redirect it, calmkey.exe --version > v.txt).
@@ -45,10 +41,9 @@ func main() {
 		fmt.Println("calmkey " + describe())
 		return
 	}
-	service := vault.DefaultService
-	if s := os.Getenv(serviceEnv); s != "" {
-		service = s
-	}
+	// CALMKEY_KEYCHAIN_SERVICE names another keychain service; tests use it
+	// so they never touch the user's keys, and calmkeyctl honours it too.
+	service := vault.ServiceFromEnv(os.Getenv)
 
 	// One app per user and keychain service, before anything of Fyne starts:
 	// a second start asks the running app to show and raise its window and

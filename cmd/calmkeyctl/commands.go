@@ -37,10 +37,12 @@ that nothing writes to, or that never ends).`,
 var uploadCmd = &command{
 	name:    "upload",
 	usage:   "upload FILE|- [--timeout D]",
-	summary: "format check, then store (refused when a key is stored)",
-	help: `Runs the format check and, when the key is valid, stores it in the keychain.
-Only one key is kept: when one is stored already, the upload is refused (exit
-status 1); run 'calmkeyctl delete' first to replace it. Of several uploads at
+	summary: "format check, then store under the key's tenant",
+	help: `Runs the format check and, when the key is valid, stores it in the keychain
+under its tenant (uaa.identityzone). One key is kept per tenant: when the
+key's tenant has one already, the upload is refused (exit status 1, "tenant
+X already has a service key: delete it first"); run 'calmkeyctl delete
+--tenant X' first to replace it. Of several uploads of one tenant's keys at
 once (from calmkeyctl or the desktop app) exactly one stores its key.
 
 --timeout bounds reading the input and storing. An upload that times out
@@ -59,78 +61,95 @@ monitoring). Keys for API calls such as the SAP Cloud ALM Analytics API, and
 
 var statusCmd = &command{
 	name:    "status",
-	usage:   "status [--json]",
-	summary: "what is stored: tenant, region, client id, type, ...",
-	help: `Shows what is stored: tenant, region, client id, credential type, API
-endpoint, token URL, when it was uploaded and, for x509 keys, when the
-certificate expires. Never shows a secret. Exit status 1 when no key is
-stored. With --json, prints one JSON object with "stored" (bool) and, on
-failure, "error_code" (not_stored, corrupt, keychain_unavailable,
-keychain_timeout, keychain_busy) and "error".
+	usage:   "status [--tenant NAME] [--json]",
+	summary: "a tenant's key: region, client id, type, ...",
+	help: `Shows the tenant's stored key: tenant, region, client id, credential type,
+API endpoint, token URL, when it was uploaded and, for x509 keys, when the
+certificate expires. Never shows a secret. --tenant may be left out when one
+tenant has a key; with several, exit status 2 lists them. Exit status 1
+when no key is stored (for the tenant). With --json, prints one JSON object
+with "stored" (bool) and, on failure, "error_code" (not_stored, corrupt,
+tenant_required with "tenants", keychain_unavailable, keychain_timeout,
+keychain_busy) and "error".
 
 The key lives in the keychain under the service name "calmkey", or the value
 of CALMKEY_KEYCHAIN_SERVICE when that is set (the desktop app honours it too).`,
 	example: `  calmkeyctl status
-  calmkeyctl status --json | jq -r .cert_expiry`,
+  calmkeyctl status --tenant acme-prod --json | jq -r .cert_expiry`,
 	run: runStatus,
 }
 
 var showCmd = &command{
 	name:    "show",
-	usage:   "show [--reveal]",
-	summary: "the stored JSON; secrets masked unless --reveal",
-	help: `Prints the stored key as JSON. uaa.clientsecret and uaa.key are masked unless
+	usage:   "show [--tenant NAME] [--reveal]",
+	summary: "a tenant's key as JSON; secrets masked",
+	help: `Prints the tenant's stored key as JSON (--tenant as for status).
+uaa.clientsecret and uaa.key are masked unless
 you add --reveal; with --reveal the output holds the secret, so do not paste it
 into tickets or chats.`,
 	example: `  calmkeyctl show
-  calmkeyctl show --reveal | jq -r .uaa.clientid`,
+  calmkeyctl show --tenant acme-prod --reveal | jq -r .uaa.clientid`,
 	run: runShow,
 }
 
 var downloadCmd = &command{
 	name:    "download",
-	usage:   "download FILE [--force]",
-	summary: "the stored key as uploaded, mode 0600",
-	help: `Writes the stored key to FILE byte for byte as it was uploaded (for a key that
+	usage:   "download FILE [--tenant NAME] [--force]",
+	summary: "a tenant's key as uploaded, mode 0600",
+	help: `Writes the tenant's stored key (--tenant as for status) to FILE byte for
+byte as it was uploaded (for a key that
 came wrapped in cf output, the key object's own text), readable by you only
 (mode 0600). An existing FILE is not overwritten (exit status 1) unless you add
 --force, which replaces it as a whole. FILE - writes to stdout. The file holds
 the secret: delete it when you no longer need it.`,
 	example: `  calmkeyctl download cloudalm-key.txt
-  calmkeyctl download cloudalm-key.txt --force`,
+  calmkeyctl download acme-prod-key.txt --tenant acme-prod --force`,
 	run: runDownload,
 }
 
 var deleteCmd = &command{
 	name:    "delete",
-	usage:   "delete [--yes]",
-	summary: "remove the stored key (asks on a terminal)",
-	help: `Removes the stored key from the keychain. On a terminal it asks first; in a
+	usage:   "delete [--tenant NAME] [--yes]",
+	summary: "remove a tenant's key (asks on a terminal)",
+	help: `Removes the tenant's stored key from the keychain (--tenant as for status);
+the other tenants' keys stay as they are. On a terminal it asks first; in a
 script (stdin not a terminal) it needs --yes and otherwise stops with exit
 status 2. Answering no exits with 1. Delete the key here too when you delete
-it or its service instance in the SAP BTP cockpit: it can no longer log on.`,
+it or its service instance in the SAP BTP cockpit: it can no longer log on.
+Without --tenant it also removes a damaged key stored by an earlier calmkey,
+whose tenant cannot be read.`,
 	example: `  calmkeyctl delete
-  calmkeyctl delete --yes`,
+  calmkeyctl delete --tenant acme-prod --yes`,
 	run: runDelete,
 }
 
 var testCmd = &command{
 	name:    "test",
-	usage:   "test [--json] [--timeout D]",
-	summary: "log on with the stored key and report each step",
-	help: `Logs on with the stored key: requests a token from the key's XSUAA, then calls
-the SAP Cloud ALM API with it, and reports each step with its outcome, time,
-HTTP status and, on trouble, a hint. Exit status 0 when logon works (also when
-the API answers 403 for a key without the projects read scope), 1 when it does
-not, including a timeout. --timeout bounds the whole command, keychain included.
-With --json, prints one JSON object: "ok" (bool) and "steps", each with "id"
+	usage:   "test [--tenant NAME | --all] [--json] [--timeout D]",
+	summary: "log on with a tenant's key, or every tenant's",
+	help: `Logs on with the tenant's stored key (--tenant as for status): requests a
+token from the key's XSUAA, then calls the SAP Cloud ALM API with it, and
+reports each step with its outcome, time, HTTP status and, on trouble, a
+hint. Exit status 0 when logon works (also when the API answers 403 for a
+key without the projects read scope), 1 when it does not, including a
+timeout. --timeout bounds the whole command, keychain included. With
+--json, prints one JSON object: "ok" (bool) and "steps", each with "id"
 (token, api), "status" (ok, warn, fail, skipped), "ms", "http_status" when
-there was one, "detail" and "hint".
+there was one, "detail" and "hint". The result is kept as the tenant's last
+test, which 'calmkeyctl list' shows.
+
+--all tests every tenant's key, 8 at a time, prints a line per tenant in
+name order, then a summary, and exits 1 if any tenant's logon fails. With
+--json: one object with "ok" (every tenant works), "tenants" (a test --json
+report per tenant, with "tenant"; "error_code" and "error" for a key that
+could not be read) and "summary" ("tested", "ok", "failed",
+"failed_tenants"). This is the nightly check for many tenants.
 
 Behind a TLS-inspecting proxy, point SSL_CERT_FILE at a PEM file with its CA;
 HTTPS_PROXY and NO_PROXY are honoured.`,
 	example: `  calmkeyctl test
-  calmkeyctl test --json --timeout 10s | jq .ok`,
+  calmkeyctl test --tenant acme-prod --json --timeout 10s | jq .ok
+  calmkeyctl test --all --timeout 2m || echo "a tenant's key no longer logs on"`,
 	run: runTest,
 }
 
@@ -143,55 +162,43 @@ var versionCmd = &command{
 	run:     runVersion,
 }
 
-// readInput reads FILE, or stdin for "-", stopping just past MaxFileSize so
-// that a huge or endless input is refused without being read whole, and
-// giving up when ctx ends (a FIFO that no one opens, stdin that never ends):
-// the read is left behind in its goroutine, which the process's exit ends.
+// readInput reads FILE, or stdin for "-", with vault.ReadKeyFile: under
+// the size cap, and giving up when ctx ends (a FIFO that no one opens, stdin
+// that never ends).
 func (a *app) readInput(ctx context.Context, name string, timeout time.Duration) (data []byte, fileName string, err error) {
-	type read struct {
-		data []byte
-		err  error
-	}
-	got := make(chan read, 1)
-	go func() {
-		var r io.Reader
+	data, err = vault.ReadKeyFile(ctx, func() (io.ReadCloser, error) {
 		if name == "-" {
-			r = a.stdin
-		} else {
-			f, err := os.Open(name)
-			if err != nil {
-				got <- read{err: fileError(err, name)}
-				return
-			}
-			defer f.Close()
-			if st, err := f.Stat(); err == nil && st.IsDir() {
-				got <- read{err: fmt.Errorf("%s is a folder; give the service key file inside it", displayName(name))}
-				return
-			}
-			r = f
+			return io.NopCloser(a.stdin), nil
 		}
-		data, err := io.ReadAll(io.LimitReader(r, vault.MaxFileSize+1))
+		f, err := os.Open(name)
 		if err != nil {
-			err = fmt.Errorf("cannot read %s: %v", displayName(name), unwrapPath(err))
+			return nil, worded{fileError(err, name)}
 		}
-		got <- read{data, err}
-	}()
-	select {
-	case rd := <-got:
-		if rd.err != nil {
-			return nil, "", rd.err
+		if st, err := f.Stat(); err == nil && st.IsDir() {
+			f.Close()
+			return nil, worded{fmt.Errorf("%s is a folder; give the service key file inside it", displayName(name))}
 		}
-		if name != "-" {
-			fileName = filepath.Base(name)
-		}
-		return rd.data, fileName, nil
-	case <-ctx.Done():
-		if errors.Is(ctx.Err(), context.Canceled) {
-			return nil, "", errors.New("interrupted")
-		}
+		return f, nil
+	})
+	var w worded
+	switch {
+	case errors.Is(err, context.Canceled):
+		return nil, "", errors.New("interrupted")
+	case errors.Is(err, context.DeadlineExceeded):
 		return nil, "", fmt.Errorf("the key did not arrive whole from %s within --timeout %s; check that something writes the key to it and ends, or allow more time with a longer --timeout", displayName(name), timeout)
+	case errors.As(err, &w):
+		return nil, "", w.error
+	case err != nil:
+		return nil, "", fmt.Errorf("cannot read %s: %v", displayName(name), unwrapPath(err))
 	}
+	if name != "-" {
+		fileName = filepath.Base(name)
+	}
+	return data, fileName, nil
 }
+
+// worded is an error whose text already says what happened to whom.
+type worded struct{ error }
 
 // displayName is a FILE argument as messages show it, safe to print.
 func displayName(name string) string {
@@ -314,7 +321,7 @@ func runUpload(a *app, c *command, args []string) int {
 		return code
 	}
 	if err := s.Save(ctx, key, fileName); err != nil {
-		return a.failKeychain(c, err, timeout)
+		return a.failKeychain(c, err, timeout, key.Tenant)
 	}
 	fmt.Fprintf(a.stdout, "Stored the service key for tenant %s (%s) in the keychain%s.\n", vault.Printable(orUnknown(key.Tenant)), key.CredentialType, warningsNote(key.Warnings))
 	return exitOK
@@ -351,21 +358,42 @@ func writeFacts(w io.Writer, key *vault.Key, st *vault.Stored) {
 
 // statusJSON is status --json. Field names are a contract for scripts.
 type statusJSON struct {
-	Stored                 bool            `json:"stored"`
-	Service                string          `json:"service"`
-	Tenant                 string          `json:"tenant,omitempty"`
-	Region                 string          `json:"region,omitempty"`
-	ClientID               string          `json:"client_id,omitempty"`
-	CredentialType         string          `json:"credential_type,omitempty"`
-	CredentialTypeDeclared *bool           `json:"credential_type_declared,omitempty"`
-	APIEndpoint            string          `json:"api_endpoint,omitempty"`
-	TokenURL               string          `json:"token_url,omitempty"`
-	UploadedAt             *time.Time      `json:"uploaded_at,omitempty"`
-	FileName               string          `json:"file_name,omitempty"`
-	CertExpiry             *time.Time      `json:"cert_expiry,omitempty"`
-	Warnings               []vault.Finding `json:"warnings,omitempty"`
-	ErrorCode              string          `json:"error_code,omitempty"`
-	Error                  string          `json:"error,omitempty"`
+	Stored  bool   `json:"stored"`
+	Service string `json:"service"`
+	keyJSON
+	Warnings  []vault.Finding `json:"warnings,omitempty"`
+	ErrorCode string          `json:"error_code,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Tenants   []string        `json:"tenants,omitempty"` // with tenant_required
+}
+
+// keyJSON are a stored key's facts in status --json and list --json.
+type keyJSON struct {
+	Tenant                 string     `json:"tenant,omitempty"`
+	Region                 string     `json:"region,omitempty"`
+	ClientID               string     `json:"client_id,omitempty"`
+	CredentialType         string     `json:"credential_type,omitempty"`
+	CredentialTypeDeclared *bool      `json:"credential_type_declared,omitempty"`
+	APIEndpoint            string     `json:"api_endpoint,omitempty"`
+	TokenURL               string     `json:"token_url,omitempty"`
+	UploadedAt             *time.Time `json:"uploaded_at,omitempty"`
+	FileName               string     `json:"file_name,omitempty"`
+	CertExpiry             *time.Time `json:"cert_expiry,omitempty"`
+}
+
+func newKeyJSON(sum vault.Summary) keyJSON {
+	up := sum.UploadedAt.UTC()
+	declared := sum.Declared
+	k := keyJSON{
+		Tenant: sum.Tenant, Region: sum.Region, ClientID: sum.ClientID,
+		CredentialType: string(sum.CredentialType), CredentialTypeDeclared: &declared,
+		APIEndpoint: sum.APIEndpoint, TokenURL: sum.TokenURL, UploadedAt: &up, FileName: sum.FileName,
+	}
+	if !sum.CertExpiry.IsZero() {
+		exp := sum.CertExpiry.UTC()
+		k.CertExpiry = &exp
+	}
+	return k
 }
 
 func (a *app) writeJSON(v any) {
@@ -380,43 +408,25 @@ func (a *app) writeJSON(v any) {
 func runStatus(a *app, c *command, args []string) int {
 	fl := c.flags()
 	asJSON := fl.Bool("json", false, "print one JSON object")
+	tenant := tenantFlag(fl)
 	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
 	if done {
 		return code
 	}
 	s, ctx, cancel := a.store(timeout)
 	defer cancel()
-	st, code := a.loadStored(ctx, c, s, timeout, *asJSON, func(errCode, msg string) any {
-		return statusJSON{Service: a.service(), ErrorCode: errCode, Error: msg}
+	st, code := a.loadStored(ctx, c, s, *tenant, timeout, *asJSON, func(errCode, msg string, tenants []string) any {
+		return statusJSON{Service: a.service(), ErrorCode: errCode, Error: msg, Tenants: tenants}
 	})
 	if st == nil {
 		return code
 	}
 	key := st.Key
 	if *asJSON {
-		up := st.UploadedAt.UTC()
-		out := statusJSON{
-			Stored:                 true,
-			Service:                a.service(),
-			Tenant:                 key.Tenant,
-			Region:                 key.Region,
-			ClientID:               key.ClientID,
-			CredentialType:         string(key.CredentialType),
-			CredentialTypeDeclared: &key.Declared,
-			APIEndpoint:            key.APIEndpoint,
-			TokenURL:               key.TokenURL(),
-			UploadedAt:             &up,
-			FileName:               st.FileName,
-			Warnings:               key.Warnings,
-		}
-		if !key.CertExpiry.IsZero() {
-			exp := key.CertExpiry.UTC()
-			out.CertExpiry = &exp
-		}
-		a.writeJSON(out)
+		a.writeJSON(statusJSON{Stored: true, Service: a.service(), keyJSON: newKeyJSON(st.Summary()), Warnings: key.Warnings})
 		return exitOK
 	}
-	fmt.Fprintf(a.stdout, "A service key is stored (keychain service %q).\n", a.service())
+	fmt.Fprintf(a.stdout, "A service key is stored for tenant %s (keychain service %q).\n", vault.Printable(key.Tenant), a.service())
 	writeFacts(a.stdout, key, st)
 	for _, w := range key.Warnings {
 		fmt.Fprintf(a.stdout, "Warning: %s\n", vault.Printable(w.String()))
@@ -427,13 +437,14 @@ func runStatus(a *app, c *command, args []string) int {
 func runShow(a *app, c *command, args []string) int {
 	fl := c.flags()
 	reveal := fl.Bool("reveal", false, "show uaa.clientsecret and uaa.key instead of a mask")
+	tenant := tenantFlag(fl)
 	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
 	if done {
 		return code
 	}
 	s, ctx, cancel := a.store(timeout)
 	defer cancel()
-	st, code := a.loadStored(ctx, c, s, timeout, false, nil)
+	st, code := a.loadStored(ctx, c, s, *tenant, timeout, false, nil)
 	if st == nil {
 		return code
 	}
@@ -448,12 +459,13 @@ func runShow(a *app, c *command, args []string) int {
 func runDownload(a *app, c *command, args []string) int {
 	fl := c.flags()
 	force := fl.Bool("force", false, "replace FILE when it exists")
+	tenant := tenantFlag(fl)
 	pos, timeout, code, done := a.parseTimed(c, fl, args, 1, 1)
 	if done {
 		return code
 	}
 	name := pos[0]
-	// Refuse before touching the keychain; the O_EXCL create below is what
+	// Refuse before touching the keychain; privfile's O_EXCL create is what
 	// guards against a file appearing meanwhile.
 	if name != "-" && !*force {
 		if _, err := os.Lstat(name); err == nil {
@@ -462,7 +474,7 @@ func runDownload(a *app, c *command, args []string) int {
 	}
 	s, ctx, cancel := a.store(timeout)
 	defer cancel()
-	st, code := a.loadStored(ctx, c, s, timeout, false, nil)
+	st, code := a.loadStored(ctx, c, s, *tenant, timeout, false, nil)
 	if st == nil {
 		return code
 	}
@@ -484,7 +496,7 @@ func runDownload(a *app, c *command, args []string) int {
 		a.errorf(c, "cannot write %s: %v. Nothing was written; choose a folder you can write to.", name, unwrapPath(err))
 		return exitNo
 	}
-	fmt.Fprintf(a.stdout, "Wrote the service key to %s (readable by you only). It holds the secret: delete it when you no longer need it.\n", name)
+	fmt.Fprintf(a.stdout, "Wrote the service key of tenant %s to %s (readable by you only). It holds the secret: delete it when you no longer need it.\n", vault.Printable(st.Key.Tenant), name)
 	return exitOK
 }
 
@@ -496,6 +508,7 @@ func (a *app) refuseOverwrite(c *command, name string) int {
 func runDelete(a *app, c *command, args []string) int {
 	fl := c.flags()
 	yes := fl.Bool("yes", false, "delete without asking")
+	tenant := tenantFlag(fl)
 	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
 	if done {
 		return code
@@ -505,16 +518,34 @@ func runDelete(a *app, c *command, args []string) int {
 	}
 	s, ctx, cancel := a.store(timeout)
 	defer cancel()
+	target := *tenant
+	var damaged error // what calmkey cannot read and Delete(ctx, "") removes
+	if target == "" {
+		sums, err := s.List(ctx)
+		if errors.Is(err, vault.ErrCorrupt) {
+			damaged = err
+		} else {
+			var ok bool
+			if target, code, ok = a.chooseTenant(c, sums, err, timeout, false, nil); !ok {
+				return code
+			}
+		}
+	}
 	if !*yes {
-		what := "the stored service key"
-		st, err := s.Load(ctx)
-		switch {
-		case err == nil:
-			what = fmt.Sprintf("the service key for tenant %s (%s)", vault.Printable(orUnknown(st.Key.Tenant)), st.Key.CredentialType)
-		case errors.Is(err, vault.ErrCorrupt):
-			what = "the damaged service key"
-		default:
-			return a.failKeychain(c, err, timeout)
+		var what string
+		if damaged != nil {
+			fmt.Fprintf(a.stderr, "%s.\n", capitalize(damaged.Error()))
+			what = "what cannot be read"
+		} else {
+			st, err := s.Load(ctx, target)
+			switch {
+			case err == nil:
+				what = fmt.Sprintf("the service key of tenant %s (%s)", vault.Printable(target), st.Key.CredentialType)
+			case errors.Is(err, vault.ErrCorrupt):
+				what = fmt.Sprintf("the damaged service key of tenant %s", vault.Printable(target))
+			default:
+				return a.failKeychain(c, err, timeout, *tenant)
+			}
 		}
 		fmt.Fprintf(a.stderr, "Delete %s from the keychain? This cannot be undone. [y/N] ", what)
 		answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
@@ -525,10 +556,18 @@ func runDelete(a *app, c *command, args []string) int {
 			return exitNo
 		}
 	}
-	if err := s.Delete(ctx); err != nil {
-		return a.failKeychain(c, err, timeout)
+	if err := s.Delete(ctx, target); err != nil {
+		return a.failKeychain(c, err, timeout, *tenant)
 	}
-	fmt.Fprintln(a.stdout, "Deleted the service key from the keychain.")
+	if target == "" {
+		fmt.Fprintln(a.stdout, "Deleted what could not be read from the keychain.")
+		return exitOK
+	}
+	fmt.Fprintf(a.stdout, "Deleted the service key of tenant %s from the keychain.\n", vault.Printable(target))
+	// Its last test goes with it; a failure here changes nothing stored.
+	if h, err := a.history(); err == nil {
+		_ = h.Forget(ctx, target)
+	}
 	return exitOK
 }
 
@@ -539,32 +578,36 @@ type testErrorJSON struct {
 	Steps     []struct{} `json:"steps"`
 	ErrorCode string     `json:"error_code"`
 	Error     string     `json:"error"`
+	Tenants   []string   `json:"tenants,omitempty"` // with tenant_required
 }
 
 func runTest(a *app, c *command, args []string) int {
 	fl := c.flags()
 	asJSON := fl.Bool("json", false, "print one JSON object")
+	tenant := tenantFlag(fl)
+	all := fl.Bool("all", false, fmt.Sprintf("test every tenant's key, %d at a time", allInFlight))
 	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
 	if done {
 		return code
 	}
+	if *all && *tenant != "" {
+		return a.usageError(c, fl, "--all tests every tenant: leave out --tenant, or --all")
+	}
 	s, ctx, cancel := a.store(timeout)
 	defer cancel()
-	st, code := a.loadStored(ctx, c, s, timeout, *asJSON, func(errCode, msg string) any {
-		return testErrorJSON{Steps: []struct{}{}, ErrorCode: errCode, Error: msg}
+	if *all {
+		return a.testAll(ctx, c, s, timeout, *asJSON)
+	}
+	st, code := a.loadStored(ctx, c, s, *tenant, timeout, *asJSON, func(errCode, msg string, tenants []string) any {
+		return testErrorJSON{Steps: []struct{}{}, ErrorCode: errCode, Error: msg, Tenants: tenants}
 	})
 	if st == nil {
 		return code
 	}
-	// The run gets what is left of the command's deadline.
-	left := timeout
-	if d, ok := ctx.Deadline(); ok {
-		left = time.Until(d)
-	}
 	if !*asJSON {
-		fmt.Fprintf(a.stdout, "Testing the service key for tenant %s (%s)...\n", vault.Printable(orUnknown(st.Key.Tenant)), st.Key.CredentialType)
+		fmt.Fprintf(a.stdout, "Testing the service key of tenant %s (%s)...\n", vault.Printable(st.Key.Tenant), st.Key.CredentialType)
 	}
-	rep := almtest.Run(ctx, st.Key, almtest.Options{Timeout: max(left, time.Millisecond), RootCAs: a.env.rootCAs})
+	rep := a.logon(ctx, st.Key, timeout)
 	if *asJSON {
 		a.writeJSON(rep)
 	} else {
@@ -579,14 +622,42 @@ func runTest(a *app, c *command, args []string) int {
 	case errors.Is(a.ctx.Err(), context.Canceled):
 		a.errorf(c, "interrupted.")
 	case rep.KeyRejected:
-		a.errorf(c, "the key was rejected. To delete it here too, run 'calmkeyctl delete'.")
+		a.errorf(c, "the key was rejected. To delete it here too, run 'calmkeyctl delete%s'.", tenantArg(st.Key.Tenant))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
 		a.errorf(c, "the logon did not finish within --timeout %s. Try again, or allow more time with a longer --timeout.", timeout)
+	}
+	if !errors.Is(a.ctx.Err(), context.Canceled) {
+		a.record(ctx, c, almtest.NewLastTest(st, rep))
 	}
 	if !rep.OK {
 		return exitNo
 	}
 	return exitOK
+}
+
+// logon runs the logon test with key, with what is left of the command's
+// deadline.
+func (a *app) logon(ctx context.Context, key *vault.Key, timeout time.Duration) *almtest.Report {
+	left := timeout
+	if d, ok := ctx.Deadline(); ok {
+		left = time.Until(d)
+	}
+	return almtest.Run(ctx, key, almtest.Options{Timeout: max(left, time.Millisecond), RootCAs: a.env.rootCAs})
+}
+
+// record keeps tests as their tenants' last (almtest.History), which list
+// shows (and the desktop app is to). A failure is a warning: the test itself ran.
+func (a *app) record(ctx context.Context, c *command, tests ...almtest.LastTest) {
+	h, err := a.history()
+	if err == nil {
+		// Its own short deadline: the command's may be spent by a slow logon.
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		err = h.Record(rctx, tests...)
+	}
+	if err != nil {
+		fmt.Fprintf(a.stderr, "calmkeyctl %s: warning: the result was not kept as the last test: %v\n", c.name, err)
+	}
 }
 
 func runVersion(a *app, c *command, args []string) int {

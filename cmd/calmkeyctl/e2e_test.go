@@ -122,13 +122,29 @@ func newCLI(t *testing.T) *cli {
 		dir:     t.TempDir(),
 		secrets: []string{testkeys.Secret},
 	}
-	t.Cleanup(func() {
-		// Leave nothing in the session's keychain; no key stored is fine.
-		if r := c.run("", "delete", "--yes"); r.code != exitOK && r.code != exitNo {
-			t.Errorf("cleanup: %v", r)
-		}
-	})
+	t.Cleanup(c.deleteAll)
 	return c
+}
+
+// deleteAll leaves nothing in the session's keychain: it deletes every
+// tenant's key that list shows; no key stored is fine.
+func (c *cli) deleteAll() {
+	c.t.Helper()
+	r := c.run("", "list", "--json")
+	var l struct {
+		Tenants []struct {
+			Tenant string `json:"tenant"`
+		} `json:"tenants"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &l); err != nil || r.code != exitOK {
+		c.t.Errorf("cleanup: list --json: %v (%v)", r, err)
+		return
+	}
+	for _, t := range l.Tenants {
+		if r := c.run("", "delete", "--tenant", t.Tenant, "--yes"); r.code != exitOK {
+			c.t.Errorf("cleanup: %v", r)
+		}
+	}
 }
 
 // addSecrets registers the secret material of a key file for the output scan:
@@ -351,8 +367,8 @@ func TestE2ESecretKeyLifecycle(t *testing.T) {
 	expect(t, r, exitOK, "upload")
 	r = c.run("", "upload", keyFile)
 	expect(t, r, exitNo, "second upload")
-	if !strings.Contains(r.stderr, "already stored") {
-		t.Errorf("second upload does not say a key is stored: %q", r.stderr)
+	if !strings.Contains(r.stderr, "tenant "+testkeys.Tenant+" already has a service key: delete it first") {
+		t.Errorf("second upload does not say the tenant has a key: %q", r.stderr)
 	}
 
 	r = c.run("", "status")

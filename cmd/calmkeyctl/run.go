@@ -7,10 +7,12 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"runtime"
 	"runtime/debug"
 	"strings"
 	"time"
 
+	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -23,9 +25,8 @@ const (
 	exitBusy        = 4 // another calmkey held the keychain lock: try again
 )
 
-// ServiceEnv overrides the keychain service name. Tests set it so they never
-// touch the real entry; the desktop app honours the same variable.
-const ServiceEnv = "CALMKEY_KEYCHAIN_SERVICE"
+// ServiceEnv overrides the keychain service name (vault.ServiceFromEnv).
+const ServiceEnv = vault.ServiceEnv
 
 // defaultTimeout bounds a whole command unless --timeout says otherwise.
 const defaultTimeout = 30 * time.Second
@@ -36,9 +37,10 @@ type env struct {
 	terminal bool // stdin is a terminal: delete may ask
 
 	// For in-process tests; zero values mean the real thing.
-	backend vault.Backend  // nil: the OS keychain
-	rootCAs *x509.CertPool // nil: system roots (honouring SSL_CERT_FILE)
-	lockDir string         // "": the keychain lock in the user's cache folder
+	backend    vault.Backend  // nil: the OS keychain
+	rootCAs    *x509.CertPool // nil: system roots (honouring SSL_CERT_FILE)
+	lockDir    string         // "": the keychain lock in the user's cache folder
+	historyDir string         // "": the last tests in the user's config folder
 }
 
 // checkedWriter keeps the first error of the writes to it, and writes
@@ -79,7 +81,7 @@ type command struct {
 
 // commands in the order usage lists them.
 var commands = []*command{
-	checkCmd, uploadCmd, statusCmd, showCmd, downloadCmd, deleteCmd, testCmd, versionCmd,
+	checkCmd, uploadCmd, listCmd, statusCmd, showCmd, downloadCmd, deleteCmd, testCmd, versionCmd,
 }
 
 func lookup(name string) *command {
@@ -146,8 +148,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 }
 
 func (a *app) usage(w io.Writer) {
-	fmt.Fprint(w, `calmkeyctl keeps your SAP Cloud ALM service key in the operating system's
-keychain, shared with the calmkey desktop app.
+	fmt.Fprint(w, `calmkeyctl keeps your SAP Cloud ALM service keys, one per tenant, in the
+operating system's keychain, shared with the calmkey desktop app.
 
 Usage:
   calmkeyctl COMMAND [ARGS] [FLAGS]
@@ -155,10 +157,13 @@ Usage:
 Commands:
 `)
 	for _, c := range commands {
-		fmt.Fprintf(w, "  %-38s %s\n", c.usage, c.summary)
+		fmt.Fprintf(w, "  %-44s %s\n", c.usage, c.summary)
 	}
 	fmt.Fprintf(w, `
 Run 'calmkeyctl COMMAND --help' for a command's flags and an example.
+The key commands (status, show, download, delete, test) take --tenant NAME;
+with one tenant's key stored it may be left out. 'calmkeyctl list' shows
+the tenants.
 Every command but version accepts --timeout D (a Go duration, default %s)
 that bounds the whole command: reading the key file or stdin, and the
 keychain. A write to the keychain that runs past it is waited for up to
@@ -166,10 +171,12 @@ keychain. A write to the keychain that runs past it is waited for up to
 
 Exit status:
   0  success: valid, stored, deleted, logon works
-  1  a negative answer: invalid file, a key is already stored, no key is
-     stored, logon fails (also on a network timeout), download refused
-     because the file exists, delete declined
-  2  usage error: no command, an unknown one, a missing argument
+  1  a negative answer: invalid file, the tenant already has a key, no key
+     is stored (for the tenant), logon fails (also on a network timeout;
+     with test --all: for any tenant), download refused because the file
+     exists, delete declined
+  2  usage error: no command, an unknown one, a missing argument; several
+     tenants have a key and --tenant names none (they are listed)
   3  the OS keychain cannot be reached or did not answer in time
   4  another calmkey (the app, a script) was changing the key all that
      time; try again
@@ -283,12 +290,7 @@ func (a *app) open(timeout time.Duration) *vault.Store {
 	return vault.Open(vault.Options{Backend: a.env.backend, Service: a.service(), Timeout: timeout, LockDir: a.env.lockDir})
 }
 
-func (a *app) service() string {
-	if s := a.env.getenv(ServiceEnv); s != "" {
-		return s
-	}
-	return vault.DefaultService
-}
+func (a *app) service() string { return vault.ServiceFromEnv(a.env.getenv) }
 
 func (a *app) errorf(c *command, format string, args ...any) {
 	fmt.Fprintf(a.stderr, "calmkeyctl %s: %s\n", c.name, fmt.Sprintf(format, args...))
@@ -316,15 +318,18 @@ func errorCode(err error) string {
 
 // keychainError reports a failed keychain call with what to do and returns
 // the exit status: 3 when the keychain is out of reach or too slow, 4 when
-// another calmkey held the keychain lock, else 1.
-func keychainError(err error, timeout time.Duration) (msg string, code int) {
+// another calmkey held the keychain lock, else 1. tenant is the tenant the
+// command was about, "" when none was named.
+func keychainError(err error, timeout time.Duration, tenant string) (msg string, code int) {
 	switch {
-	case errors.Is(err, vault.ErrNotFound):
+	case errors.Is(err, vault.ErrNotFound) && tenant == "":
 		return "no service key is stored. Upload one with 'calmkeyctl upload FILE'.", exitNo
+	case errors.Is(err, vault.ErrNotFound):
+		return fmt.Sprintf("no service key is stored for tenant %s. 'calmkeyctl list' shows the tenants that have one.", vault.Printable(tenant)), exitNo
 	case errors.Is(err, vault.ErrCorrupt):
-		return "the stored service key is damaged and cannot be used. Delete it with 'calmkeyctl delete --yes', then upload the key file again.", exitNo
+		return fmt.Sprintf("%s: 'calmkeyctl delete%s --yes' deletes it.", err, tenantArg(tenant)), exitNo
 	case errors.Is(err, vault.ErrAlreadyStored):
-		return "a service key is already stored, and only one is kept. To replace it, run 'calmkeyctl delete', then upload again.", exitNo
+		return fmt.Sprintf("%s ('calmkeyctl delete%s'), then upload the new key.", err, tenantArg(tenant)), exitNo
 	case errors.Is(err, vault.ErrBusy):
 		return "another calmkey (the desktop app, or another calmkeyctl) is changing the key; try again in a moment.", exitBusy
 	case errors.Is(err, vault.ErrUnavailable), errors.Is(err, vault.ErrTimeout):
@@ -338,25 +343,129 @@ func keychainError(err error, timeout time.Duration) (msg string, code int) {
 	}
 }
 
-func (a *app) failKeychain(c *command, err error, timeout time.Duration) int {
-	msg, code := keychainError(err, timeout)
+func capitalize(s string) string {
+	if s == "" || s[0] < 'a' || s[0] > 'z' {
+		return s
+	}
+	return string(s[0]-'a'+'A') + s[1:]
+}
+
+// tenantArg is " --tenant NAME" as a user types it into a shell (quoted
+// when it must be), "" for no tenant.
+func tenantArg(tenant string) string {
+	if tenant == "" {
+		return ""
+	}
+	return " --tenant " + shellQuote(tenant)
+}
+
+// shellQuote quotes s for the shells of the OS when it holds anything but
+// letters, digits and -_.:/@+, and escapes what would not print as itself.
+func shellQuote(s string) string {
+	plain := s != ""
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:/@+", r)) {
+			plain = false
+			break
+		}
+	}
+	switch {
+	case plain:
+		return s
+	case runtime.GOOS == "windows":
+		// cmd.exe and PowerShell both take "..."; a " inside is doubled
+		// for PowerShell and cmd reads it as an escaped quote.
+		return `"` + vault.Printable(strings.ReplaceAll(s, `"`, `""`)) + `"`
+	default:
+		return "'" + vault.Printable(strings.ReplaceAll(s, "'", `'\''`)) + "'"
+	}
+}
+
+func (a *app) failKeychain(c *command, err error, timeout time.Duration, tenant string) int {
+	msg, code := keychainError(err, timeout, tenant)
 	a.errorf(c, "%s", msg)
 	return code
 }
 
-// loadStored reads the stored key. On failure it reports why and returns nil
-// and the exit status; with asJSON it also prints the reply that jsonErr makes
-// from the error code and message, so that a script still gets one JSON
-// object on stdout.
-func (a *app) loadStored(ctx context.Context, c *command, s *vault.Store, timeout time.Duration, asJSON bool, jsonErr func(errCode, msg string) any) (*vault.Stored, int) {
-	st, err := s.Load(ctx)
+// jsonError makes the --json reply of a command that could not read a key
+// from the error code and message, and the tenants when several have a key
+// and none was named.
+type jsonError func(errCode, msg string, tenants []string) any
+
+// pickTenant is the tenant a key command acts on: the one named with
+// --tenant, or else the only one that has a key. When none or several have
+// a key, or the keychain fails, it reports why (with asJSON, also as the
+// JSON reply jsonErr makes) and returns ok false and the exit status: 2 for
+// several, listing them.
+func (a *app) pickTenant(ctx context.Context, c *command, s *vault.Store, named string, timeout time.Duration, asJSON bool, jsonErr jsonError) (tenant string, code int, ok bool) {
+	if named != "" {
+		return named, exitOK, true
+	}
+	sums, err := s.List(ctx)
+	return a.chooseTenant(c, sums, err, timeout, asJSON, jsonErr)
+}
+
+// chooseTenant is pickTenant once the keys are listed: sums, or err.
+func (a *app) chooseTenant(c *command, sums []vault.Summary, err error, timeout time.Duration, asJSON bool, jsonErr jsonError) (tenant string, code int, ok bool) {
+	if err == nil && len(sums) == 1 {
+		return sums[0].Tenant, exitOK, true
+	}
+	var msg string
+	var names []string
+	switch {
+	case err != nil:
+		msg, code = keychainError(err, timeout, "")
+	case len(sums) == 0:
+		msg, code = keychainError(vault.ErrNotFound, timeout, "")
+		err = vault.ErrNotFound
+	default:
+		code = exitUsage
+		var b strings.Builder
+		fmt.Fprintf(&b, "%d tenants have a service key; name one with --tenant NAME:", len(sums))
+		for _, sum := range sums {
+			names = append(names, sum.Tenant)
+			fmt.Fprintf(&b, "\n  %s", vault.Printable(sum.Tenant))
+		}
+		msg = b.String()
+	}
+	if asJSON {
+		errCode := "tenant_required"
+		if err != nil {
+			errCode = errorCode(err)
+		}
+		a.writeJSON(jsonErr(errCode, msg, names))
+	}
+	a.errorf(c, "%s", msg)
+	return "", code, false
+}
+
+// loadStored reads the key of the tenant named (or the only one, see
+// pickTenant). On failure it reports why and returns nil and the exit
+// status; with asJSON it also prints the reply that jsonErr makes, so that
+// a script still gets one JSON object on stdout.
+func (a *app) loadStored(ctx context.Context, c *command, s *vault.Store, named string, timeout time.Duration, asJSON bool, jsonErr jsonError) (*vault.Stored, int) {
+	tenant, code, ok := a.pickTenant(ctx, c, s, named, timeout, asJSON, jsonErr)
+	if !ok {
+		return nil, code
+	}
+	st, err := s.Load(ctx, tenant)
 	if err == nil {
 		return st, exitOK
 	}
-	msg, code := keychainError(err, timeout)
+	msg, code := keychainError(err, timeout, tenant)
 	if asJSON {
-		a.writeJSON(jsonErr(errorCode(err), msg))
+		a.writeJSON(jsonErr(errorCode(err), msg, nil))
 	}
 	a.errorf(c, "%s", msg)
 	return nil, code
+}
+
+// tenantFlag adds --tenant to fs.
+func tenantFlag(fs *flag.FlagSet) *string {
+	return fs.String("tenant", "", "the tenant (uaa.identityzone) whose key to use; may be left out when one tenant has a key")
+}
+
+// history is where the last tests are kept (almtest.History).
+func (a *app) history() (*almtest.History, error) {
+	return almtest.OpenHistory(a.env.historyDir, a.service())
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -24,73 +23,24 @@ import (
 // end-to-end tests (e2e_test.go, real keychain, real binary) cannot reach
 // well: a keychain that fails or hangs, the terminal prompt, flag parsing.
 
-// memBackend is a keychain in a map. fail makes every call fail as an
-// unreachable keychain would; hang makes every call block until release.
-type memBackend struct {
-	mu      sync.Mutex
-	items   map[string]string
-	fail    bool
-	hang    chan struct{}
-	entered chan struct{} // gets a value when a call starts hanging
-}
+// unitService is the keychain service runIn uses unless told otherwise.
+const unitService = "calmkey-unit-test"
 
-func newMem() *memBackend { return &memBackend{items: map[string]string{}} }
-
-func (m *memBackend) gate() error {
-	if m.hang != nil {
-		select {
-		case m.entered <- struct{}{}:
-		default:
+// keyItems counts the items of service that hold keys: all but the index of
+// tenants, which stays (listing none) once the last key is deleted.
+func keyItems(m *vault.MemoryBackend, service string) int {
+	n := 0
+	for user := range m.Items(service) {
+		if user != vault.IndexItem {
+			n++
 		}
-		<-m.hang
 	}
-	if m.fail {
-		return fmt.Errorf("%w: no D-Bus session bus (test fake)", vault.ErrUnavailable)
-	}
-	return nil
+	return n
 }
 
-func (m *memBackend) Get(service, user string) (string, error) {
-	if err := m.gate(); err != nil {
-		return "", err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	v, ok := m.items[service+"\x00"+user]
-	if !ok {
-		return "", fmt.Errorf("%s/%s: %w", service, user, vault.ErrNotFound)
-	}
-	return v, nil
-}
-
-func (m *memBackend) Set(service, user, secret string) error {
-	if err := m.gate(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	m.items[service+"\x00"+user] = secret
-	return nil
-}
-
-func (m *memBackend) Delete(service, user string) error {
-	if err := m.gate(); err != nil {
-		return err
-	}
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	k := service + "\x00" + user
-	if _, ok := m.items[k]; !ok {
-		return fmt.Errorf("%s/%s: %w", service, user, vault.ErrNotFound)
-	}
-	delete(m.items, k)
-	return nil
-}
-
-func (m *memBackend) count() int {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return len(m.items)
+// unreachable makes every call of m fail as an unreachable keychain would.
+func unreachable(m *vault.MemoryBackend) {
+	m.FailOn("", fmt.Errorf("%w: no D-Bus session bus (test fake)", vault.ErrUnavailable))
 }
 
 type result struct {
@@ -110,10 +60,14 @@ func runIn(t *testing.T, e env, stdin string, args ...string) result {
 	if e.getenv == nil {
 		e.getenv = func(k string) string {
 			if k == ServiceEnv {
-				return "calmkey-unit-test"
+				return unitService
 			}
 			return ""
 		}
+	}
+	if e.historyDir == "" {
+		// Never the user's own record of the last tests.
+		e.historyDir = t.TempDir()
 	}
 	if e.lockDir == "" {
 		// As a process of its own: a keychain call a hung run left behind
@@ -185,7 +139,7 @@ func TestUsageErrors(t *testing.T) {
 		{"help", "frobnicate"},
 	}
 	for _, args := range tests {
-		r := runIn(t, env{backend: newMem()}, "", args...)
+		r := runIn(t, env{backend: vault.NewMemoryBackend()}, "", args...)
 		if r.code != exitUsage {
 			t.Errorf("calmkeyctl %q: %v; want exit 2", args, r)
 			continue
@@ -247,7 +201,7 @@ func TestVersionDefault(t *testing.T) {
 }
 
 func TestInProcessLifecycle(t *testing.T) {
-	mem := newMem()
+	mem := vault.NewMemoryBackend()
 	e := env{backend: mem}
 	key := testkeys.SecretKey(testkeys.Fields{})
 
@@ -257,10 +211,10 @@ func TestInProcessLifecycle(t *testing.T) {
 	if r := runIn(t, e, string(key), "upload", "-"); r.code != exitOK || !strings.Contains(r.stdout, testkeys.Tenant) {
 		t.Fatalf("upload -: %v", r)
 	}
-	if mem.count() == 0 {
+	if keyItems(mem, unitService) == 0 {
 		t.Fatal("upload stored nothing in the backend")
 	}
-	if r := runIn(t, e, string(key), "upload", "-"); r.code != exitNo || !strings.Contains(r.stderr, "calmkeyctl delete") {
+	if r := runIn(t, e, string(key), "upload", "-"); r.code != exitNo || !strings.Contains(r.stderr, "already has a service key") || !strings.Contains(r.stderr, "calmkeyctl delete --tenant "+testkeys.Tenant) {
 		t.Fatalf("second upload: %v; want exit 1 pointing at delete", r)
 	}
 	r := runIn(t, e, "", "status", "--json")
@@ -290,8 +244,8 @@ func TestInProcessLifecycle(t *testing.T) {
 	if r := runIn(t, term, "Yes\n", "delete"); r.code != exitOK || !strings.Contains(r.stderr, testkeys.Tenant) {
 		t.Fatalf("delete answered yes: %v", r)
 	}
-	if mem.count() != 0 {
-		t.Errorf("%d keychain items left after delete", mem.count())
+	if n := keyItems(mem, unitService); n != 0 {
+		t.Errorf("%d keychain items left after delete", n)
 	}
 	if r := runIn(t, term, "y\n", "delete"); r.code != exitNo || strings.Contains(r.stderr, "[y/N]") {
 		t.Errorf("delete with nothing stored: %v; want exit 1 without a question", r)
@@ -303,7 +257,7 @@ func TestInProcessLifecycle(t *testing.T) {
 
 // The service name comes from CALMKEY_KEYCHAIN_SERVICE, else the default.
 func TestServiceName(t *testing.T) {
-	mem := newMem()
+	mem := vault.NewMemoryBackend()
 	key := string(testkeys.SecretKey(testkeys.Fields{}))
 	withService := func(s string) env {
 		return env{backend: mem, getenv: func(k string) string {
@@ -323,9 +277,12 @@ func TestServiceName(t *testing.T) {
 	if r.code != exitNo {
 		t.Errorf("a key stored under service calmkey-a is seen under the default: %v", r)
 	}
-	for k := range mem.items {
-		if !strings.HasPrefix(k, "calmkey-a\x00") {
-			t.Errorf("item stored under an unexpected service: %q", strings.SplitN(k, "\x00", 2)[0])
+	if keyItems(mem, "calmkey-a") == 0 {
+		t.Error("nothing is stored under calmkey-a")
+	}
+	for _, other := range []string{"calmkey-b", vault.DefaultService, unitService} {
+		if n := len(mem.Items(other)); n != 0 {
+			t.Errorf("%d items stored under %s", n, other)
 		}
 	}
 	if r := runIn(t, withService("calmkey-a"), "", "status"); r.code != exitOK || !strings.Contains(r.stdout, `"calmkey-a"`) {
@@ -337,8 +294,8 @@ func TestServiceName(t *testing.T) {
 func TestKeychainUnavailable(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := secretKeyFile(t, dir)
-	mem := newMem()
-	mem.fail = true
+	mem := vault.NewMemoryBackend()
+	unreachable(mem)
 	for _, args := range keychainCommands(keyFile, filepath.Join(dir, "out.txt")) {
 		r := runIn(t, env{backend: mem, terminal: true}, "y\n", args...)
 		if r.code != exitUnavailable {
@@ -374,6 +331,7 @@ func secretKeyFile(t *testing.T, dir string) string {
 func keychainCommands(keyFile, outFile string) [][]string {
 	return [][]string{
 		{"upload", keyFile},
+		{"list"},
 		{"status"},
 		{"status", "--json"},
 		{"show"},
@@ -381,6 +339,7 @@ func keychainCommands(keyFile, outFile string) [][]string {
 		{"delete"},
 		{"delete", "--yes"},
 		{"test"},
+		{"test", "--all"},
 	}
 }
 
@@ -389,10 +348,18 @@ func keychainCommands(keyFile, outFile string) [][]string {
 func TestKeychainHangs(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := secretKeyFile(t, dir)
-	mem := newMem()
-	mem.hang = make(chan struct{})
-	mem.entered = make(chan struct{}, 1)
-	defer close(mem.hang)
+	mem := vault.NewMemoryBackend()
+	hang := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	mem.Intercept(func(vault.Call) error {
+		select {
+		case entered <- struct{}{}:
+		default:
+		}
+		<-hang
+		return nil
+	})
+	defer close(hang)
 	for _, args := range keychainCommands(keyFile, filepath.Join(dir, "out.txt")) {
 		args = append(args, "--timeout", "100ms")
 		done := make(chan result, 1)
@@ -408,7 +375,7 @@ func TestKeychainHangs(t *testing.T) {
 		}
 	}
 	select {
-	case <-mem.entered:
+	case <-entered:
 	default:
 		t.Error("no command reached the hanging keychain; the test proves nothing")
 	}
@@ -486,7 +453,7 @@ func TestErrorCodes(t *testing.T) {
 		if got := errorCode(err); got != want {
 			t.Errorf("errorCode(%v) = %q, want %q", err, got, want)
 		}
-		_, code := keychainError(err, time.Second)
+		_, code := keychainError(err, time.Second, "")
 		wantCode := exitNo
 		if want == "keychain_timeout" || want == "keychain_unavailable" {
 			wantCode = exitUnavailable
@@ -519,7 +486,7 @@ func mayRevealSecrets(args []string) bool {
 // run passes env.rootCAs to the logon, and a logon failure is exit 1.
 func TestInProcessLogon(t *testing.T) {
 	srv := fakealm.Start(t, fakealm.Options{})
-	e := env{backend: newMem(), rootCAs: srv.RootCAs()}
+	e := env{backend: vault.NewMemoryBackend(), rootCAs: srv.RootCAs(), historyDir: t.TempDir()}
 	if r := runIn(t, e, string(srv.SecretKey()), "upload", "-"); r.code != exitOK {
 		t.Fatal(r)
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -83,7 +84,7 @@ func TestKeychainBusy(t *testing.T) {
 	}
 	defer other.Unlock()
 	other2 := testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"})
-	for _, args := range [][]string{{"upload", "-"}, {"delete", "--yes"}, {"status"}, {"show"}, {"download", "-"}, {"test"}} {
+	for _, args := range [][]string{{"upload", "-"}, {"delete", "--yes"}, {"list"}, {"status"}, {"show"}, {"download", "-"}, {"test"}, {"test", "--all"}} {
 		r := runIn(t, e, string(other2), append(args, "--timeout", "150ms")...)
 		if r.code != exitBusy {
 			t.Errorf("%q while another calmkey holds the lock: %v; want exit 4", args, r)
@@ -98,7 +99,7 @@ func TestKeychainBusy(t *testing.T) {
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || r.code != exitBusy || st.ErrorCode != "keychain_busy" {
 		t.Errorf("status --json while busy: %v (%v)", r, err)
 	}
-	if after := mem.Items("calmkey-busy-test"); len(after) != len(before) || after[vault.ManifestItem] != before[vault.ManifestItem] {
+	if after := mem.Items("calmkey-busy-test"); !maps.Equal(after, before) {
 		t.Error("the stored key changed while another calmkey held the lock")
 	}
 }
@@ -193,7 +194,7 @@ func TestStricterCheckRefuses(t *testing.T) {
 			}
 		}
 	}
-	if n := len(mem.Items("calmkey-unit-test")); n != 0 {
+	if n := len(mem.Items(unitService)); n != 0 {
 		t.Errorf("%d items stored", n)
 	}
 }

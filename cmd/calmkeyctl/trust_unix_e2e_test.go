@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -74,4 +75,76 @@ func TestE2EStdoutFull(t *testing.T) {
 			t.Errorf("%q > /dev/full: %v; want exit 1 saying the output failed", args, r)
 		}
 	}
+}
+
+// TestE2ENoSessionBus (Linux only: D-Bus and the Secret Service exist only
+// there): without a session bus calmkeyctl exits 3 with the
+// usual message and starts no D-Bus daemon (godbus would run dbus-launch,
+// which leaves a dbus-daemon behind on every run).
+func TestE2ENoSessionBus(t *testing.T) {
+	c := newCLI(t)
+	key := testkeys.SecretKey(testkeys.Fields{})
+	c.addSecrets(key)
+	if _, err := os.Stat(fmt.Sprintf("/run/user/%d/bus", os.Getuid())); err == nil {
+		t.Fatal("this machine has a session bus at /run/user/UID/bus, which godbus finds by itself; the test cannot make a machine without one")
+	}
+	// A dbus-launch ahead of the real one on PATH notes that it was run.
+	bin := t.TempDir()
+	marker := filepath.Join(bin, "dbus-launch-ran")
+	script := "#!/bin/sh\necho ran >> " + marker + "\nexit 1\n"
+	if err := os.WriteFile(filepath.Join(bin, "dbus-launch"), []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	before := daemons(t)
+	runtimeDir := t.TempDir()
+	for _, args := range [][]string{{"status"}, {"upload", "-"}, {"delete", "--yes"}, {"show"}} {
+		cmd := exec.Command(c.bin, append(args, "--timeout", "5s")...)
+		cmd.Dir = c.dir
+		var env []string
+		for _, kv := range c.environ(nil) {
+			if !strings.HasPrefix(kv, "DBUS_SESSION_BUS_ADDRESS=") && !strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") && !strings.HasPrefix(kv, "PATH=") {
+				env = append(env, kv)
+			}
+		}
+		cmd.Env = append(env, "XDG_RUNTIME_DIR="+runtimeDir, "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+		cmd.Stdin = strings.NewReader(string(key))
+		var out, errb bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &errb
+		r := c.outcome(cmd.Run(), out.String(), errb.String(), args)
+		if r.code != exitUnavailable || !strings.Contains(r.stderr, "keychain (Secret Service) cannot be reached") || !strings.Contains(r.stderr, "no D-Bus session bus") {
+			t.Errorf("%q without a session bus: %v; want exit 3 saying there is no session bus", args, r)
+		}
+	}
+	if b, err := os.ReadFile(marker); err == nil {
+		t.Errorf("calmkeyctl ran dbus-launch %d times", strings.Count(string(b), "ran"))
+	}
+	for pid, name := range daemons(t) {
+		if _, ok := before[pid]; !ok {
+			t.Errorf("a new %s (pid %d) is running after the runs", name, pid)
+		}
+	}
+}
+
+// daemons lists the running dbus-daemon and dbus-launch processes by pid.
+func daemons(t *testing.T) map[int]string {
+	t.Helper()
+	found := map[int]string{}
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatalf("cannot list processes: %v", err)
+	}
+	for _, e := range entries {
+		var pid int
+		if _, err := fmt.Sscan(e.Name(), &pid); err != nil {
+			continue
+		}
+		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
+		if err != nil {
+			continue
+		}
+		if name := strings.TrimSpace(string(comm)); name == "dbus-daemon" || name == "dbus-launch" {
+			found[pid] = name
+		}
+	}
+	return found
 }

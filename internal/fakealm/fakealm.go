@@ -64,6 +64,9 @@ type Options struct {
 	// carry, instead of 127.0.0.1. It must resolve to the loopback, or be
 	// reached through a proxy that maps it there.
 	Host string
+	// Delay holds every request this long before it is answered, as a
+	// distant region's servers do (SAP Cloud ALM in another continent).
+	Delay time.Duration
 }
 
 // Endpoint names a server in Request and Counts.
@@ -165,6 +168,16 @@ func Start(t testing.TB, opts Options) *Server {
 	quiet := log.New(io.Discard, "", 0) // clients that reject our certificate are a test's point, not noise
 
 	start := func(h http.Handler, mtls bool) *httptest.Server {
+		if d := opts.Delay; d > 0 {
+			inner := h
+			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				select {
+				case <-time.After(d):
+					inner.ServeHTTP(w, r)
+				case <-r.Context().Done():
+				}
+			})
+		}
 		srv := httptest.NewUnstartedServer(h)
 		srv.Config.ErrorLog = quiet
 		srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
@@ -253,5 +254,26 @@ func TestSink(t *testing.T) {
 	resp.Body.Close()
 	if sink.Hits() != 1 {
 		t.Fatalf("sink hits %d, want 1", sink.Hits())
+	}
+}
+
+// Delay holds each request before it is answered; a client that gives up
+// first gets nothing.
+func TestDelay(t *testing.T) {
+	const d = 150 * time.Millisecond
+	s := Start(t, Options{Delay: d})
+	c := client(s, nil)
+	start := time.Now()
+	code, tr := postToken(t, c, s.UAAURL()+"/oauth/token", secretForm(s))
+	if took := time.Since(start); code != 200 || took < d {
+		t.Fatalf("token: HTTP %d after %v, want 200 after at least %v", code, took, d)
+	}
+	start = time.Now()
+	if code := getProjects(t, c, s, tr.AccessToken); code != 200 || time.Since(start) < d {
+		t.Fatalf("API: HTTP %d after %v", code, time.Since(start))
+	}
+	c.Timeout = d / 3
+	if _, err := c.PostForm(s.UAAURL()+"/oauth/token", secretForm(s)); err == nil {
+		t.Error("a request that gave up before the delay got an answer")
 	}
 }

@@ -28,6 +28,7 @@ import (
 
 	"github.com/calmkey/calmkey/internal/harness"
 	"github.com/calmkey/calmkey/internal/testkeys"
+	"github.com/calmkey/calmkey/vault"
 )
 
 // ErrorWords are what the window shows when something went wrong; a healthy
@@ -58,7 +59,7 @@ func Service(t testing.TB) string {
 
 // ServiceEnv is the environment setting that points the app and calmkeyctl
 // at the keychain service svc.
-func ServiceEnv(svc string) string { return "CALMKEY_KEYCHAIN_SERVICE=" + svc }
+func ServiceEnv(svc string) string { return vault.ServiceEnv + "=" + svc }
 
 // Running is a started app with a visible window.
 type Running struct {
@@ -284,11 +285,13 @@ func tesseract(t testing.TB, shot []byte, configs ...string) []byte {
 	return text
 }
 
-// SaveShot keeps the screenshot in the folder CALMKEY_SCREENSHOTS names, to
-// look at or to refresh the README's docs/screenshot.png (there is no make
-// target: CALMKEY_SCREENSHOTS=$PWD/shots scripts/test-session go test -tags
-// migrated_fynedo -run Window ./cmd/calmkey), and in the test's temp dir
-// otherwise.
+// SaveShot keeps the screenshot in the folder CALMKEY_SCREENSHOTS names, and
+// in the test's temp dir otherwise. There is no make target for it: to
+// refresh the README's docs/screenshot.png, run
+//
+//	CALMKEY_SCREENSHOTS=$PWD/docs scripts/test-session go test -tags migrated_fynedo -run TestWindowWithKeyStoredByCLI ./cmd/calmkey
+//
+// and rename docs/window-with-key.png to docs/screenshot.png.
 func SaveShot(t testing.TB, name string, shot []byte) {
 	dir := os.Getenv("CALMKEY_SCREENSHOTS")
 	if dir == "" {

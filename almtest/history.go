@@ -1,0 +1,231 @@
+package almtest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/gofrs/flock"
+
+	"github.com/calmkey/calmkey/internal/privfile"
+	"github.com/calmkey/calmkey/vault"
+)
+
+// History is the last logon test of each tenant, shared by the desktop app
+// and calmkeyctl: whichever ran a test, the other shows its outcome. It is
+// a small JSON file per keychain service,
+//
+//	Linux    $XDG_CONFIG_HOME/calmkey/last-tests-<service>.json (~/.config/...)
+//	macOS    ~/Library/Application Support/calmkey/last-tests-<service>.json
+//	Windows  %AppData%\calmkey\last-tests-<service>.json
+//
+// readable by the user alone (mode 0600; on Windows an access list for the
+// user), replaced whole on every write (a temporary file renamed over it)
+// under a lock on the file beside it with ".lock" added, so that two
+// processes recording at once lose neither result. It holds what a Report
+// holds, which never includes a secret or a token, and names each key by
+// its tenant, client id and upload time: a result is shown only for the
+// key it was made with, never for one stored in its place since.
+//
+// Its methods touch the file system and may wait for the lock, so the app
+// calls them off the UI goroutine.
+type History struct {
+	path string
+}
+
+// LastTest is one tenant's last test.
+type LastTest struct {
+	Tenant     string    `json:"tenant"`
+	ClientID   string    `json:"client_id"`
+	UploadedAt time.Time `json:"uploaded_at"`
+	Report     *Report   `json:"report"`
+}
+
+// At is when the test ran.
+func (lt *LastTest) At() time.Time { return lt.Report.Started }
+
+// Of reports whether the test was made with the key that sum (or a Stored's
+// Summary) describes.
+func (lt *LastTest) Of(sum vault.Summary) bool {
+	return lt != nil && lt.Tenant == sum.Tenant && lt.ClientID == sum.ClientID && lt.UploadedAt.Equal(sum.UploadedAt)
+}
+
+// NewLastTest is the record of rep, a test of the stored key st.
+func NewLastTest(st *vault.Stored, rep *Report) LastTest {
+	return LastTest{Tenant: st.Key.Tenant, ClientID: st.Key.ClientID, UploadedAt: st.UploadedAt, Report: rep}
+}
+
+// LastTests are the recorded tests by tenant.
+type LastTests map[string]LastTest
+
+// For is the last test of the key sum describes, nil when it has none.
+func (lts LastTests) For(sum vault.Summary) *LastTest {
+	lt, ok := lts[sum.Tenant]
+	if !ok || !lt.Of(sum) || lt.Report == nil {
+		return nil
+	}
+	return &lt
+}
+
+const (
+	historyFormat  = "calmkey-last-tests"
+	historyVersion = 1
+	historyRetry   = 5 * time.Millisecond
+	// historyMost bounds what is read: a file that large is not ours.
+	historyMost = 16 << 20
+)
+
+type historyFile struct {
+	Format  string    `json:"format"`
+	Version int       `json:"version"`
+	Tests   LastTests `json:"tests"`
+}
+
+// OpenHistory returns the history of keychain service (vault.DefaultService
+// when ""), kept in dir: the user's config folder + "calmkey" when dir is
+// "". It does not touch the file.
+func OpenHistory(dir, service string) (*History, error) {
+	if dir == "" {
+		base, err := os.UserConfigDir()
+		if err != nil {
+			return nil, fmt.Errorf("calmkey finds no folder to remember the last tests in: %w", err)
+		}
+		dir = filepath.Join(base, "calmkey")
+	}
+	return &History{path: filepath.Join(dir, "last-tests-"+vault.ServiceFileName(service)+".json")}, nil
+}
+
+// Path is the history's file.
+func (h *History) Path() string { return h.path }
+
+// Read returns every recorded test; none when nothing was recorded yet.
+func (h *History) Read(ctx context.Context) (LastTests, error) {
+	var tests LastTests
+	err := h.locked(ctx, false, func() error {
+		var err error
+		tests, err = h.read()
+		return err
+	})
+	return tests, err
+}
+
+// Last is the last test of the stored key st, nil when it has none.
+func (h *History) Last(ctx context.Context, st *vault.Stored) (*LastTest, error) {
+	tests, err := h.Read(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return tests.For(st.Summary()), nil
+}
+
+// Record keeps each test as its tenant's last, replacing the one before.
+func (h *History) Record(ctx context.Context, tests ...LastTest) error {
+	return h.update(ctx, func(all LastTests) {
+		for _, lt := range tests {
+			if lt.Report != nil {
+				all[lt.Tenant] = lt
+			}
+		}
+	})
+}
+
+// Forget removes the tenants' last tests (for keys that were deleted).
+func (h *History) Forget(ctx context.Context, tenants ...string) error {
+	return h.update(ctx, func(all LastTests) {
+		for _, t := range tenants {
+			delete(all, t)
+		}
+	})
+}
+
+func (h *History) update(ctx context.Context, change func(LastTests)) error {
+	if err := os.MkdirAll(filepath.Dir(h.path), 0o700); err != nil {
+		return fmt.Errorf("cannot make the folder of %s: %w", h.path, err)
+	}
+	return h.locked(ctx, true, func() error {
+		all, err := h.read()
+		if err != nil {
+			// A file that cannot be read holds nothing worth keeping: it
+			// is replaced, so that recording works again.
+			all = LastTests{}
+		}
+		change(all)
+		b, err := json.MarshalIndent(historyFile{Format: historyFormat, Version: historyVersion, Tests: all}, "", "  ")
+		if err != nil {
+			return err
+		}
+		return privfile.Replace(h.path, append(b, '\n'))
+	})
+}
+
+func (h *History) read() (LastTests, error) {
+	f, err := os.Open(h.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return LastTests{}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var hf historyFile
+	dec := json.NewDecoder(&limited{f, historyMost})
+	if err := dec.Decode(&hf); err != nil || hf.Format != historyFormat || hf.Version != historyVersion {
+		return nil, fmt.Errorf("%s is not a history of calmkey's tests that this calmkey can read", h.path)
+	}
+	if hf.Tests == nil {
+		hf.Tests = LastTests{}
+	}
+	return hf.Tests, nil
+}
+
+// locked runs f holding the history's lock, exclusive or shared, waiting
+// for it until ctx ends. Reading a history that does not exist takes no
+// lock (and makes no folder).
+func (h *History) locked(ctx context.Context, exclusive bool, f func() error) error {
+	if !exclusive {
+		if _, err := os.Stat(filepath.Dir(h.path)); errors.Is(err, fs.ErrNotExist) {
+			return f()
+		}
+	}
+	fl := flock.New(h.path+".lock", flock.SetPermissions(0o600))
+	try := fl.TryRLockContext
+	if exclusive {
+		try = fl.TryLockContext
+	}
+	ok, err := try(ctx, historyRetry)
+	if !ok || err != nil {
+		return fmt.Errorf("the record of the last tests is in use by another calmkey: %w", errOr(err, context.DeadlineExceeded))
+	}
+	defer fl.Unlock()
+	return f()
+}
+
+func errOr(err, other error) error {
+	if err != nil {
+		return err
+	}
+	return other
+}
+
+// limited is io.LimitReader that fails past n bytes instead of ending.
+type limited struct {
+	f interface{ Read([]byte) (int, error) }
+	n int64
+}
+
+func (l *limited) Read(p []byte) (int, error) {
+	if l.n <= 0 {
+		return 0, errors.New("too large")
+	}
+	if int64(len(p)) > l.n {
+		p = p[:l.n]
+	}
+	n, err := l.f.Read(p)
+	l.n -= int64(n)
+	return n, err
+}

@@ -1,0 +1,246 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/zalando/go-keyring"
+)
+
+// parallelWidth bounds concurrent keychain calls of one operation.
+const parallelWidth = 4
+
+// parallel runs f(0), ..., f(n-1), a few at a time, and returns the error
+// of the lowest index that failed. After a failure, or when ctx ends, it
+// starts no more calls, so what a failed save leaves is parts 1..k with
+// gaps shorter than parallelWidth (what sweep relies on).
+func parallel(ctx context.Context, n int, f func(i int) error) error {
+	errs := make([]error, n)
+	sem := make(chan struct{}, parallelWidth)
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		sem <- struct{}{}
+		if err := ctx.Err(); err != nil || failed.Load() {
+			<-sem
+			if err != nil {
+				errs[i] = err
+			}
+			break
+		}
+		wg.Add(1)
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			if errs[i] = f(i); errs[i] != nil {
+				failed.Store(true)
+			}
+		}()
+	}
+	wg.Wait()
+	return lowestErr(errs)
+}
+
+func lowestErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// run executes op with the Store's deadline, under the keychain lock in
+// mode, on the backend's session for this operation when it offers one.
+//
+// When the deadline passes first, op's goroutine is left to finish on its
+// own: a hung keychain call cannot be cancelled, so that goroutine (and the
+// Store, and the lock) stay busy until the keychain answers. A read returns
+// ErrTimeout at once. A write (mode lockWrite) is waited for up to s.grace:
+// if op then succeeds and undo is given, undo reverses it, so a caller told
+// "timeout" is never left with a stored key; if op ends without undo (a
+// Delete, which cannot be undone), its own result is returned; if it has not
+// ended by then, the ErrTimeout says what may be left.
+func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context, Backend) error, undo func(Backend)) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	// What a write that ends with the deadline has changed: nothing (op
+	// undoes a save's parts before it returns the end of ctx, and a delete
+	// only returns it before it has removed anything).
+	unchanged := ""
+	switch {
+	case mode == lockWrite && undo != nil:
+		unchanged = "; nothing was stored"
+	case mode == lockWrite:
+		unchanged = "; nothing was deleted"
+	}
+	select {
+	case s.busy <- struct{}{}:
+	case <-ctx.Done():
+		return s.ctxErr(ctx, unchanged)
+	}
+	release, err := s.lock(ctx, mode)
+	if err != nil {
+		<-s.busy
+		return err
+	}
+	const running, finished, abandoned = 0, 1, 2
+	var state atomic.Int32
+	done := make(chan error, 1)
+	ended := make(chan struct{}) // closed when op (and undo) are through
+	var late error               // op's result when it ended after the deadline
+	go func() {
+		defer func() {
+			release()
+			<-s.busy
+			close(ended)
+		}()
+		b, closeSession, err := s.open()
+		if err != nil {
+			err = s.backendErr(err)
+		} else {
+			defer closeSession()
+			if err = ctx.Err(); err == nil {
+				err = op(ctx, b)
+			}
+		}
+		if !state.CompareAndSwap(running, finished) {
+			late = err
+			if err == nil && undo != nil {
+				undo(b)
+			}
+			return
+		}
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return s.result(ctx, err, unchanged)
+	case <-ctx.Done():
+	}
+	if !state.CompareAndSwap(running, abandoned) {
+		return s.result(ctx, <-done, unchanged)
+	}
+	if mode != lockWrite {
+		return s.ctxErr(ctx, "")
+	}
+	wait := time.NewTimer(s.grace)
+	defer wait.Stop()
+	select {
+	case <-ended:
+		if undo == nil {
+			return s.result(ctx, late, unchanged)
+		}
+		return s.ctxErr(ctx, unchanged)
+	case <-wait.C:
+		return s.ctxErr(ctx, fmt.Sprintf(", and the change it had started had not ended %s later; the keychain may hold a partial key: run calmkeyctl delete", s.grace))
+	}
+}
+
+// result is op's error as run returns it: the end of ctx as ErrTimeout (or
+// the cancellation), saying what was changed.
+func (s *Store) result(ctx context.Context, err error, changed string) error {
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return s.ctxErr(ctx, changed)
+	}
+	return err
+}
+
+// open returns the backend to use for one operation.
+func (s *Store) open() (Backend, func(), error) {
+	if so, ok := s.backend.(sessionOpener); ok {
+		b, done, err := so.openSession()
+		if !errors.Is(err, errNoSession) {
+			return b, done, err
+		}
+	}
+	return s.backend, func() {}, nil
+}
+
+// ctxErr is the end of ctx: the cancellation itself, or ErrTimeout whose
+// text adds what (if anything) the timed-out call changed.
+func (s *Store) ctxErr(ctx context.Context, changed string) error {
+	if errors.Is(ctx.Err(), context.Canceled) {
+		if changed != "" {
+			return fmt.Errorf("%w%s", ctx.Err(), changed)
+		}
+		return ctx.Err()
+	}
+	return &Error{kind: ErrTimeout, msg: fmt.Sprintf(
+		"the keychain did not answer within %s%s; if it asks to be unlocked, unlock it and try again", s.timeout, changed)}
+}
+
+// Error is what Store returns for keychain trouble: its text says what to do,
+// and errors.Is matches it to ErrCorrupt, ErrTimeout, ErrUnavailable or
+// ErrBusy.
+type Error struct {
+	kind  error
+	msg   string
+	cause error
+}
+
+func (e *Error) Error() string { return e.msg }
+
+// Is matches the typed error the Error stands for.
+func (e *Error) Is(target error) bool { return target == e.kind }
+
+// Unwrap gives the keychain's own error, if any.
+func (e *Error) Unwrap() error { return e.cause }
+
+// corrupt is the damage of tenant's key ("" for the key of the old layout,
+// whose tenant is unknown while it cannot be read).
+func corrupt(tenant, why string) error {
+	what := "the service key stored by an earlier calmkey"
+	if tenant != "" {
+		what = "the stored service key of tenant " + Printable(tenant)
+	}
+	return &Error{kind: ErrCorrupt, msg: what + " is damaged (" + why + "); delete it and upload the key file again"}
+}
+
+func isNotFound(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, keyring.ErrNotFound)
+}
+
+// backendErr turns a keychain failure into the typed error the user acts on.
+func (s *Store) backendErr(err error) error {
+	if errors.Is(err, keyring.ErrSetDataTooBig) {
+		return fmt.Errorf("the keychain refused an item as too big; please report this as a calmkey bug: %w", err)
+	}
+	return &Error{kind: ErrUnavailable, cause: err, msg: unavailableText(err)}
+}
+
+func unavailableText(cause error) string {
+	detail := ""
+	if cause != nil && cause != ErrUnavailable {
+		d := strings.TrimPrefix(cause.Error(), ErrUnavailable.Error()+": ")
+		if len(d) > 200 {
+			d = d[:200] + "..."
+		}
+		detail = " (" + d + ")"
+	}
+	name, what := keychainHelp(runtime.GOOS)
+	return "the keychain (" + name + ") cannot be reached" + detail + "; " + what
+}
+
+// keychainHelp names the keychain of an OS as its users know it, and says
+// what to do when it cannot be reached.
+func keychainHelp(goos string) (name, what string) {
+	switch goos {
+	case "darwin":
+		return "your login keychain", "unlock your login keychain in Keychain Access and try again"
+	case "windows":
+		// Credential Manager fails (ERROR_NO_SUCH_LOGON_SESSION) without an
+		// interactive logon: services, tasks that store no password, SSH
+		// sessions logged on with a key.
+		return "Windows Credential Manager", "it works only in a Windows session you logged on to with your password, " +
+			"not from a service or a scheduled task set to \"Do not store password\"; " +
+			"check that Control Panel > Credential Manager > Windows Credentials opens for your account, then try again"
+	default:
+		return "Secret Service", "install and unlock GNOME Keyring, or enable KeePassXC's Secret Service integration, then try again"
+	}
+}
