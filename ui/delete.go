@@ -3,20 +3,23 @@ package ui
 import (
 	"context"
 	"errors"
+	"log"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
 )
 
 // deleteDialog asks before the key is deleted.
 type deleteDialog struct {
+	tenant   string
 	question *widget.Label
 	reminder *widget.Label
-	stamp    string // the key asked about, as vault's Store.Stamp names it
+	stamp    string // the keys when the user was asked, as vault's Store.Stamp names them
 	dialog   *dialog.ConfirmDialog
 	open     bool
 }
@@ -29,25 +32,26 @@ var errChanged = errors.New("the stored key changed")
 // in SAP BTP.
 func (sec *section) onDelete() {
 	w := sec.w
-	if w.busy != 0 || sec.running != nil || (w.state != stStored && !w.corrupt()) {
+	if w.busy != 0 || sec.running != nil || w.section(sec.tenant) != sec {
 		return
 	}
-	w.whenFresh("Nothing was deleted from here.", sec.askDelete)
+	w.whenFresh(sec, "Nothing was deleted from here.", sec.askDelete)
 }
 
 func (sec *section) askDelete() {
 	w := sec.w
 	var what string
 	switch {
-	case w.state == stStored:
-		what = "the service key of tenant " + sec.stored.Key.Tenant
-	case w.corrupt():
-		what = "the damaged service key"
+	case sec.stored != nil:
+		what = "the service key of tenant " + vault.Printable(sec.tenant)
+	case sec.tenant != "":
+		what = "the damaged service key of tenant " + vault.Printable(sec.tenant)
 	default:
-		return
+		what = "the damaged service key"
 	}
 	v := &deleteDialog{
-		question: wrapped("Delete " + what + " from this computer's keychain?"),
+		tenant:   sec.tenant,
+		question: wrapped("Delete " + what + " from this computer's keychain? The other tenants' keys stay as they are."),
 		reminder: wrapped("The key stays valid in the SAP BTP cockpit until you delete it there too " +
 			"(Instances and Subscriptions > your SAP Cloud ALM API instance > Credentials). " +
 			"Managed systems that use it keep working until then."),
@@ -55,7 +59,7 @@ func (sec *section) askDelete() {
 	}
 	v.dialog = dialog.NewCustomConfirm("Delete the service key?", "Delete", "Keep", container.NewVBox(v.question, v.reminder), func(ok bool) {
 		if ok {
-			w.deleteKey(v.stamp)
+			w.deleteKey(sec, v.stamp)
 		}
 	}, w.win)
 	v.dialog.SetConfirmImportance(widget.DangerImportance)
@@ -65,35 +69,54 @@ func (sec *section) askDelete() {
 	v.dialog.Resize(fyne.NewSize(480, v.dialog.MinSize().Height))
 }
 
-// deleteKey deletes the stored key if it is still the one asked about
-// (stamp): a key that another program put in its place meanwhile is not
-// deleted without asking again.
-func (w *window) deleteKey(stamp string) {
-	w.keychain("Deleting the service key…", func(ctx context.Context) error {
+// deleteKey deletes sec's key if it is still the one asked about: when the
+// keys changed since (stamp), the tenant's key is read again, and one that
+// another program put in its place meanwhile is not deleted without asking
+// again. Other tenants' changes do not matter. The tenant's last test goes
+// with its key.
+func (w *window) deleteKey(sec *section, stamp string) {
+	tenant, asked := sec.tenant, sec.stored
+	history := w.history
+	w.keychain("Deleting the service key of "+vault.Printable(tenant)+"…", func(ctx context.Context) error {
 		now, err := w.store.Stamp(ctx)
 		switch {
 		case err != nil:
 			return err
 		case now == "":
 			return vault.ErrNotFound
-		case now != stamp:
-			return errChanged
+		case now != stamp && asked != nil:
+			st, err := w.store.Load(ctx, tenant)
+			if err != nil {
+				return err
+			}
+			if !sameKey(asked, st) {
+				return errChanged
+			}
 		}
-		return w.store.Delete(ctx)
+		if err := w.store.Delete(ctx, tenant); err != nil {
+			return err
+		}
+		if history != nil && tenant != "" {
+			if err := history.Forget(ctx, tenant); err != nil {
+				log.Printf("calmkey: the deleted key's last test stays on record: %v", err)
+			}
+		}
+		return nil
 	}, func(err error) {
 		switch {
 		case err == nil || errors.Is(err, vault.ErrNotFound):
 			// ErrNotFound: someone (calmkeyctl) deleted it first; the
-			// outcome the user asked for holds either way.
-			w.state, w.loadErr, w.stamp, w.stampOK = stEmpty, nil, "", true
-			w.sec.setKey(nil)
-			w.forgetLastTest()
+			// outcome the user asked for holds either way. The section
+			// goes now; the next check reads the rest again.
+			w.removeSection(sec)
+			w.stampOK = false
+			w.onForeground()
 		case errors.Is(err, errChanged):
-			w.read(readingText, func(change) {
-				w.warn("The key was not deleted", "Another program (calmkeyctl, another calmkey window or a script) replaced the service key after you were asked, so nothing was deleted. The window now shows the key that is stored: delete it again if you mean to.")
+			w.read(readingText, func(changes) {
+				w.warn("The key was not deleted", "Another program (calmkeyctl, another calmkey window or a script) replaced the service key of tenant "+vault.Printable(tenant)+" after you were asked, so nothing was deleted. The window now shows the key that is stored: delete it again if you mean to.")
 			})
 		case errors.Is(err, vault.ErrBusy):
-			w.offerRetry("The key was not deleted", keychainFailureText("deleted", err), func() { w.deleteKey(stamp) })
+			w.offerRetry("The key was not deleted", keychainFailureText("deleted", err), func() { w.deleteKey(sec, stamp) })
 		case errors.Is(err, vault.ErrTimeout):
 			// vault's text says what may be left.
 			w.warn("The keychain did not answer", "Deleting the service key did not finish: "+err.Error()+".")
@@ -102,4 +125,22 @@ func (w *window) deleteKey(stamp string) {
 			w.warn("The key was not deleted", keychainFailureText("deleted", err))
 		}
 	})
+}
+
+// removeSection takes sec out of the window, as its key is deleted.
+func (w *window) removeSection(sec *section) {
+	var es []entry
+	for _, s := range w.secs {
+		if s != sec {
+			es = append(es, entry{tenant: s.tenant, stored: s.stored, damage: s.damage})
+		}
+	}
+	lasts := almtest.LastTests{}
+	for _, s := range w.secs {
+		if s.last != nil {
+			lasts[s.tenant] = *s.last
+		}
+	}
+	sec.stopTest()
+	w.loaded(es, lasts, nil)
 }

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -15,7 +16,7 @@ import (
 func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 
-	f.tap(f.sec.deleteButton)
+	f.tap(f.sec().deleteButton)
 	v := f.w.dialogs.delete
 	if v == nil || !f.overlayShown() {
 		t.Fatal("Delete did not ask")
@@ -38,17 +39,18 @@ func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
 	}
 
 	// Delete: the key and its remembered test result go.
-	f.w.saveLastTest(&lastTest{Tenant: testkeys.Tenant, OK: true})
-	f.tap(f.sec.deleteButton)
+	f.record(&almtest.Report{OK: true, Started: time.Now()})
+	f.tap(f.sec().deleteButton)
 	test.Tap(findButton(f.win.Canvas().Overlays().Top(), "Delete"))
 	f.idle()
-	if f.w.state != stEmpty || f.sec.name.Text != "No service key" {
-		t.Errorf("after deleting: state %v, name %q", f.w.state, f.sec.name.Text)
+	f.drain(50 * time.Millisecond)
+	if f.w.state != stEmpty || len(f.w.secs) != 0 || !f.w.dropHint.Visible() {
+		t.Errorf("after deleting: state %v, %d sections, hint shown %v", f.w.state, len(f.w.secs), f.w.dropHint.Visible())
 	}
-	if n := len(f.backend.Items(testService)); n != 0 {
+	if n := keyItems(f); n != 0 {
 		t.Errorf("%d items left in the keychain", n)
 	}
-	if f.app.Preferences().String(prefLastTest) != "" {
+	if len(f.recorded()) != 0 {
 		t.Error("the deleted key's test result is still remembered")
 	}
 	if f.w.upload.Hidden || f.w.upload.Disabled() {
@@ -64,14 +66,14 @@ func TestDeleteFailureKeepsKey(t *testing.T) {
 		}
 		return nil
 	})
-	f.tap(f.sec.deleteButton)
+	f.tap(f.sec().deleteButton)
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
 	mustContain(t, "notice", f.noticeText(), "was not deleted", "cannot be reached")
 	if f.w.state != stStored {
 		t.Errorf("state = %v after a failed delete, want stored", f.w.state)
 	}
-	if f.sec.deleteButton.Disabled() {
+	if f.sec().deleteButton.Disabled() {
 		t.Error("Delete is not offered again")
 	}
 }
@@ -81,23 +83,23 @@ func TestDeleteFailureKeepsKey(t *testing.T) {
 func TestDeleteWhenAlreadyGone(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 	f.deleteUnderneath()
-	f.tap(f.sec.deleteButton)
+	f.tap(f.sec().deleteButton)
 	f.idle()
 	if f.w.dialogs.delete != nil {
 		t.Error("Delete asked about a key that is gone")
 	}
-	if f.w.state != stEmpty || f.sec.name.Text != "No service key" {
-		t.Errorf("state %v, name %q; want no key", f.w.state, f.sec.name.Text)
+	if f.w.state != stEmpty || len(f.w.secs) != 0 {
+		t.Errorf("state %v, %d sections; want no key", f.w.state, len(f.w.secs))
 	}
 	mustContain(t, "notice", f.noticeText(), "deleted by another program", "Nothing was deleted from here")
-	mustContain(t, "message", f.w.message.Text, "The service key was deleted by another program")
+	mustContain(t, "message", f.w.message.Text, "The key of tenant "+testkeys.Tenant+" was deleted by another program")
 }
 
 // calmkeyctl deleted the key while the question was open: the outcome the
 // user asked for holds, without complaint.
 func TestDeleteConfirmedAfterItWasGone(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.tap(f.sec.deleteButton)
+	f.tap(f.sec().deleteButton)
 	f.deleteUnderneath()
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
@@ -110,26 +112,26 @@ func TestDeleteConfirmedAfterItWasGone(t *testing.T) {
 // is not deleted without asking again.
 func TestDeleteDoesNotDeleteAKeyReplacedUnderneath(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.tap(f.sec.deleteButton)
+	f.tap(f.sec().deleteButton)
 	mustContain(t, "question", f.w.dialogs.delete.question.Text, testkeys.Tenant)
 
 	f.deleteUnderneath()
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "ctl.txt")
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{ClientID: "sb-ctl!b1|sapcloudalm!b16907"}), "ctl.txt")
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle() // the delete, refused
 	f.idle() // the read it starts
-	if st, err := f.stored(); err != nil || st.Key.Tenant != "other-tenant" {
+	if st, err := f.stored(); err != nil || st.Key.ClientID != "sb-ctl!b1|sapcloudalm!b16907" {
 		t.Fatalf("the replacing key was deleted: %v %v", st, err)
 	}
-	mustContain(t, "notice", f.noticeText(), "was not deleted", "replaced the service key after you were asked", "delete it again")
-	if f.sec.name.Text != "other-tenant" {
-		t.Errorf("the window shows %q, want the key stored now", f.sec.name.Text)
+	mustContain(t, "notice", f.noticeText(), "was not deleted", "replaced the service key of tenant "+testkeys.Tenant+" after you were asked", "delete it again")
+	if f.sec().clientID.Text != "sb-ctl!b1|sapcloudalm!b16907" {
+		t.Errorf("the window shows client %q, want the key stored now", f.sec().clientID.Text)
 	}
 
 	// Asked again, it is deleted.
 	f.w.dialogs.notice.dialog.Hide()
-	f.tap(f.sec.deleteButton)
-	mustContain(t, "question", f.w.dialogs.delete.question.Text, "other-tenant")
+	f.tap(f.sec().deleteButton)
+	mustContain(t, "question", f.w.dialogs.delete.question.Text, testkeys.Tenant)
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
 	if _, err := f.stored(); !errors.Is(err, vault.ErrNotFound) {
@@ -141,7 +143,7 @@ func TestDeleteDoesNotDeleteAKeyReplacedUnderneath(t *testing.T) {
 // Try again, which then works.
 func TestDeleteWhileKeychainBusy(t *testing.T) {
 	f := withKey(t, fixtureOpts{timeout: 300 * time.Millisecond})
-	f.tap(f.sec.deleteButton)
+	f.tap(f.sec().deleteButton)
 	release := f.holdLock()
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()

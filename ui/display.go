@@ -33,11 +33,11 @@ type displayDialog struct {
 // replaced underneath is never shown.
 func (sec *section) onDisplay() {
 	w := sec.w
-	if w.state != stStored {
+	if sec.stored == nil {
 		return
 	}
-	w.whenFresh("Nothing was displayed.", func() {
-		if w.state != stStored {
+	w.whenFresh(sec, "Nothing was displayed.", func() {
+		if sec.stored == nil {
 			return
 		}
 		v := newDisplayDialog(w, sec.stored.Key)
@@ -78,7 +78,7 @@ func newDisplayDialog(w *window, key *vault.Key) *displayDialog {
 		top.Add(wrapped(note))
 	}
 	body := container.NewBorder(top, container.NewHBox(v.reveal), nil, nil, container.NewScroll(v.json))
-	v.dialog = dialog.NewCustom("Service key of "+key.Tenant, "Close", body, w.win)
+	v.dialog = dialog.NewCustom("Service key of "+shortName(key.Tenant), "Close", body, w.win)
 	return v
 }
 

@@ -49,14 +49,14 @@ type downloadDialog struct {
 // is looked up away from the UI goroutine (it may be on a network share).
 func (sec *section) onDownload() {
 	w := sec.w
-	if w.state != stStored {
+	if sec.stored == nil {
 		return
 	}
 	remembered := w.app.Preferences().String(prefDownloadFolder)
 	go func() {
 		folder := proposedFolder(remembered)
 		w.do(func() {
-			if w.state == stStored && !w.closed {
+			if sec.stored != nil && w.section(sec.tenant) == sec && !w.closed {
 				w.showDownload(sec, folder)
 			}
 		})
@@ -100,7 +100,7 @@ func (w *window) showDownload(sec *section, folder string) {
 		widget.NewFormItem("File name", v.name),
 	)
 	note := wrapped("The file holds the key's client secret or private key; calmkey makes it readable by your user only. It does not replace an existing file without asking.")
-	v.dialog = dialog.NewCustomWithoutButtons("Download the service key of "+sec.stored.Key.Tenant, container.NewVBox(form, v.problem, note), w.win)
+	v.dialog = dialog.NewCustomWithoutButtons("Download the service key of "+shortName(sec.tenant), container.NewVBox(form, v.problem, note), w.win)
 	v.dialog.SetButtons([]fyne.CanvasObject{v.cancel, v.save})
 	tracked(v.dialog, &v.open)
 	w.dialogs.download = v
@@ -216,8 +216,8 @@ func (w *window) askReplace(sec *section, path, title, question string) {
 // file, or, when the user said to replace what is there, a whole new file
 // renamed over it (a link is replaced, not followed).
 func (w *window) writeDownload(sec *section, path string, replace bool) {
-	w.whenFresh("Nothing was saved.", func() {
-		if w.state != stStored {
+	w.whenFresh(sec, "Nothing was saved.", func() {
+		if sec.stored == nil {
 			return
 		}
 		data := sec.stored.Key.Bytes()
@@ -243,6 +243,10 @@ func (w *window) writeDownload(sec *section, path string, replace bool) {
 	})
 }
 
+// maxNameTenant is the most characters of the tenant in a proposed file
+// name.
+const maxNameTenant = 64
+
 // downloadName proposes "<tenant>-service-key.txt", keeping the tenant to
 // characters that are safe in a file name everywhere.
 func downloadName(k *vault.Key) string {
@@ -254,6 +258,11 @@ func downloadName(k *vault.Key) string {
 		return '_'
 	}, k.Tenant)
 	t = strings.Trim(t, ".")
+	// A file name holds at most 255 bytes on every system: a tenant of
+	// hundreds of characters is cut, and the name stays readable.
+	if len(t) > maxNameTenant {
+		t = strings.TrimRight(t[:maxNameTenant], ".")
+	}
 	if t == "" {
 		t = "sap-cloud-alm"
 	}

@@ -29,7 +29,7 @@ func (f *fixture) openDownload(dir string) *downloadDialog {
 	f.t.Helper()
 	f.app.Preferences().SetString(prefDownloadFolder, dir)
 	f.w.dialogs.download = nil
-	test.Tap(f.sec.downloadButton)
+	test.Tap(f.sec().downloadButton)
 	f.pumpUntil("the download dialog", func() bool { return f.w.dialogs.download != nil })
 	return f.w.dialogs.download
 }

@@ -31,11 +31,36 @@ type fixture struct {
 	win     fyne.Window
 	backend *vault.MemoryBackend
 	store   *vault.Store
-	w       *window  // the window around the section
-	sec     *section // its one tenant section
+	w       *window // the window around the sections
 	ui      chan func()
 	closed  bool
 	lockDir string
+	history *almtest.History
+	// historyDir is where the last tests are kept, for a "restart" to share.
+	historyDir string
+}
+
+// recorded is what the shared record of last tests holds now.
+func (f *fixture) recorded() almtest.LastTests {
+	f.t.Helper()
+	lts, err := f.history.Read(context.Background())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return lts
+}
+
+// record puts a test of the stored key into the shared record, as calmkeyctl
+// test would.
+func (f *fixture) record(rep *almtest.Report) {
+	f.t.Helper()
+	st, err := f.stored()
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	if err := f.history.Record(context.Background(), almtest.NewLastTest(st, rep)); err != nil {
+		f.t.Fatal(err)
+	}
 }
 
 // close closes the window, as the user does.
@@ -50,6 +75,9 @@ type fixtureOpts struct {
 	test    almtest.Options
 	app     fyne.App // reuse, to see what an earlier "run" left in Preferences
 	lockDir string   // the keychain lock's folder: the test's own unless shared
+	// historyDir holds the last tests: the test's own unless shared, to see
+	// what an earlier "run" (or calmkeyctl) recorded.
+	historyDir string
 }
 
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
@@ -70,8 +98,16 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	// closed it, and the test driver panics on a second Close.
 	f.win = test.NewWindow(widget.NewLabel(""))
 	f.win.Resize(fyne.NewSize(760, 560))
-	x := New(f.app, f.win, Deps{Store: f.store, Test: o.test, Version: "test"})
-	f.w, f.sec = x.w, x.w.sec
+	if o.historyDir == "" {
+		o.historyDir = t.TempDir()
+	}
+	history, err := almtest.OpenHistory(o.historyDir, testService)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.history, f.historyDir = history, o.historyDir
+	x := New(f.app, f.win, Deps{Store: f.store, Test: o.test, History: history, Version: "test"})
+	f.w = x.w
 	f.w.do = func(fn func()) { f.ui <- fn }
 	f.w.slowAfter = time.Hour // tests about slowness set their own
 	f.w.pollEvery = time.Hour // tests about watching set their own, or call check
@@ -171,8 +207,28 @@ func keyItems(f *fixture) int {
 
 // stored reports what the keychain holds now.
 func (f *fixture) stored() (*vault.Stored, error) {
-	st, _, err := firstKey(context.Background(), f.store)
-	return st, err
+	sums, err := f.store.List(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	if len(sums) == 0 {
+		return nil, vault.ErrNotFound
+	}
+	return f.store.Load(context.Background(), sums[0].Tenant)
+}
+
+// sec is the section of the test key's tenant (testkeys.Tenant), or of the
+// only tenant; it fails the test when there is none.
+func (f *fixture) sec() *section {
+	f.t.Helper()
+	if sec := f.w.section(testkeys.Tenant); sec != nil {
+		return sec
+	}
+	if len(f.w.secs) == 1 {
+		return f.w.secs[0]
+	}
+	f.t.Fatalf("no section of tenant %s among %d", testkeys.Tenant, len(f.w.secs))
+	return nil
 }
 
 // noticeText is the text of the last information or warning dialog, "" when
@@ -284,7 +340,7 @@ func withKey(t *testing.T, o fixtureOpts) *fixture {
 // knowing.
 func (f *fixture) deleteUnderneath() {
 	f.t.Helper()
-	if err := f.store.Delete(context.Background()); err != nil {
+	if err := f.store.Delete(context.Background(), testkeys.Tenant); err != nil {
 		f.t.Fatal(err)
 	}
 }

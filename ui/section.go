@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"strings"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -21,13 +22,17 @@ import (
 type section struct {
 	w *window
 
-	stored  *vault.Stored // the key shown; nil when none
+	tenant  string        // "" for damage that names no tenant (a damaged index or old-layout key)
+	stored  *vault.Stored // the key shown; nil when damaged
+	damage  error         // why the tenant's key cannot be read (matches vault.ErrCorrupt); nil when stored
 	last    *lastTest     // its last test's outcome; nil when not tested
 	running *testRun      // non-nil while its test runs
 
+	item *widget.AccordionItem
+
 	// The row.
 	row                                                     fyne.CanvasObject
-	name, status, nameHead, statusHead                      *widget.Label
+	name, status                                            *widget.Label
 	actions                                                 *fyne.Container
 	displayButton, downloadButton, deleteButton, testButton *widget.Button
 
@@ -41,14 +46,16 @@ type section struct {
 	activityText *widget.Label
 	cancelTest   *widget.Button
 
-	// The last test's result.
+	// The last test's result, and a line for what went wrong with this
+	// tenant's test or key (a test that could not run, say).
 	result *resultView
+	note   *widget.Label
 }
 
-func newSection(w *window) *section {
-	sec := &section{w: w}
+func newSection(w *window, tenant string) *section {
+	sec := &section{w: w, tenant: tenant}
 	sec.name = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
-	sec.status = &widget.Label{Wrapping: fyne.TextWrapWord}
+	sec.status = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
 	sec.displayButton = &widget.Button{Text: "Display", Icon: theme.VisibilityIcon(), OnTapped: sec.onDisplay}
 	sec.downloadButton = &widget.Button{Text: "Download", Icon: theme.DownloadIcon(), OnTapped: sec.onDownload}
 	sec.deleteButton = &widget.Button{Text: "Delete", Icon: theme.DeleteIcon(), OnTapped: sec.onDelete}
@@ -72,73 +79,72 @@ func newSection(w *window) *section {
 	sec.activity = container.NewBorder(nil, nil, sec.activityText, sec.cancelTest, sec.progress)
 
 	sec.result = newResultView(sec.onDelete)
+	sec.note = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
+	sec.note.Hide()
 
-	header := func(text string) *widget.Label {
-		return &widget.Label{Text: text, TextStyle: fyne.TextStyle{Bold: true}, Importance: widget.LowImportance}
-	}
-	sec.nameHead, sec.statusHead = header("Name"), header("Status")
+	// The row: the tenant's whole name (the title cuts a long one) and its
+	// status, the actions beside them.
 	sec.actions = container.NewHBox(sec.displayButton, sec.downloadButton, sec.deleteButton, sec.testButton)
-	sec.row = container.NewBorder(nil, nil, nil, container.NewCenter(sec.actions), container.NewGridWithColumns(2,
-		container.NewVBox(sec.nameHead, sec.name),
-		container.NewVBox(sec.statusHead, sec.status),
-	))
+	sec.row = container.NewBorder(nil, nil, nil, container.NewCenter(sec.actions), container.NewVBox(sec.name, sec.status))
+	body := container.NewVBox(sec.row, sec.note, sec.details, sec.activity, sec.result.box)
+	sec.item = widget.NewAccordionItem(sec.title(), body)
 	return sec
 }
 
-// setKey makes the section show st (nil: no key). Another key than the one
-// shown ends its running test, whose result would be about the old key,
-// and brings the new key's remembered result.
-func (sec *section) setKey(st *vault.Stored) {
-	if sameKey(sec.stored, st) && sec.stored != nil {
-		sec.stored = st
-		return
+// setKey makes the section show e: its key, or the damage that keeps it
+// from being read. Another key than the one shown ends its running test,
+// whose result would be about the old key. last is the key's last test as
+// the shared record holds it (nil: none, or the record could not be read).
+func (sec *section) setKey(st *vault.Stored, damage error, last *lastTest) {
+	if !sameKey(sec.stored, st) || (sec.damage == nil) != (damage == nil) {
+		sec.stopTest()
+		sec.note.Hide()
 	}
+	sec.stored, sec.damage = st, damage
+	switch {
+	case st == nil:
+		sec.last = nil
+	case last != nil && last.Of(st.Summary()):
+		sec.last = last
+	case sec.last != nil && !sec.last.Of(st.Summary()):
+		sec.last = nil
+	}
+}
+
+// stopTest ends a running test, whose result would be about a key that is
+// no longer the one shown.
+func (sec *section) stopTest() {
 	if sec.running != nil {
 		sec.running.cancelled = true
 		sec.running.cancel()
 		sec.running = nil
 	}
-	sec.stored, sec.last = st, nil
-	if st != nil {
-		sec.last = sec.w.loadLastTest(st)
-	}
 }
 
-// render makes the section's widgets show its key in the window's state:
-// state and corrupt are the keychain's, idle is false while a keychain call
-// is in flight.
-func (sec *section) render(state keyState, corrupt, idle bool) {
+// render makes the section's widgets show its key; idle is false while a
+// keychain call of the window's is in flight.
+func (sec *section) render(idle bool) {
 	testing := sec.running != nil
-	stored := state == stStored
+	stored := sec.stored != nil
 
-	show(sec.nameHead, state != stLoading)
-	show(sec.statusHead, state != stLoading)
-	switch state {
-	case stLoading:
-		sec.name.SetText("Reading the keychain…")
-		sec.setStatus("", widget.MediumImportance)
-	case stEmpty:
-		sec.name.SetText("No service key")
-		sec.setStatus("Nothing stored yet", widget.MediumImportance)
-	case stStored:
-		sec.name.SetText(sec.stored.Key.Tenant)
+	switch {
+	case stored:
+		sec.name.SetText(vault.Printable(sec.tenant))
 		sec.setStatus(sec.statusText())
-	case stFailed:
-		if corrupt {
-			sec.name.SetText("Damaged service key")
-		} else {
-			sec.name.SetText("Service key unknown")
-		}
-		sec.setStatus("Keychain problem", widget.DangerImportance)
+	case sec.tenant == "":
+		sec.name.SetText("Damaged service key")
+		sec.setStatus("Keychain problem: "+sec.damage.Error(), widget.DangerImportance)
+	default:
+		sec.name.SetText(vault.Printable(sec.tenant))
+		sec.setStatus("Damaged service key: delete it and upload the key file again", widget.DangerImportance)
 	}
 
 	show(sec.displayButton, stored)
 	show(sec.downloadButton, stored)
-	show(sec.deleteButton, stored || corrupt)
 	show(sec.testButton, stored)
 	enable(sec.displayButton, stored)
 	enable(sec.downloadButton, stored)
-	enable(sec.deleteButton, idle && !testing && (stored || corrupt))
+	enable(sec.deleteButton, idle && !testing)
 	enable(sec.testButton, idle && !testing && stored)
 
 	if stored {
@@ -161,6 +167,55 @@ func (sec *section) render(state keyState, corrupt, idle bool) {
 	} else {
 		sec.result.hide()
 	}
+	if t := sec.title(); sec.item.Title != t {
+		sec.item.Title = t
+		sec.w.accordion.Refresh()
+	}
+}
+
+// titleMost is the most characters of a tenant's name that a section's
+// title shows: the title is one line, and the window must not grow to fit
+// a name of hundreds of characters. The row below shows the whole name
+// (cut with an ellipsis to the window's width).
+const titleMost = 48
+
+// shortName is the tenant's name for a title: printable, and cut to
+// titleMost characters.
+func shortName(tenant string) string {
+	name := vault.Printable(tenant)
+	if r := []rune(name); len(r) > titleMost {
+		name = string(r[:titleMost-1]) + "…"
+	}
+	return name
+}
+
+// title is what the section's header says, open or collapsed: the tenant
+// and its state at a glance (logon works or fails, not tested, testing,
+// the certificate's expiry when it is near).
+func (sec *section) title() string {
+	name := shortName(sec.tenant)
+	if sec.stored == nil {
+		if sec.tenant == "" {
+			return "Damaged service key — delete it"
+		}
+		return name + " — damaged key: delete it"
+	}
+	parts := []string{}
+	switch {
+	case sec.running != nil:
+		parts = append(parts, "testing…")
+	case sec.last == nil:
+		parts = append(parts, "not tested")
+	default:
+		parts = append(parts, sec.last.Report.Short()+" ("+sec.last.At().Local().Format(timeLayout)+")")
+	}
+	switch e := vault.CertExpiry(sec.stored.Key.CertExpiry, sec.w.now()); {
+	case e.Expired:
+		parts = append(parts, "certificate expired")
+	case e.Soon:
+		parts = append(parts, "certificate expires "+e.When())
+	}
+	return name + " — " + strings.Join(parts, " · ")
 }
 
 func (sec *section) setStatus(text string, imp widget.Importance) {
@@ -174,10 +229,10 @@ func (sec *section) statusText() (string, widget.Importance) {
 	switch {
 	case sec.last == nil:
 		return "Not tested yet", widget.MediumImportance
-	case sec.last.OK:
-		return sec.last.report().Outcome() + " (tested " + sec.last.At.Local().Format(timeLayout) + ")", widget.SuccessImportance
+	case sec.last.Report.OK:
+		return sec.last.Report.Outcome() + " (tested " + sec.last.At().Local().Format(timeLayout) + ")", widget.SuccessImportance
 	default:
-		return sec.last.report().Outcome() + " (tested " + sec.last.At.Local().Format(timeLayout) + ")", widget.DangerImportance
+		return sec.last.Report.Outcome() + " (tested " + sec.last.At().Local().Format(timeLayout) + ")", widget.DangerImportance
 	}
 }
 

@@ -2,9 +2,7 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -15,8 +13,14 @@ import (
 	"github.com/calmkey/calmkey/vault"
 )
 
-// prefLastTest is the Preferences key of the last test's outcome.
-const prefLastTest = "lastTest"
+// testsAtOnce bounds the tests in flight when Test all runs many tenants,
+// as calmkeyctl test --all does.
+const testsAtOnce = 8
+
+// lastTest is a tenant's last test as almtest's History keeps it, shared
+// with calmkeyctl: whichever ran the test, the other shows it. It holds no
+// secret: almtest's details and hints never contain one.
+type lastTest = almtest.LastTest
 
 // testRun is a test in flight.
 type testRun struct {
@@ -31,32 +35,63 @@ type testRun struct {
 // drawn.
 func (sec *section) onTest() {
 	w := sec.w
-	if sec.running != nil || w.busy != 0 || w.state != stStored {
+	if sec.running != nil || w.busy != 0 || sec.stored == nil {
 		return
 	}
-	w.whenFresh("The test did not run.", sec.startTest)
+	w.whenFresh(sec, "The test did not run.", sec.startTest)
+}
+
+// onTestAll tests every tenant's key at once (at most testsAtOnce in
+// flight), once the keychain has been read again; each section shows its
+// own progress and result.
+func (w *window) onTestAll() {
+	if w.busy != 0 || w.state != stStored {
+		return
+	}
+	w.whenFresh(nil, "No test ran.", func() {
+		for _, sec := range w.secs {
+			sec.startTest()
+		}
+	})
 }
 
 func (sec *section) startTest() {
 	w := sec.w
-	if sec.running != nil || w.state != stStored {
+	if sec.running != nil || sec.stored == nil || w.closed {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	tr := &testRun{cancel: cancel}
 	sec.running = tr
+	sec.note.Hide()
 	st := sec.stored
-	opts, run := w.testOpts, w.runLogonTest
-	sec.activityText.SetText("Testing the logon of " + st.Key.Tenant + "…")
+	opts, run, history := w.testOpts, w.runLogonTest, w.history
+	name := vault.Printable(st.Key.Tenant)
+	sec.activityText.SetText("Waiting to test " + name + "…")
 	w.render()
 	go func() {
 		var rep *almtest.Report
+		var recordErr error
 		err := safely("testing the logon", func() error {
+			select {
+			case w.testSlots <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			defer func() { <-w.testSlots }()
+			w.do(func() {
+				if sec.running == tr && !tr.cancelled {
+					sec.activityText.SetText("Testing the logon of " + name + "…")
+				}
+			})
 			rep = run(ctx, st.Key, opts)
+			if ctx.Err() == nil && rep != nil && history != nil {
+				recordErr = history.Record(context.Background(), almtest.NewLastTest(st, rep))
+			}
 			return nil
 		})
 		cancel()
-		w.do(func() { sec.tested(tr, st, rep, err) })
+		w.do(func() { sec.tested(tr, st, rep, err, recordErr) })
 	}()
 }
 
@@ -71,8 +106,9 @@ func (sec *section) onCancelTest() {
 }
 
 // tested takes a finished run. A cancelled run leaves the last result as it
-// was: it proves nothing about the key.
-func (sec *section) tested(run *testRun, st *vault.Stored, rep *almtest.Report, err error) {
+// was: it proves nothing about the key. A test that could not run says so
+// in its own section, which leaves the other tenants' sections as they are.
+func (sec *section) tested(run *testRun, st *vault.Stored, rep *almtest.Report, err, recordErr error) {
 	w := sec.w
 	if sec.running == run {
 		sec.running = nil
@@ -82,14 +118,22 @@ func (sec *section) tested(run *testRun, st *vault.Stored, rep *almtest.Report, 
 		return
 	}
 	if err != nil || rep == nil {
-		w.warn("The test could not run", fmt.Sprintf("%v. The last result is unchanged.", errOr(err, "the logon test gave no result")))
+		sec.setNote(fmt.Sprintf("The test could not run: %v. The last result is unchanged.", errOr(err, "the logon test gave no result")))
 		return
 	}
 	if !sameKey(sec.stored, st) { // deleted or replaced while the test ran
 		return
 	}
-	sec.last = newLastTest(st, rep, w.now())
-	w.saveLastTest(sec.last)
+	lt := almtest.NewLastTest(st, rep)
+	sec.last = &lt
+	if recordErr != nil {
+		sec.setNote("The result shows here, but could not be kept for next time: " + recordErr.Error() + ".")
+	}
+}
+
+func (sec *section) setNote(text string) {
+	sec.note.SetText(text)
+	sec.note.Show()
 }
 
 func errOr(err error, text string) any {
@@ -99,78 +143,15 @@ func errOr(err error, text string) any {
 	return text
 }
 
-// lastTest is what the app remembers of the last test across restarts. It
-// names the key by facts that are shown on screen anyway and holds no
-// secret: almtest's details and hints never contain one.
-type lastTest struct {
-	Tenant      string         `json:"tenant"`
-	ClientID    string         `json:"client_id"`
-	UploadedAt  time.Time      `json:"uploaded_at"`
-	At          time.Time      `json:"at"`
-	OK          bool           `json:"ok"`
-	KeyRejected bool           `json:"key_rejected"`
-	Steps       []almtest.Step `json:"steps"` // id, status, ms, http_status, detail, hint
-}
-
-func newLastTest(st *vault.Stored, rep *almtest.Report, at time.Time) *lastTest {
-	if !rep.Started.IsZero() {
-		at = rep.Started
-	}
-	return &lastTest{
-		Tenant:      st.Key.Tenant,
-		ClientID:    st.Key.ClientID,
-		UploadedAt:  st.UploadedAt,
-		At:          at,
-		OK:          rep.OK,
-		KeyRejected: rep.KeyRejected,
-		Steps:       rep.Steps,
-	}
-}
-
-// report is the remembered outcome as an almtest Report, for its words.
-func (lt *lastTest) report() *almtest.Report {
-	return &almtest.Report{OK: lt.OK, KeyRejected: lt.KeyRejected, Steps: lt.Steps}
-}
-
-// belongsTo reports whether the result is about the stored key, not about
-// one deleted and replaced since, perhaps by calmkeyctl.
-func (lt *lastTest) belongsTo(st *vault.Stored) bool {
-	return lt.Tenant == st.Key.Tenant && lt.ClientID == st.Key.ClientID && lt.UploadedAt.Equal(st.UploadedAt)
-}
-
-func (w *window) saveLastTest(lt *lastTest) {
-	b, err := json.Marshal(lt)
-	if err != nil {
-		return // plain data always marshals
-	}
-	w.app.Preferences().SetString(prefLastTest, string(b))
-}
-
-func (w *window) loadLastTest(st *vault.Stored) *lastTest {
-	raw := w.app.Preferences().String(prefLastTest)
-	if raw == "" {
-		return nil
-	}
-	var lt lastTest
-	if json.Unmarshal([]byte(raw), &lt) != nil || !lt.belongsTo(st) {
-		return nil
-	}
-	return &lt
-}
-
-func (w *window) forgetLastTest() {
-	w.app.Preferences().RemoveValue(prefLastTest)
-}
-
 // resultView shows the last test: a headline, each step with its status,
-// time, detail and hint, and for a rejected key the advice to delete it.
+// time, detail and hint (almtest's hint for a rejected key says to delete
+// it), and for a rejected key a button that does.
 type resultView struct {
 	box      *fyne.Container
 	headline *widget.Label
 	steps    *fyne.Container
 	rows     []*stepRow
 	rejected *fyne.Container
-	advice   *widget.Label
 	delete   *widget.Button
 	shown    *lastTest // what rows show, so a render does not rebuild them
 }
@@ -186,26 +167,20 @@ func newResultView(onDelete func()) *resultView {
 	r := &resultView{
 		headline: &widget.Label{TextStyle: fyne.TextStyle{Bold: true}},
 		steps:    container.NewVBox(),
-		advice: &widget.Label{
-			Text: "The token endpoint rejected this key. That usually means the key, or its service instance, " +
-				"was deleted in the SAP BTP cockpit. Delete it here too, then upload a current key.",
-			Wrapping:   fyne.TextWrapWord,
-			Importance: widget.DangerImportance,
-		},
-		delete: &widget.Button{Text: "Delete this key…", Icon: theme.DeleteIcon(), Importance: widget.DangerImportance, OnTapped: onDelete},
+		delete:   &widget.Button{Text: "Delete this key…", Icon: theme.DeleteIcon(), Importance: widget.DangerImportance, OnTapped: onDelete},
 	}
-	r.rejected = container.NewBorder(nil, nil, nil, container.NewVBox(r.delete), r.advice)
-	r.box = container.NewVBox(widget.NewSeparator(), r.headline, r.steps, r.rejected)
+	r.rejected = container.NewVBox(r.delete)
+	r.box = container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, r.rejected, r.headline), r.steps)
 	return r
 }
 
 func (r *resultView) show(lt *lastTest, canDelete bool) {
 	r.headline.Importance = widget.DangerImportance
-	if lt.OK {
+	if lt.Report.OK {
 		r.headline.Importance = widget.SuccessImportance
 	}
-	r.headline.SetText(lt.report().Outcome() + " — last test " + lt.At.Local().Format(timeLayout))
-	show(r.rejected, lt.KeyRejected)
+	r.headline.SetText(lt.Report.Outcome() + " — last test " + lt.At().Local().Format(timeLayout))
+	show(r.rejected, lt.Report.KeyRejected)
 	enable(r.delete, canDelete)
 	r.box.Show()
 	if r.shown == lt {
@@ -214,8 +189,8 @@ func (r *resultView) show(lt *lastTest, canDelete bool) {
 	r.shown = lt
 
 	r.rows = r.rows[:0]
-	objs := make([]fyne.CanvasObject, 0, len(lt.Steps))
-	for _, st := range lt.Steps {
+	objs := make([]fyne.CanvasObject, 0, len(lt.Report.Steps))
+	for _, st := range lt.Report.Steps {
 		row := newStepRow(st)
 		r.rows = append(r.rows, row)
 		objs = append(objs, container.NewBorder(nil, nil, container.NewVBox(row.icon), nil,
@@ -230,13 +205,19 @@ func (r *resultView) hide() { r.box.Hide() }
 // newStepRow shows a step in almtest's words: "API: warning (HTTP 403,
 // 80 ms)", then its detail and hint.
 func newStepRow(st almtest.Step) *stepRow {
+	title, detail := st.Summary(), st.Detail
+	if st.Status == almtest.StatusSkipped && detail != "" {
+		// A step that did not run takes one line: "API: skipped — not
+		// run: there is no token".
+		title, detail = title+" — "+detail, ""
+	}
 	row := &stepRow{
 		icon:   widget.NewIcon(statusIcon(st.Status)),
-		title:  &widget.Label{Text: st.Summary(), TextStyle: fyne.TextStyle{Bold: true}, Importance: statusImportance(st.Status)},
-		detail: &widget.Label{Text: st.Detail, Wrapping: fyne.TextWrapWord},
+		title:  &widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, Importance: statusImportance(st.Status), Wrapping: fyne.TextWrapWord},
+		detail: &widget.Label{Text: detail, Wrapping: fyne.TextWrapWord},
 		hint:   &widget.Label{Text: st.Hint, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Italic: true}},
 	}
-	show(row.detail, st.Detail != "")
+	show(row.detail, detail != "")
 	show(row.hint, st.Hint != "")
 	return row
 }

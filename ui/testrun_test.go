@@ -2,8 +2,8 @@ package ui
 
 import (
 	"context"
-	"encoding/json"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -32,7 +32,7 @@ func almFixture(t *testing.T, o fixtureOpts) (*fixture, *fakealm.Server) {
 // waitTest waits for the running test to finish and be shown.
 func (f *fixture) waitTest() {
 	f.t.Helper()
-	f.pumpUntil("the test to finish", func() bool { return f.sec.running == nil })
+	f.pumpUntil("the test to finish", func() bool { return f.sec().running == nil })
 }
 
 func TestTestRunsInBackgroundAndShowsEachStep(t *testing.T) {
@@ -41,44 +41,44 @@ func TestTestRunsInBackgroundAndShowsEachStep(t *testing.T) {
 	f.load()
 
 	started := time.Now()
-	f.tap(f.sec.testButton)
-	if f.sec.running == nil {
+	f.tap(f.sec().testButton)
+	if f.sec().running == nil {
 		t.Fatal("no test started")
 	}
-	if !f.sec.activity.Visible() || !f.sec.progress.Visible() || !f.sec.progress.Running() {
+	if !f.sec().activity.Visible() || !f.sec().progress.Visible() || !f.sec().progress.Running() {
 		t.Error("no activity indicator while the test runs")
 	}
-	if !f.sec.cancelTest.Visible() || f.sec.cancelTest.Disabled() {
+	if !f.sec().cancelTest.Visible() || f.sec().cancelTest.Disabled() {
 		t.Error("no Cancel while the test runs")
 	}
-	if !f.sec.testButton.Disabled() || !f.sec.deleteButton.Disabled() {
+	if !f.sec().testButton.Disabled() || !f.sec().deleteButton.Disabled() {
 		t.Error("Test or Delete stays enabled while a test runs")
 	}
 	// A double click, and the shortcut, while it runs start nothing more.
-	f.sec.onTest()
-	f.tap(f.sec.testButton)
-	f.tap(f.sec.testButton)
+	f.sec().onTest()
+	f.tap(f.sec().testButton)
+	f.tap(f.sec().testButton)
 	f.shortcut(&desktop.CustomShortcut{KeyName: fyne.KeyT, Modifier: fyne.KeyModifierShortcutDefault})
 	f.waitTest()
 	if c := srv.Counts(); c.UAA != 1 || c.API != 1 {
 		t.Errorf("requests: %+v, want one token request and one API call", c)
 	}
 
-	if f.sec.activity.Visible() || f.sec.progress.Running() {
+	if f.sec().activity.Visible() || f.sec().progress.Running() {
 		t.Error("the activity indicator stays after the test")
 	}
 	// The time of the test, in almtest's words for the outcome.
-	at := f.sec.last.At.Local()
+	at := f.sec().last.At().Local()
 	if at.Before(started.Add(-time.Second)) || at.After(time.Now()) {
 		t.Errorf("the test is dated %v, not while it ran (from %v)", at, started)
 	}
-	if want := "Logon works (tested " + at.Format(timeLayout) + ")"; f.sec.status.Text != want {
-		t.Errorf("status = %q, want %q", f.sec.status.Text, want)
+	if want := "Logon works (tested " + at.Format(timeLayout) + ")"; f.sec().status.Text != want {
+		t.Errorf("status = %q, want %q", f.sec().status.Text, want)
 	}
-	if f.sec.status.Importance != widget.SuccessImportance {
-		t.Errorf("status importance = %v, want success", f.sec.status.Importance)
+	if f.sec().status.Importance != widget.SuccessImportance {
+		t.Errorf("status importance = %v, want success", f.sec().status.Importance)
 	}
-	r := f.sec.result
+	r := f.sec().result
 	if !r.box.Visible() || len(r.rows) != 2 {
 		t.Fatalf("result visible %v with %d steps, want 2", r.box.Visible(), len(r.rows))
 	}
@@ -90,7 +90,7 @@ func TestTestRunsInBackgroundAndShowsEachStep(t *testing.T) {
 	if r.rejected.Visible() {
 		t.Error("a working key is called rejected")
 	}
-	if f.sec.testButton.Disabled() {
+	if f.sec().testButton.Disabled() {
 		t.Error("Test is not offered again")
 	}
 	mustNotContain(t, "the window", texts(f.win.Content()), testkeys.Secret)
@@ -100,27 +100,27 @@ func TestTestResultRememberedAcrossRestarts(t *testing.T) {
 	f, srv := almFixture(t, fixtureOpts{})
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
-	f.tap(f.sec.testButton)
+	f.tap(f.sec().testButton)
 	f.waitTest()
-	want := f.sec.status.Text
+	want := f.sec().status.Text
 
-	saved := f.app.Preferences().String(prefLastTest)
-	if saved == "" {
-		t.Fatal("nothing remembered")
+	saved, err := os.ReadFile(f.history.Path())
+	if err != nil {
+		t.Fatalf("nothing remembered: %v", err)
 	}
-	mustNotContain(t, "remembered result", saved, testkeys.Secret, "access_token", "PRIVATE KEY")
-	var lt lastTest
-	if err := json.Unmarshal([]byte(saved), &lt); err != nil || !lt.OK || len(lt.Steps) != 2 {
-		t.Fatalf("remembered %+v (%v)", lt, err)
+	mustNotContain(t, "remembered result", string(saved), testkeys.Secret, "access_token", "PRIVATE KEY")
+	lt, ok := f.recorded()[testkeys.Tenant]
+	if !ok || !lt.Report.OK || len(lt.Report.Steps) != 2 {
+		t.Fatalf("remembered %+v", lt)
 	}
 
-	// A new window, as after a restart: same preferences, same keychain.
-	g := newFixture(t, fixtureOpts{app: f.app, backend: f.backend, lockDir: f.lockDir})
+	// A new window, as after a restart: same record, same keychain.
+	g := newFixture(t, fixtureOpts{app: f.app, backend: f.backend, lockDir: f.lockDir, historyDir: f.historyDir})
 	g.load()
-	if g.sec.status.Text != want {
-		t.Errorf("after a restart the status is %q, want %q", g.sec.status.Text, want)
+	if g.sec().status.Text != want {
+		t.Errorf("after a restart the status is %q, want %q", g.sec().status.Text, want)
 	}
-	if len(g.sec.result.rows) != 2 || !g.sec.result.box.Visible() {
+	if len(g.sec().result.rows) != 2 || !g.sec().result.box.Visible() {
 		t.Error("the remembered steps are not shown")
 	}
 
@@ -129,10 +129,10 @@ func TestTestResultRememberedAcrossRestarts(t *testing.T) {
 		t.Fatal(err)
 	}
 	g.storeKey(srv.SecretKeyWith(testkeys.Fields{ClientID: "sb-other!b1|sapcloudalm!b16907"}), "")
-	h := newFixture(t, fixtureOpts{app: f.app, backend: f.backend, lockDir: f.lockDir})
+	h := newFixture(t, fixtureOpts{app: f.app, backend: f.backend, lockDir: f.lockDir, historyDir: f.historyDir})
 	h.load()
-	if h.sec.status.Text != "Not tested yet" || h.sec.result.box.Visible() {
-		t.Errorf("a replaced key shows the old result: %q", h.sec.status.Text)
+	if h.sec().status.Text != "Not tested yet" || h.sec().result.box.Visible() {
+		t.Errorf("a replaced key shows the old result: %q", h.sec().status.Text)
 	}
 }
 
@@ -142,13 +142,13 @@ func TestRejectedKeySuggestsDeleting(t *testing.T) {
 	f.load()
 	srv.RejectKey(true)
 
-	f.tap(f.sec.testButton)
+	f.tap(f.sec().testButton)
 	f.waitTest()
-	mustContain(t, "status", f.sec.status.Text, "logon fails")
-	if f.sec.status.Importance != widget.DangerImportance {
-		t.Errorf("status importance = %v, want danger", f.sec.status.Importance)
+	mustContain(t, "status", f.sec().status.Text, "logon fails")
+	if f.sec().status.Importance != widget.DangerImportance {
+		t.Errorf("status importance = %v, want danger", f.sec().status.Importance)
 	}
-	r := f.sec.result
+	r := f.sec().result
 	if len(r.rows) == 0 {
 		t.Fatal("no steps shown")
 	}
@@ -157,9 +157,9 @@ func TestRejectedKeySuggestsDeleting(t *testing.T) {
 		t.Error("the failed step has no hint")
 	}
 	if !r.rejected.Visible() {
-		t.Fatal("no advice to delete the rejected key")
+		t.Fatal("no button to delete the rejected key")
 	}
-	mustContain(t, "advice", r.advice.Text, "deleted in the SAP BTP cockpit", "Delete it here too")
+	mustContain(t, "advice", r.rows[0].hint.Text, "deleted or regenerated in the SAP BTP cockpit", "Delete the key here too")
 	f.tap(r.delete)
 	if f.w.dialogs.delete == nil {
 		t.Fatal("the advice's Delete does not ask to delete")
@@ -172,14 +172,14 @@ func TestAPIForbiddenStillMeansLogonWorks(t *testing.T) {
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
 	srv.SetAPIStatus(http.StatusForbidden)
-	f.tap(f.sec.testButton)
+	f.tap(f.sec().testButton)
 	f.waitTest()
-	mustContain(t, "status", f.sec.status.Text, "logon works")
-	if len(f.sec.result.rows) != 2 {
-		t.Fatalf("%d steps shown", len(f.sec.result.rows))
+	mustContain(t, "status", f.sec().status.Text, "logon works")
+	if len(f.sec().result.rows) != 2 {
+		t.Fatalf("%d steps shown", len(f.sec().result.rows))
 	}
-	mustContain(t, "API step", f.sec.result.rows[1].title.Text, "API: warn", "HTTP 403")
-	if f.sec.result.rows[1].icon.Resource == nil || f.sec.result.rows[1].title.Importance != widget.WarningImportance {
+	mustContain(t, "API step", f.sec().result.rows[1].title.Text, "API: warn", "HTTP 403")
+	if f.sec().result.rows[1].icon.Resource == nil || f.sec().result.rows[1].title.Importance != widget.WarningImportance {
 		t.Error("the warning step is not marked as a warning")
 	}
 }
@@ -188,9 +188,9 @@ func TestX509KeyTest(t *testing.T) {
 	f, srv := almFixture(t, fixtureOpts{})
 	f.storeKey(srv.X509Key(), "")
 	f.load()
-	f.tap(f.sec.testButton)
+	f.tap(f.sec().testButton)
 	f.waitTest()
-	mustContain(t, "status", f.sec.status.Text, "logon works")
+	mustContain(t, "status", f.sec().status.Text, "logon works")
 	if c := srv.Counts(); c.Cert != 1 || c.UAA != 0 {
 		t.Errorf("requests %+v: an x509 key must log on at certurl", c)
 	}
@@ -205,8 +205,8 @@ func (f *fixture) startHangingTest(srv *fakealm.Server) *testRun {
 		arrived <- struct{}{}
 		<-r.Context().Done() // hang until the client gives up
 	}))
-	f.tap(f.sec.testButton)
-	if f.sec.running == nil {
+	f.tap(f.sec().testButton)
+	if f.sec().running == nil {
 		f.t.Fatal("no test started")
 	}
 	select {
@@ -214,7 +214,7 @@ func (f *fixture) startHangingTest(srv *fakealm.Server) *testRun {
 	case <-time.After(10 * time.Second):
 		f.t.Fatal("the token request never came")
 	}
-	return f.sec.running
+	return f.sec().running
 }
 
 func TestCancelTestKeepsLastResult(t *testing.T) {
@@ -222,18 +222,18 @@ func TestCancelTestKeepsLastResult(t *testing.T) {
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
 	f.startHangingTest(srv)
-	test.Tap(f.sec.cancelTest)
-	if !f.sec.cancelTest.Disabled() || !strings.Contains(f.sec.activityText.Text, "Cancelling") {
+	test.Tap(f.sec().cancelTest)
+	if !f.sec().cancelTest.Disabled() || !strings.Contains(f.sec().activityText.Text, "Cancelling") {
 		t.Error("Cancel gives no feedback")
 	}
 	f.waitTest()
-	if f.sec.status.Text != "Not tested yet" || f.sec.result.box.Visible() {
-		t.Errorf("a cancelled test changed the result: %q", f.sec.status.Text)
+	if f.sec().status.Text != "Not tested yet" || f.sec().result.box.Visible() {
+		t.Errorf("a cancelled test changed the result: %q", f.sec().status.Text)
 	}
-	if f.app.Preferences().String(prefLastTest) != "" {
+	if len(f.recorded()) != 0 {
 		t.Error("a cancelled test was remembered")
 	}
-	if f.sec.activity.Visible() || f.sec.testButton.Disabled() {
+	if f.sec().activity.Visible() || f.sec().testButton.Disabled() {
 		t.Error("the window did not return to idle after Cancel")
 	}
 }
@@ -242,10 +242,13 @@ func TestTestThatCannotRunSaysSo(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 	quiet(t)
 	f.w.runLogonTest = func(context.Context, *vault.Key, almtest.Options) *almtest.Report { panic("bug") }
-	f.tap(f.sec.testButton)
+	f.tap(f.sec().testButton)
 	f.waitTest()
-	mustContain(t, "notice", f.noticeText(), "could not run", "internal error", "unchanged")
-	if f.sec.status.Text != "Not tested yet" || f.sec.testButton.Disabled() {
-		t.Errorf("after a failed run: status %q, Test disabled %v", f.sec.status.Text, f.sec.testButton.Disabled())
+	mustContain(t, "the section's note", f.sec().note.Text, "could not run", "internal error", "unchanged")
+	if !f.sec().note.Visible() || f.w.dialogs.notice != nil {
+		t.Errorf("the failure shows in a dialog (%q), not in its section", f.noticeText())
+	}
+	if f.sec().status.Text != "Not tested yet" || f.sec().testButton.Disabled() {
+		t.Errorf("after a failed run: status %q, Test disabled %v", f.sec().status.Text, f.sec().testButton.Disabled())
 	}
 }

@@ -22,7 +22,8 @@ import (
 type Deps struct {
 	Store   *vault.Store
 	Test    almtest.Options
-	Version string // shown in the footer; "" leaves it out
+	History *almtest.History // the last tests, shared with calmkeyctl; nil keeps none
+	Version string           // shown in the footer; "" leaves it out
 }
 
 // Window is the app's main window content and behaviour.

@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -68,14 +69,20 @@ func (w *window) onPaste() {
 	w.readAndCheck("", func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil })
 }
 
+// canAdd reports whether the keychain's state lets a tenant's key be
+// added: it was read, and it is not damaged beyond naming its tenants.
+func (w *window) canAdd() bool {
+	return w.state == stEmpty || (w.state == stStored && !w.corrupt())
+}
+
 // mayUpload reports whether a key can be added now, and says why not when a
 // drop or paste arrives at the wrong time.
 func (w *window) mayUpload() bool {
 	switch {
 	case w.busy != 0 || w.state == stLoading:
 		w.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
-	case w.state == stStored:
-		w.warn("A key is already stored", "Only one service key is kept for a tenant. To replace the stored key, delete it first, then upload the new one.")
+	case w.corrupt():
+		w.warn("The key cannot be stored now", "The keychain holds a damaged entry that calmkey cannot read past. Delete it (the section says so), then upload the key.")
 	case w.state == stFailed:
 		w.warn("The key cannot be stored now", "The keychain is not working, so a key could not be stored. Fix the problem shown in the window, choose Try again, then upload the key.")
 	default:
@@ -108,7 +115,14 @@ func (w *window) readAndCheck(name string, open func() (io.ReadCloser, error)) {
 			return nil
 		})
 		w.do(func() {
-			if err == nil && readErr == nil && parseErr == nil && w.state == stEmpty && w.busy == 0 {
+			if err == nil && readErr == nil && parseErr == nil && w.canAdd() && w.busy == 0 {
+				if sec := w.section(key.Tenant); sec != nil {
+					// The product page's rule: one key per tenant.
+					w.forgetPaste()
+					w.openOnly(sec)
+					w.warn("The tenant already has a key", "Nothing was stored: tenant "+vault.Printable(key.Tenant)+" already has a service key: delete it first. Only one service key is kept for a tenant; its section is open.")
+					return
+				}
 				w.confirmUpload(key, name)
 				return
 			}
@@ -234,19 +248,20 @@ func (w *window) confirmUpload(key *vault.Key, name string) {
 	v.dialog.Resize(fyne.NewSize(620, 520))
 }
 
-// saveKey stores the confirmed key, then reads it back, so the window shows
-// what the keychain holds. Whatever the outcome, a pasted key then leaves
-// the clipboard.
+// saveKey stores the confirmed key, then reads the keys back, so the
+// window shows what the keychain holds, with the new tenant's section open.
+// Whatever the outcome, a pasted key then leaves the clipboard.
 func (w *window) saveKey(key *vault.Key, name string) {
-	if w.state != stEmpty || w.busy != 0 {
+	if !w.canAdd() || w.busy != 0 {
 		w.forgetPaste()
 		w.mayUpload()
 		return
 	}
-	var st *vault.Stored
+	var es []entry
+	var tests almtest.LastTests
 	var stamp string
 	saved := false
-	w.keychain("Storing the service key in the keychain…", func(ctx context.Context) error {
+	w.keychain("Storing the service key of "+vault.Printable(key.Tenant)+" in the keychain…", func(ctx context.Context) error {
 		if err := w.store.Save(ctx, key, name); err != nil {
 			return err
 		}
@@ -255,21 +270,26 @@ func (w *window) saveKey(key *vault.Key, name string) {
 		if stamp, err = w.store.Stamp(ctx); err != nil {
 			return err
 		}
-		st, err = w.store.Load(ctx)
+		es, tests, err = w.readAll(ctx)
 		return err
 	}, func(err error) {
 		w.forgetPaste()
 		switch {
 		case err == nil:
 			w.stamp, w.stampOK = stamp, true
-			w.loaded(st, nil)
+			w.loaded(es, tests, nil)
+			if sec := w.section(key.Tenant); sec != nil {
+				w.openOnly(sec)
+			}
 		case saved:
 			// Stored, but reading it back failed: show the keychain's
 			// problem like any failed read, with its Try again.
 			w.stampOK = false
-			w.loaded(nil, err)
+			w.loaded(nil, nil, err)
 		case errors.Is(err, vault.ErrAlreadyStored):
-			w.warn("A key is already stored", "Another service key was stored meanwhile (perhaps with calmkeyctl), and only one is kept for a tenant. Nothing was changed; the window now shows the stored key. To replace it, delete it first.")
+			// vault's text names the tenant: "tenant X already has a
+			// service key: delete it first".
+			w.warn("The tenant already has a key", "Nothing was stored: "+err.Error()+". Only one service key is kept for a tenant; another program (calmkeyctl, another calmkey window or a script) may have stored it meanwhile.")
 			w.read(readingText, nil)
 		case errors.Is(err, vault.ErrBusy):
 			w.offerRetry("The key was not stored", keychainFailureText("stored", err), func() { w.saveKey(key, name) })

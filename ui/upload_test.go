@@ -94,10 +94,10 @@ func TestUploadFileShowsKeyAndAdviceThenStores(t *testing.T) {
 
 	v.dialog.Confirm()
 	f.idle()
-	if f.w.state != stStored || f.sec.name.Text != testkeys.Tenant {
-		t.Fatalf("after storing: state %v, name %q, notice %q", f.w.state, f.sec.name.Text, f.noticeText())
+	if f.w.state != stStored || f.sec().name.Text != testkeys.Tenant {
+		t.Fatalf("after storing: state %v, name %q, notice %q", f.w.state, f.sec().name.Text, f.noticeText())
 	}
-	mustContain(t, "uploaded", f.sec.uploaded.Text, "acme-key.txt")
+	mustContain(t, "uploaded", f.sec().uploaded.Text, "acme-key.txt")
 	st, err := f.stored()
 	if err != nil {
 		t.Fatal(err)
@@ -105,8 +105,9 @@ func TestUploadFileShowsKeyAndAdviceThenStores(t *testing.T) {
 	if !bytes.Equal(st.Key.Bytes(), data) || st.FileName != "acme-key.txt" {
 		t.Errorf("the keychain holds other bytes or file name %q", st.FileName)
 	}
-	if !f.w.upload.Hidden {
-		t.Error("Upload is still offered after storing")
+	// The next tenant's key can be added.
+	if f.w.upload.Hidden || f.w.upload.Disabled() {
+		t.Error("Add a tenant's key is not offered after storing")
 	}
 }
 
@@ -306,13 +307,14 @@ func TestDropFileOnWindow(t *testing.T) {
 	if f.w.state != stStored {
 		t.Fatalf("state = %v after confirming a dropped key", f.w.state)
 	}
-	mustContain(t, "uploaded", f.sec.uploaded.Text, "dropped.txt")
+	mustContain(t, "uploaded", f.sec().uploaded.Text, "dropped.txt")
 
-	// Once a key is stored, a drop is refused: one key per tenant.
+	// Once the tenant has a key, a drop of another for it is refused: one
+	// key per tenant.
 	f.w.dialogs.upload, f.w.dialogs.notice = nil, nil
 	f.w.onDropped(fyne.Position{}, []fyne.URI{u})
 	f.drain(50 * time.Millisecond)
-	mustContain(t, "notice", f.noticeText(), "already stored", "delete it first")
+	mustContain(t, "notice", f.noticeText(), "tenant "+testkeys.Tenant+" already has a service key", "delete it first")
 	if f.w.dialogs.upload != nil {
 		t.Error("a drop onto a stored key was checked")
 	}
@@ -353,9 +355,9 @@ func TestPasteKeyFromClipboard(t *testing.T) {
 	// The key's JSON holds the secret: once stored, it leaves the clipboard.
 	f.pumpUntil("the clipboard to be cleared", func() bool { return f.app.Clipboard().Content() == "" })
 
-	// With a key stored, Paste is not offered.
-	if !f.w.paste.Hidden {
-		t.Error("Paste is offered with a key stored")
+	// With a key stored, Paste still offers to add another tenant's.
+	if f.w.paste.Hidden || f.w.paste.Disabled() {
+		t.Error("Paste is not offered with a key stored")
 	}
 }
 
@@ -393,15 +395,16 @@ func TestStoreFailsLeavesNothing(t *testing.T) {
 func TestStoreWhenAnotherKeyArrivedMeanwhile(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
-	// calmkeyctl stores another tenant's key while the dialog is open.
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "ctl.txt")
+	// calmkeyctl stores another key of the same tenant while the dialog
+	// is open.
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{ClientID: "sb-ctl!b1|sapcloudalm!b16907"}), "ctl.txt")
 	f.w.dialogs.upload.dialog.Confirm()
 	f.idle() // the save
 	f.idle() // the reload it starts
-	mustContain(t, "notice", f.noticeText(), "already stored")
+	mustContain(t, "notice", f.noticeText(), "tenant "+testkeys.Tenant+" already has a service key: delete it first")
 	f.pumpUntil("the reload", func() bool { return f.w.state == stStored })
-	if f.sec.name.Text != "other-tenant" {
-		t.Errorf("the window shows %q, want the key that is stored", f.sec.name.Text)
+	if f.sec().clientID.Text != "sb-ctl!b1|sapcloudalm!b16907" {
+		t.Errorf("the window shows client %q, want the key that is stored", f.sec().clientID.Text)
 	}
 }
 
@@ -437,10 +440,10 @@ func TestPastedKeyLeavesClipboardOnEveryOutcome(t *testing.T) {
 			mustContain(t, "notice", f.noticeText(), "was not stored")
 		}},
 		{name: "already stored", text: valid, end: func(t *testing.T, f *fixture) {
-			f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "")
+			f.storeKey(testkeys.SecretKey(testkeys.Fields{ClientID: "sb-ctl!b1|sapcloudalm!b16907"}), "")
 			f.w.dialogs.upload.dialog.Confirm()
 			f.idle()
-			mustContain(t, "notice", f.noticeText(), "already stored")
+			mustContain(t, "notice", f.noticeText(), "already has a service key")
 		}},
 		{name: "window closed", text: valid, end: func(t *testing.T, f *fixture) {
 			f.close()

@@ -12,10 +12,11 @@ package ui
 import (
 	"bytes"
 	"context"
-	"errors"
+	"sort"
 	"strings"
 	"time"
 
+	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -90,16 +91,22 @@ func (w *window) onForeground() {
 	}
 }
 
-// view is what the window showed, to tell what changed.
+// view is what the window showed, to tell what changed: the keys by
+// tenant (nil for a damaged one).
 type view struct {
-	state   keyState
-	stored  *vault.Stored
-	corrupt bool // a damaged key is stored
+	state keyState
+	keys  map[string]*vault.Stored
 }
 
-func (w *window) view() view { return view{w.state, w.sec.stored, w.corrupt()} }
+func (w *window) view() view {
+	v := view{state: w.state, keys: map[string]*vault.Stored{}}
+	for _, sec := range w.secs {
+		v.keys[sec.tenant] = sec.stored
+	}
+	return v
+}
 
-// change is what another program did to the key.
+// change is what another program did to a tenant's key.
 type change int
 
 const (
@@ -109,39 +116,68 @@ const (
 	replaced         // another key (or the same one, stored again) is in its place
 )
 
+// changes are the tenants whose keys changed, with what happened.
+type changes map[string]change
+
+const byAnother = "another program (calmkeyctl, another calmkey window or a script)"
+
 // news says what happened, for the message line.
-func (c change) news() string {
-	const who = " by another program (calmkeyctl, another calmkey window or a script)"
-	switch c {
-	case appeared:
-		return "A service key was stored" + who + "."
-	case vanished:
-		return "The service key was deleted" + who + "."
-	case replaced:
-		return "The service key was replaced" + who + ": the window shows the key stored now."
+func (cs changes) news() string {
+	if len(cs) == 0 {
+		return ""
 	}
-	return ""
+	var parts []string
+	for _, t := range sortedKeys(cs) {
+		name := "tenant " + vault.Printable(t)
+		if t == "" {
+			name = "the damaged entry"
+		}
+		switch cs[t] {
+		case appeared:
+			parts = append(parts, "a key of "+name+" was stored")
+		case vanished:
+			parts = append(parts, "the key of "+name+" was deleted")
+		case replaced:
+			parts = append(parts, "the key of "+name+" was replaced")
+		}
+	}
+	text := strings.Join(parts, ", ")
+	return strings.ToUpper(text[:1]) + text[1:] + " by " + byAnother + "."
 }
 
-// changeBetween compares what the window showed with what it shows after a
-// read. Only a definite view counts: after the first read, or a failed one,
-// nothing "changed".
-func changeBetween(before, after view) change {
-	had := before.state == stStored || before.corrupt
-	has := after.state == stStored || after.corrupt
-	switch {
-	case before.state != stEmpty && !had:
-		return unchanged
-	case after.state != stEmpty && !has:
-		return unchanged // the read failed: the failure shows itself
-	case !had && has:
-		return appeared
-	case had && !has:
-		return vanished
-	case had && has && !sameKey(before.stored, after.stored):
-		return replaced
+func sortedKeys(cs changes) []string {
+	ts := make([]string, 0, len(cs))
+	for t := range cs {
+		ts = append(ts, t)
 	}
-	return unchanged
+	sort.Strings(ts)
+	return ts
+}
+
+// changesBetween compares what the window showed with what it shows after
+// a read. Only a definite view counts: after the first read, or a failed
+// one, nothing "changed".
+func changesBetween(before, after view) changes {
+	definite := func(v view) bool { return v.state == stEmpty || v.state == stStored }
+	if !definite(before) || !definite(after) {
+		return nil
+	}
+	cs := changes{}
+	for t, had := range before.keys {
+		has, ok := after.keys[t]
+		switch {
+		case !ok:
+			cs[t] = vanished
+		case !sameKey(had, has):
+			cs[t] = replaced
+		}
+	}
+	for t := range after.keys {
+		if _, ok := before.keys[t]; !ok {
+			cs[t] = appeared
+		}
+	}
+	return cs
 }
 
 // sameKey: the same bytes stored at the same time. Two damaged keys (nil)
@@ -153,14 +189,15 @@ func sameKey(a, b *vault.Stored) bool {
 	return bytes.Equal(a.Key.Bytes(), b.Key.Bytes()) && a.UploadedAt.Equal(b.UploadedAt) && a.FileName == b.FileName
 }
 
-// read reads the stamp, then the key, in the background, shows what is
-// stored, and says what another program changed. The stamp comes first: a
-// change between the two reads leaves an old stamp beside the new key, so
-// the next check reads again, never the other way round. then, if given,
-// runs afterwards with the change.
-func (w *window) read(msg string, then func(change)) {
+// read reads the stamp, then every tenant's key, in the background, shows
+// what is stored, and says what another program changed. The stamp comes
+// first: a change between the two reads leaves an old stamp beside the new
+// keys, so the next check reads again, never the other way round. then, if
+// given, runs afterwards with the changes.
+func (w *window) read(msg string, then func(changes)) {
 	before := w.view()
-	var st *vault.Stored
+	var es []entry
+	var tests almtest.LastTests
 	var stamp string
 	stamped := false
 	w.keychain(msg, func(ctx context.Context) error {
@@ -169,58 +206,58 @@ func (w *window) read(msg string, then func(change)) {
 			return err
 		}
 		stamped = true
-		st, err = w.store.Load(ctx)
+		es, tests, err = w.readAll(ctx)
 		return err
 	}, func(err error) {
-		w.loaded(st, err)
+		w.loaded(es, tests, err)
 		// The stamp stands for what the window shows only after a definite
 		// answer; after a busy or unreachable keychain the next check reads
 		// again, so the window mends itself.
-		definite := err == nil || errors.Is(err, vault.ErrNotFound) || errors.Is(err, vault.ErrCorrupt)
-		w.stamp, w.stampOK = stamp, stamped && definite
-		c := changeBetween(before, w.view())
-		if c != unchanged {
-			w.news = c.news()
-			w.closeStale(c)
+		w.stamp, w.stampOK = stamp, stamped && err == nil
+		cs := changesBetween(before, w.view())
+		if len(cs) > 0 {
+			w.news = cs.news()
+			w.closeStale(cs)
 		}
 		if then != nil {
-			then(c)
+			then(cs)
 		}
 	})
 }
 
 // closeStale closes the dialogs about a key that is no longer the one
 // stored, and says why they closed.
-func (w *window) closeStale(c change) {
+func (w *window) closeStale(cs changes) {
 	var closed []string
-	if d := w.dialogs.display; d != nil && d.open {
+	if d := w.dialogs.display; d != nil && d.open && cs[d.key.Tenant] != unchanged {
 		d.dialog.Hide()
 		closed = append(closed, "the key's display")
 	}
-	if d := w.dialogs.delete; d != nil && d.open {
+	if d := w.dialogs.delete; d != nil && d.open && cs[d.tenant] != unchanged {
 		d.dialog.Hide()
 		closed = append(closed, "the question whether to delete it (nothing was deleted)")
 	}
-	if d := w.dialogs.download; d != nil && d.open {
+	if d := w.dialogs.download; d != nil && d.open && cs[d.sec.tenant] != unchanged {
 		d.dialog.Hide()
 		closed = append(closed, "the download (nothing was saved)")
 	}
-	if d := w.dialogs.upload; d != nil && d.open && w.state != stEmpty {
+	if d := w.dialogs.upload; d != nil && d.open && w.section(d.key.Tenant) != nil {
 		d.dialog.Hide() // its callback takes a pasted key off the clipboard
-		w.warn("A key is already stored", "Another program (calmkeyctl, another calmkey window or a script) stored a service key while you were checking this one, and only one is kept for a tenant. Nothing was stored from here; the window now shows the stored key. To replace it, delete it first.")
+		w.warn("The tenant already has a key", "Another program (calmkeyctl, another calmkey window or a script) stored a service key of tenant "+vault.Printable(d.key.Tenant)+" while you were checking this one, and only one is kept for a tenant. Nothing was stored from here; the window now shows the stored key. To replace it, delete it first.")
 		return
 	}
 	if len(closed) > 0 {
-		w.warn("The service key changed", c.news()+" calmkey closed "+strings.Join(closed, " and ")+".")
+		w.warn("The service key changed", cs.news()+" calmkey closed "+strings.Join(closed, " and ")+".")
 	}
 }
 
-// whenFresh checks in the background that the key the window shows is
-// still the one stored, then runs act on the UI goroutine. When another
-// program changed it, the window shows what is stored now and says so, and
-// act does not run: an action never acts on a stale key. undone says what
+// whenFresh checks in the background that the key sec shows is still the
+// one stored, then runs act on the UI goroutine. When another program
+// changed it, the window shows what is stored now and says so, and act
+// does not run: an action never acts on a stale key. With sec nil (Test
+// all), act runs on whatever is stored after the check. undone says what
 // did not happen ("Nothing was displayed.").
-func (w *window) whenFresh(undone string, act func()) {
+func (w *window) whenFresh(sec *section, undone string, act func()) {
 	if w.busy != 0 {
 		w.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
 		return
@@ -237,15 +274,15 @@ func (w *window) whenFresh(undone string, act func()) {
 		case w.stampOK && stamp == w.stamp:
 			act()
 		default:
-			w.read(readingText, func(c change) {
-				if c == unchanged {
-					if w.state == stStored || w.corrupt() {
-						act()
-					}
-					return
-				}
-				if !w.dialogOpen() {
-					w.warn("The service key changed", c.news()+" "+undone)
+			w.read(readingText, func(cs changes) {
+				switch {
+				case w.state == stFailed:
+				case sec == nil:
+					act()
+				case cs[sec.tenant] == unchanged && w.section(sec.tenant) == sec:
+					act()
+				case !w.dialogOpen():
+					w.warn("The service key changed", cs.news()+" "+undone)
 				}
 			})
 		}

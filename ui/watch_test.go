@@ -23,7 +23,7 @@ import (
 
 func TestWindowShowsKeyDeletedUnderneath(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.w.saveLastTest(&lastTest{Tenant: testkeys.Tenant, OK: true})
+	f.record(&almtest.Report{OK: true, Started: time.Now()})
 
 	f.check() // nothing changed: nothing happens
 	if f.w.state != stStored || f.w.message.Visible() {
@@ -32,15 +32,16 @@ func TestWindowShowsKeyDeletedUnderneath(t *testing.T) {
 
 	f.deleteUnderneath()
 	f.check()
-	if f.w.state != stEmpty || f.sec.name.Text != "No service key" {
-		t.Fatalf("after a delete underneath: state %v, name %q", f.w.state, f.sec.name.Text)
+	if f.w.state != stEmpty || len(f.w.secs) != 0 {
+		t.Fatalf("after a delete underneath: state %v, %d sections", f.w.state, len(f.w.secs))
 	}
-	if !f.w.message.Visible() || f.w.message.Text != vanished.news() {
-		t.Errorf("message %q (visible %v), want %q", f.w.message.Text, f.w.message.Visible(), vanished.news())
+	want := changes{testkeys.Tenant: vanished}.news()
+	if !f.w.message.Visible() || f.w.message.Text != want {
+		t.Errorf("message %q (visible %v), want %q", f.w.message.Text, f.w.message.Visible(), want)
 	}
-	mustContain(t, "message", f.w.message.Text, "The service key was deleted by another program")
-	if f.sec.displayButton.Visible() || f.sec.testButton.Visible() || f.w.upload.Hidden {
-		t.Error("the actions of a stored key are still offered, or Upload is not")
+	mustContain(t, "message", f.w.message.Text, "The key of tenant "+testkeys.Tenant+" was deleted by another program")
+	if f.w.testAll.Visible() || f.w.upload.Hidden || f.w.upload.Disabled() {
+		t.Error("Test all is still offered, or Upload is not")
 	}
 	if f.w.dialogs.notice != nil {
 		t.Errorf("a dialog for a change no dialog was about: %q", f.noticeText())
@@ -52,13 +53,13 @@ func TestWindowShowsKeyStoredUnderneath(t *testing.T) {
 	f.load()
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "ctl.txt")
 	f.check()
-	if f.w.state != stStored || f.sec.name.Text != testkeys.Tenant {
-		t.Fatalf("after a CLI upload: state %v, name %q", f.w.state, f.sec.name.Text)
+	if f.w.state != stStored || f.sec().name.Text != testkeys.Tenant {
+		t.Fatalf("after a CLI upload: state %v, name %q", f.w.state, f.sec().name.Text)
 	}
-	mustContain(t, "message", f.w.message.Text, "A service key was stored by another program")
-	mustContain(t, "uploaded", f.sec.uploaded.Text, "ctl.txt")
+	mustContain(t, "message", f.w.message.Text, "A key of tenant "+testkeys.Tenant+" was stored by another program")
+	mustContain(t, "uploaded", f.sec().uploaded.Text, "ctl.txt")
 	// The next action clears the news.
-	f.tap(f.sec.displayButton)
+	f.tap(f.sec().displayButton)
 	if f.w.message.Visible() {
 		t.Errorf("the news stays after the next action: %q", f.w.message.Text)
 	}
@@ -72,19 +73,25 @@ func TestWindowShowsKeyReplacedUnderneath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.sec.last = newLastTest(st, &almtest.Report{OK: true}, time.Now())
-	f.w.saveLastTest(f.sec.last)
-	f.w.render()
+	lt := almtest.NewLastTest(st, &almtest.Report{OK: true, Started: time.Now()})
+	if err := f.history.Record(t.Context(), lt); err != nil {
+		t.Fatal(err)
+	}
+	f.w.read("", nil)
+	f.idle()
+	if f.sec().last == nil {
+		t.Fatal("the recorded test does not show")
+	}
 
 	f.deleteUnderneath()
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{ClientID: "sb-other!b1|sapcloudalm!b16907"}), "")
 	f.check()
-	if f.w.state != stStored || f.sec.clientID.Text != "sb-other!b1|sapcloudalm!b16907" {
-		t.Fatalf("after a replace underneath: state %v, client ID %q (was %q)", f.w.state, f.sec.clientID.Text, old.ClientID)
+	if f.w.state != stStored || f.sec().clientID.Text != "sb-other!b1|sapcloudalm!b16907" {
+		t.Fatalf("after a replace underneath: state %v, client ID %q (was %q)", f.w.state, f.sec().clientID.Text, old.ClientID)
 	}
 	mustContain(t, "message", f.w.message.Text, "replaced by another program")
-	if f.sec.last != nil || f.sec.status.Text != "Not tested yet" || f.sec.result.box.Visible() {
-		t.Errorf("the old key's test result shows for the new key: %q", f.sec.status.Text)
+	if f.sec().last != nil || f.sec().status.Text != "Not tested yet" || f.sec().result.box.Visible() {
+		t.Errorf("the old key's test result shows for the new key: %q", f.sec().status.Text)
 	}
 }
 
@@ -122,7 +129,7 @@ func TestWatcherNeverOverlapsChecks(t *testing.T) {
 	var gets []time.Time
 	gate := make(chan struct{})
 	f.backend.Intercept(func(c vault.Call) error {
-		if c.Op == vault.OpGet && c.User == vault.ManifestItem {
+		if c.Op == vault.OpGet && c.User == vault.IndexItem {
 			mu.Lock()
 			gets = append(gets, time.Now())
 			mu.Unlock()
@@ -183,13 +190,13 @@ func TestFailedCheckPausesUntilForeground(t *testing.T) {
 func TestDisplayNeverShowsDeletedKey(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 	f.deleteUnderneath()
-	f.tap(f.sec.displayButton)
+	f.tap(f.sec().displayButton)
 	f.idle()
 	if f.w.dialogs.display != nil {
 		t.Fatal("Display showed a deleted key")
 	}
-	if f.sec.details.Visible() {
-		t.Error("the deleted key's details still show")
+	if len(f.w.secs) != 0 {
+		t.Error("the deleted key's section still shows")
 	}
 	mustContain(t, "notice", f.noticeText(), "deleted by another program", "Nothing was displayed")
 	if f.w.state != stEmpty {
@@ -199,7 +206,7 @@ func TestDisplayNeverShowsDeletedKey(t *testing.T) {
 
 func TestDisplayClosesWhenKeyDeletedUnderneath(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.tap(f.sec.displayButton)
+	f.tap(f.sec().displayButton)
 	v := f.w.dialogs.display
 	if v == nil || !v.open {
 		t.Fatal("Display showed nothing")
@@ -229,11 +236,12 @@ func TestTestNeverRunsOnDeletedKey(t *testing.T) {
 		runs.Add(1)
 		return &almtest.Report{OK: true}
 	}
+	sec := f.sec()
 	f.deleteUnderneath()
-	f.tap(f.sec.testButton)
+	f.tap(sec.testButton)
 	f.idle()
 	f.drain(50 * time.Millisecond)
-	if runs.Load() != 0 || f.sec.running != nil {
+	if runs.Load() != 0 || sec.running != nil || len(f.w.secs) != 0 {
 		t.Fatalf("a deleted key was tested (%d runs)", runs.Load())
 	}
 	mustContain(t, "notice", f.noticeText(), "deleted by another program", "The test did not run")
@@ -247,11 +255,11 @@ func TestRunningTestStopsWhenKeyReplaced(t *testing.T) {
 	f.deleteUnderneath()
 	f.storeKey(srv.SecretKeyWith(testkeys.Fields{ClientID: "sb-other!b1|sapcloudalm!b16907"}), "")
 	f.check()
-	if f.sec.running != nil || !run.cancelled || f.sec.activity.Visible() {
+	if f.sec().running != nil || !run.cancelled || f.sec().activity.Visible() {
 		t.Fatal("the test of the replaced key still runs")
 	}
 	f.drain(200 * time.Millisecond)
-	if f.sec.last != nil || f.app.Preferences().String(prefLastTest) != "" {
+	if f.sec().last != nil || len(f.recorded()) != 0 {
 		t.Error("the stopped test left a result")
 	}
 	mustContain(t, "message", f.w.message.Text, "replaced by another program")
@@ -278,7 +286,7 @@ func TestDownloadDialogClosesWhenKeyReplaced(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 	v := f.openDownload(t.TempDir())
 	f.deleteUnderneath()
-	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant"}), "")
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{ClientID: "sb-ctl!b1|sapcloudalm!b16907"}), "")
 	f.check()
 	if v.open {
 		t.Fatal("the download of the replaced key is still offered")
@@ -302,7 +310,7 @@ func TestUploadDialogClosesWhenKeyStoredUnderneath(t *testing.T) {
 	if v.open {
 		t.Fatal("the confirmation stays open although a key is stored now")
 	}
-	mustContain(t, "notice", f.noticeText(), "A key is already stored", "Nothing was stored from here")
+	mustContain(t, "notice", f.noticeText(), "The tenant already has a key", "stored a service key of tenant "+testkeys.Tenant, "Nothing was stored from here")
 	if got := f.app.Clipboard().Content(); got != "" {
 		t.Error("the pasted key stays on the clipboard")
 	}

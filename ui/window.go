@@ -28,18 +28,17 @@ type keyState int
 const (
 	stLoading keyState = iota // the first read has not answered yet
 	stEmpty                   // no key stored
-	stStored                  // the section holds the stored key
+	stStored                  // a section per stored tenant (a damaged key among them)
 	stFailed                  // the keychain could not be read: w.loadErr says why
 )
 
 const (
-	sectionTitle = "SAP Cloud ALM Service Key"
-	waitingText  = "Waiting for the keychain (unlock it if your system asks)…"
-	readingText  = "Reading the service key from the keychain…"
-	timeLayout   = "2006-01-02 15:04"
+	waitingText = "Waiting for the keychain (unlock it if your system asks)…"
+	readingText = "Reading the service keys from the keychain…"
+	timeLayout  = "2006-01-02 15:04"
 )
 
-// window is everything around the tenant section: it reads the keychain
+// window is everything around the tenant sections: it reads the keychain
 // (at start, when the key changed underneath, before an action acts),
 // shows the keychain's state and the message line, takes uploads (file
 // dialog, drop, paste), and owns the keyboard shortcuts and the dialogs.
@@ -48,6 +47,7 @@ type window struct {
 	win      fyne.Window
 	store    *vault.Store
 	testOpts almtest.Options
+	history  *almtest.History // the last tests, shared with calmkeyctl; nil: none kept
 
 	// Seams for tests. openFile and chooseFolder stand for Fyne's file and
 	// folder dialogs, which have no public API to pick an entry. do runs a
@@ -83,19 +83,23 @@ type window struct {
 	stop         chan struct{} // closed when the window closes
 	watching     bool
 
-	// sec is the tenant section: the one key the window shows, and the one
-	// that the keyboard shortcuts act on.
-	sec *section
+	// secs are the tenants' sections, sorted by tenant name; the open one
+	// is what the keyboard shortcuts act on.
+	secs      []*section
+	testSlots chan struct{} // a token per test in flight
 
 	content   fyne.CanvasObject
 	accordion *widget.Accordion
 	upload    *widget.Button
 	paste     *widget.Button
+	testAll   *widget.Button
+	heading   *widget.Label
 	message   *widget.Label
 	retry     *widget.Button
 	dropHint  *widget.Label
 	footer    *widget.Separator
 	help      *widget.Label
+	version   *widget.Label
 
 	// The dialog last shown of each kind, for tests to look at and answer.
 	dialogs struct {
@@ -118,6 +122,8 @@ func newWindow(a fyne.App, fw fyne.Window, d Deps) *window {
 		win:          fw,
 		store:        d.Store,
 		testOpts:     d.Test,
+		history:      d.History,
+		testSlots:    make(chan struct{}, testsAtOnce),
 		do:           fyne.Do,
 		runLogonTest: almtest.Run,
 		now:          time.Now,
@@ -145,44 +151,58 @@ func newWindow(a fyne.App, fw fyne.Window, d Deps) *window {
 }
 
 func (w *window) build(version string) {
-	w.sec = newSection(w)
-	w.upload = &widget.Button{Text: "Upload", Icon: theme.ContentAddIcon(), Importance: widget.HighImportance, OnTapped: w.onUpload}
+	w.heading = &widget.Label{Text: "SAP Cloud ALM Service Keys", TextStyle: fyne.TextStyle{Bold: true}}
+	w.upload = &widget.Button{Text: "Add a tenant's key", Icon: theme.ContentAddIcon(), Importance: widget.HighImportance, OnTapped: w.onUpload}
 	w.paste = &widget.Button{Text: "Paste", Icon: theme.ContentPasteIcon(), OnTapped: w.onPaste}
-	// While no key is stored, the section's row offers the window's ways
-	// to add one beside its own actions.
-	w.sec.actions.Add(w.upload)
-	w.sec.actions.Add(w.paste)
+	w.testAll = &widget.Button{Text: "Test all", Icon: theme.LoginIcon(), OnTapped: w.onTestAll}
 	w.message = &widget.Label{Wrapping: fyne.TextWrapWord}
 	w.retry = &widget.Button{Text: "Try again", Icon: theme.ViewRefreshIcon(), OnTapped: w.load}
 	w.dropHint = &widget.Label{
-		Text:     "Upload the key file you downloaded from the SAP BTP cockpit (Instances and Subscriptions > your SAP Cloud ALM API instance > Credentials > Download), drop it on this window, or copy its JSON and paste it.",
+		Text:     "No service key is stored yet. Upload the key file you downloaded from the SAP BTP cockpit (Instances and Subscriptions > your SAP Cloud ALM API instance > Credentials > Download), drop it on this window, or copy its JSON and paste it. Each tenant keeps one key.",
 		Wrapping: fyne.TextWrapWord,
 	}
-	w.help = &widget.Label{Text: shortcutHelp(), SizeName: theme.SizeNameCaptionText}
+	w.help = &widget.Label{Text: shortcutHelp(), SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis}
+	w.version = &widget.Label{SizeName: theme.SizeNameCaptionText}
 	if version != "" {
-		w.help.Text += "\ncalmkey " + version
+		w.version.Text = "calmkey " + version
 	}
 	w.footer = widget.NewSeparator()
-	body := container.NewVBox(
-		w.sec.row,
+	w.accordion = widget.NewAccordion()
+	top := container.NewVBox(
+		container.NewBorder(nil, nil, w.heading, container.NewHBox(w.upload, w.paste, w.testAll)),
 		container.NewBorder(nil, nil, nil, w.retry, w.message),
 		w.dropHint,
-		w.sec.details,
-		w.sec.activity,
-		w.sec.result.box,
-		w.footer,
-		w.help,
 	)
-	item := widget.NewAccordionItem(sectionTitle, body)
-	item.Open = true
-	w.accordion = widget.NewAccordion(item)
-	w.content = container.NewVScroll(w.accordion)
+	bottom := container.NewVBox(w.footer, container.NewBorder(nil, nil, nil, w.version, w.help))
+	// In a VBox the accordion is as tall as its sections: collapsed ones
+	// follow the open one, and the scroll starts only when they do not fit.
+	w.content = container.NewBorder(top, bottom, nil, nil, container.NewVScroll(container.NewVBox(w.accordion)))
 }
 
-// corrupt reports a stored key that cannot be read back: it can only be
-// deleted.
+// corrupt reports a keychain whose keys cannot be listed because of damage
+// that names no tenant: a section offers to delete it.
 func (w *window) corrupt() bool {
-	return w.state == stFailed && errors.Is(w.loadErr, vault.ErrCorrupt)
+	return len(w.secs) == 1 && w.secs[0].tenant == "" && w.secs[0].damage != nil
+}
+
+// section is the section of tenant, nil when it has none.
+func (w *window) section(tenant string) *section {
+	for _, sec := range w.secs {
+		if sec.tenant == tenant {
+			return sec
+		}
+	}
+	return nil
+}
+
+// openSection is the section that is open, nil when all are collapsed.
+func (w *window) openSection() *section {
+	for _, sec := range w.secs {
+		if sec.item.Open {
+			return sec
+		}
+	}
+	return nil
 }
 
 // render makes the widgets show the state. Call it on the UI goroutine after
@@ -194,21 +214,32 @@ func (w *window) render() {
 	loading := w.state == stLoading
 	show(w.footer, !loading)
 	show(w.help, !loading)
+	show(w.version, !loading && w.version.Text != "")
 
-	w.sec.render(w.state, w.corrupt(), idle)
+	for _, sec := range w.secs {
+		sec.render(idle)
+	}
+	testing := false
+	for _, sec := range w.secs {
+		testing = testing || sec.running != nil
+	}
 
 	// While loading nothing is offered: the actions depend on the answer.
-	noKey := w.state == stEmpty || (w.state == stFailed && !w.corrupt())
-	show(w.upload, noKey)
-	show(w.paste, noKey)
+	canAdd := w.state == stEmpty || (w.state == stStored && !w.corrupt())
+	show(w.upload, !loading)
+	show(w.paste, !loading)
+	show(w.testAll, w.state == stStored && !w.corrupt())
 	show(w.dropHint, w.state == stEmpty)
-	enable(w.upload, idle && w.state == stEmpty)
-	enable(w.paste, idle && w.state == stEmpty)
+	enable(w.upload, idle && canAdd)
+	enable(w.paste, idle && canAdd)
+	enable(w.testAll, idle && !testing && w.state == stStored)
 
 	switch {
 	case w.waiting:
 		w.setMessage(waitingText, widget.WarningImportance)
-	case !idle && w.busyMsg != "" && !loading: // while loading, the name says it
+	case loading:
+		w.setMessage(readingText, widget.MediumImportance)
+	case !idle && w.busyMsg != "":
 		w.setMessage(w.busyMsg, widget.MediumImportance)
 	case w.state == stFailed:
 		w.setMessage(loadFailureText(w.loadErr), widget.DangerImportance)
@@ -246,7 +277,7 @@ func (w *window) setMessage(text string, imp widget.Importance) {
 // vault's errors carry the what-to-do for the user's system (ErrBusy's
 // "another calmkey is changing the key; try again" among them).
 func loadFailureText(err error) string {
-	return "The service key could not be read: " + err.Error() + "."
+	return "The service keys could not be read: " + err.Error() + "."
 }
 
 // keychainFailureText is for a store or delete that failed: what happened,
@@ -265,19 +296,110 @@ func (w *window) load() {
 	w.read(readingText, nil)
 }
 
-// loaded takes the outcome of a Load.
-func (w *window) loaded(st *vault.Stored, err error) {
-	switch {
-	case err == nil && st != nil && st.Key != nil:
-		w.state, w.loadErr = stStored, nil
-		w.sec.setKey(st)
-	case errors.Is(err, vault.ErrNotFound) || err == nil:
-		w.state, w.loadErr = stEmpty, nil
-		w.sec.setKey(nil)
-	default:
-		w.state, w.loadErr = stFailed, err
-		w.sec.setKey(nil)
+// entry is what the keychain holds for one tenant: its key, or the damage
+// that keeps it from being read. tenant is "" for damage that names no
+// tenant.
+type entry struct {
+	tenant string
+	stored *vault.Stored
+	damage error
+}
+
+// readAll reads every tenant's key, sorted by tenant (vault's List order),
+// and their last tests. A tenant deleted between the list and its load is
+// left out; a damaged key is an entry with its damage. The last tests are
+// a nicety: when they cannot be read the keys show without them.
+func (w *window) readAll(ctx context.Context) ([]entry, almtest.LastTests, error) {
+	sums, err := w.store.List(ctx)
+	if errors.Is(err, vault.ErrCorrupt) {
+		return []entry{{damage: err}}, nil, nil
 	}
+	if err != nil {
+		return nil, nil, err
+	}
+	var es []entry
+	for _, sum := range sums {
+		if sum.Err != nil {
+			es = append(es, entry{tenant: sum.Tenant, damage: sum.Err})
+			continue
+		}
+		st, err := w.store.Load(ctx, sum.Tenant)
+		switch {
+		case errors.Is(err, vault.ErrNotFound):
+		case errors.Is(err, vault.ErrCorrupt):
+			es = append(es, entry{tenant: sum.Tenant, damage: err})
+		case err != nil:
+			return nil, nil, err
+		default:
+			es = append(es, entry{tenant: sum.Tenant, stored: st})
+		}
+	}
+	var tests almtest.LastTests
+	if w.history != nil && len(es) > 0 {
+		if tests, err = w.history.Read(ctx); err != nil {
+			log.Printf("calmkey: the last tests could not be read: %v", err)
+		}
+	}
+	return es, tests, nil
+}
+
+// loaded takes the outcome of readAll: a section per entry, in order. A
+// tenant's section stays (with its open state and a test that runs on the
+// same key) across reads; a tenant that is gone loses its section.
+func (w *window) loaded(es []entry, tests almtest.LastTests, err error) {
+	if err != nil {
+		w.state, w.loadErr = stFailed, err
+		w.setSections(nil, nil)
+		return
+	}
+	w.loadErr = nil
+	w.state = stEmpty
+	if len(es) > 0 {
+		w.state = stStored
+	}
+	w.setSections(es, tests)
+}
+
+func (w *window) setSections(es []entry, tests almtest.LastTests) {
+	old := map[string]*section{}
+	for _, sec := range w.secs {
+		old[sec.tenant] = sec
+	}
+	open := w.openSection()
+	secs := make([]*section, 0, len(es))
+	items := make([]*widget.AccordionItem, 0, len(es))
+	for _, e := range es {
+		sec := old[e.tenant]
+		if sec == nil {
+			sec = newSection(w, e.tenant)
+		}
+		delete(old, e.tenant)
+		var last *lastTest
+		if e.stored != nil {
+			last = tests.For(e.stored.Summary())
+		}
+		sec.setKey(e.stored, e.damage, last)
+		secs = append(secs, sec)
+		items = append(items, sec.item)
+	}
+	for _, gone := range old {
+		gone.stopTest()
+	}
+	w.secs = secs
+	w.accordion.Items = items
+	// One section is open: the one that was, else the first.
+	if len(secs) > 0 && (open == nil || w.section(open.tenant) == nil) {
+		w.openOnly(secs[0])
+	}
+	w.accordion.Refresh()
+}
+
+// openOnly opens sec's section and collapses the others.
+func (w *window) openOnly(sec *section) {
+	for _, s := range w.secs {
+		s.item.Open = s == sec
+	}
+	w.accordion.Refresh()
 }
 
 // keychain runs op away from the UI goroutine: a keychain can take long to
@@ -375,24 +497,36 @@ func tracked(d dialog.Dialog, open *bool) {
 // while a dialog is open, so a key press never acts behind a dialog.
 func (w *window) addShortcuts() {
 	mod := fyne.KeyModifierShortcutDefault
+	// The section's buttons are those of the open section.
+	inOpen := func(b func(*section) *widget.Button) func() *widget.Button {
+		return func() *widget.Button {
+			if sec := w.openSection(); sec != nil {
+				return b(sec)
+			}
+			return nil
+		}
+	}
+	window := func(b *widget.Button) func() *widget.Button { return func() *widget.Button { return b } }
 	for _, sc := range []struct {
 		key fyne.KeyName
-		b   *widget.Button
+		mod fyne.KeyModifier
+		b   func() *widget.Button
 	}{
-		{fyne.KeyD, w.sec.displayButton},
-		{fyne.KeyS, w.sec.downloadButton},
-		{fyne.KeyDelete, w.sec.deleteButton},
-		{fyne.KeyT, w.sec.testButton},
-		{fyne.KeyO, w.upload},
+		{fyne.KeyD, mod, inOpen(func(s *section) *widget.Button { return s.displayButton })},
+		{fyne.KeyS, mod, inOpen(func(s *section) *widget.Button { return s.downloadButton })},
+		{fyne.KeyDelete, mod, inOpen(func(s *section) *widget.Button { return s.deleteButton })},
+		{fyne.KeyT, mod, inOpen(func(s *section) *widget.Button { return s.testButton })},
+		{fyne.KeyT, mod | fyne.KeyModifierShift, window(w.testAll)},
+		{fyne.KeyO, mod, window(w.upload)},
 	} {
 		b := sc.b
-		w.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: sc.key, Modifier: mod}, func(fyne.Shortcut) { w.press(b) })
+		w.win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: sc.key, Modifier: sc.mod}, func(fyne.Shortcut) { w.press(b()) })
 	}
 	w.win.Canvas().AddShortcut(&fyne.ShortcutPaste{}, func(fyne.Shortcut) { w.press(w.paste) })
 }
 
 func (w *window) press(b *widget.Button) {
-	if b.Hidden || b.Disabled() || w.win.Canvas().Overlays().Top() != nil {
+	if b == nil || b.Hidden || b.Disabled() || w.win.Canvas().Overlays().Top() != nil {
 		return
 	}
 	b.OnTapped()
@@ -405,8 +539,8 @@ func shortcutHelp() string {
 	}
 	// Two short lines rather than a wrapping label: wrapping is measured
 	// word by word, which shows in the start-up time.
-	return "Keys: " + mod + "D display · " + mod + "S download · " + mod + "Delete delete\n" +
-		mod + "T test · " + mod + "O upload · " + mod + "V paste a key"
+	return "Keys for the open tenant: " + mod + "D display · " + mod + "S download · " + mod + "Delete delete · " + mod + "T test · " +
+		mod + "Shift+T test all · " + mod + "O add a key · " + mod + "V paste"
 }
 
 // clearClipboardLater takes secret off the clipboard after clearAfter,
@@ -453,7 +587,9 @@ func (w *window) onClosed() {
 	}
 	w.copied = ""
 	w.forgetPaste()
-	if w.sec.running != nil {
-		w.sec.running.cancel()
+	for _, sec := range w.secs {
+		if sec.running != nil {
+			sec.running.cancel()
+		}
 	}
 }

@@ -19,24 +19,22 @@ import (
 
 func TestWindowOpensBeforeTheKeychainAnswers(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
-	if len(f.w.accordion.Items) != 1 || f.w.accordion.Items[0].Title != "SAP Cloud ALM Service Key" {
-		t.Fatalf("accordion items = %+v, want one section %q", f.w.accordion.Items, sectionTitle)
-	}
-	if !f.w.accordion.Items[0].Open {
-		t.Error("the section is closed at start")
+	if len(f.w.accordion.Items) != 0 {
+		t.Fatalf("accordion items = %+v before the keychain answered, want none", f.w.accordion.Items)
 	}
 	// New must not have touched the keychain: nothing is loaded yet.
 	if f.w.state != stLoading || f.w.busy != 0 {
 		t.Fatalf("state = %v busy = %d before Load, want loading and idle", f.w.state, f.w.busy)
 	}
-	for _, b := range []*widget.Button{f.w.upload, f.w.paste, f.sec.displayButton, f.sec.downloadButton, f.sec.deleteButton, f.sec.testButton} {
-		if !b.Disabled() {
-			t.Errorf("%s is enabled before the keychain answered", b.Text)
+	for _, b := range []*widget.Button{f.w.upload, f.w.paste, f.w.testAll} {
+		if b.Visible() && !b.Disabled() {
+			t.Errorf("%s is offered before the keychain answered", b.Text)
 		}
 	}
+	mustContain(t, "message", f.w.message.Text, "Reading the service keys")
 	f.load()
-	if f.sec.name.Text != "No service key" {
-		t.Errorf("name = %q, want %q", f.sec.name.Text, "No service key")
+	if !f.w.dropHint.Visible() || !strings.HasPrefix(f.w.dropHint.Text, "No service key is stored yet.") || f.w.message.Visible() {
+		t.Errorf("with no key: hint %q, message %q", f.w.dropHint.Text, f.w.message.Text)
 	}
 }
 
@@ -51,16 +49,14 @@ func TestNoKeyOffersOnlyUpload(t *testing.T) {
 			t.Errorf("%s is not offered with no key stored", b.Text)
 		}
 	}
-	for _, b := range []*widget.Button{f.sec.displayButton, f.sec.downloadButton, f.sec.deleteButton, f.sec.testButton} {
-		if !b.Hidden {
-			t.Errorf("%s is offered with no key stored", b.Text)
-		}
+	if f.w.testAll.Visible() {
+		t.Error("Test all is offered with no key stored")
 	}
-	if f.sec.details.Visible() {
-		t.Error("details are shown with no key stored")
+	if len(f.w.secs) != 0 || len(f.w.accordion.Items) != 0 {
+		t.Errorf("%d sections with no key stored", len(f.w.secs))
 	}
-	if f.w.message.Visible() {
-		t.Errorf("a message shows with no key stored: %q", f.w.message.Text)
+	if !f.w.dropHint.Visible() {
+		t.Error("the window does not say how to add a key")
 	}
 }
 
@@ -72,28 +68,34 @@ func TestStoredKeyRowAndDetails(t *testing.T) {
 	if f.w.state != stStored {
 		t.Fatalf("state = %v (%v), want stored", f.w.state, f.w.loadErr)
 	}
-	if f.sec.name.Text != testkeys.Tenant {
-		t.Errorf("name = %q, want the tenant %q", f.sec.name.Text, testkeys.Tenant)
+	if f.sec().name.Text != testkeys.Tenant {
+		t.Errorf("name = %q, want the tenant %q", f.sec().name.Text, testkeys.Tenant)
 	}
-	if f.sec.status.Text != "Not tested yet" {
-		t.Errorf("status = %q, want %q", f.sec.status.Text, "Not tested yet")
+	if f.sec().status.Text != "Not tested yet" {
+		t.Errorf("status = %q, want %q", f.sec().status.Text, "Not tested yet")
 	}
-	if !f.w.upload.Hidden || !f.w.paste.Hidden {
-		t.Error("upload is offered while a key is stored")
+	// Another tenant's key can be added beside it; all can be tested.
+	for _, b := range []*widget.Button{f.w.upload, f.w.paste, f.w.testAll} {
+		if b.Hidden || b.Disabled() {
+			t.Errorf("%s is not offered while a key is stored", b.Text)
+		}
 	}
-	for _, b := range []*widget.Button{f.sec.displayButton, f.sec.downloadButton, f.sec.deleteButton, f.sec.testButton} {
+	if f.w.dropHint.Visible() {
+		t.Error("the hint for an empty keychain shows beside a key")
+	}
+	for _, b := range []*widget.Button{f.sec().displayButton, f.sec().downloadButton, f.sec().deleteButton, f.sec().testButton} {
 		if b.Hidden || b.Disabled() {
 			t.Errorf("%s is not offered for a stored key", b.Text)
 		}
 	}
-	if !f.sec.details.Visible() {
+	if !f.sec().details.Visible() {
 		t.Fatal("details are hidden")
 	}
 	for label, want := range map[*widget.Label]string{
-		f.sec.region:      "eu10",
-		f.sec.clientID:    testkeys.ClientID,
-		f.sec.credType:    "binding-secret",
-		f.sec.apiEndpoint: "https://eu10.alm.cloud.sap/api",
+		f.sec().region:      "eu10",
+		f.sec().clientID:    testkeys.ClientID,
+		f.sec().credType:    "binding-secret",
+		f.sec().apiEndpoint: "https://eu10.alm.cloud.sap/api",
 	} {
 		if label.Text != want {
 			t.Errorf("detail = %q, want %q", label.Text, want)
@@ -104,10 +106,10 @@ func TestStoredKeyRowAndDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := st.UploadedAt.Local().Format(timeLayout) + " from acme-key.txt"; f.sec.uploaded.Text != want {
-		t.Errorf("uploaded = %q, want %q", f.sec.uploaded.Text, want)
+	if want := st.UploadedAt.Local().Format(timeLayout) + " from acme-key.txt"; f.sec().uploaded.Text != want {
+		t.Errorf("uploaded = %q, want %q", f.sec().uploaded.Text, want)
 	}
-	mustContain(t, "certificate expiry", f.sec.certExpiry.Text, "none")
+	mustContain(t, "certificate expiry", f.sec().certExpiry.Text, "none")
 	mustNotContain(t, "the window", texts(f.win.Content()), testkeys.Secret)
 }
 
@@ -115,7 +117,7 @@ func TestUndeclaredCredentialTypeIsSaid(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{Type: "-"}), "")
 	f.load()
-	mustContain(t, "credential type", f.sec.credType.Text, "inferred")
+	mustContain(t, "credential type", f.sec().credType.Text, "inferred")
 }
 
 func TestCertificateExpiryHighlightedWhenNear(t *testing.T) {
@@ -139,12 +141,12 @@ func TestCertificateExpiryHighlightedWhenNear(t *testing.T) {
 			chain, keyPEM := ca.Client(t, testkeys.ClientID, now.AddDate(0, 0, tc.days), testkeys.ECDSA)
 			k := f.storeKey(testkeys.X509Key(testkeys.Fields{}, chain, keyPEM), "x509.json")
 			f.load()
-			if f.sec.certExpiry.Importance != tc.imp {
-				t.Errorf("expiry importance = %v, want %v (%q)", f.sec.certExpiry.Importance, tc.imp, f.sec.certExpiry.Text)
+			if f.sec().certExpiry.Importance != tc.imp {
+				t.Errorf("expiry importance = %v, want %v (%q)", f.sec().certExpiry.Importance, tc.imp, f.sec().certExpiry.Text)
 			}
-			mustContain(t, "certificate expiry", f.sec.certExpiry.Text, k.CertExpiry.Local().Format(timeLayout)+" ("+tc.phrase+")")
-			if f.sec.credType.Text != "x509" {
-				t.Errorf("credential type = %q, want x509", f.sec.credType.Text)
+			mustContain(t, "certificate expiry", f.sec().certExpiry.Text, k.CertExpiry.Local().Format(timeLayout)+" ("+tc.phrase+")")
+			if f.sec().credType.Text != "x509" {
+				t.Errorf("credential type = %q, want x509", f.sec().credType.Text)
 			}
 		})
 	}
@@ -227,17 +229,24 @@ func TestDamagedKeyCanBeDeleted(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.load()
-	if f.w.state != stFailed {
-		t.Fatalf("state = %v, want failed", f.w.state)
+	if f.w.state != stStored || f.sec().stored != nil {
+		t.Fatalf("state = %v, want a section for the damaged key", f.w.state)
 	}
-	mustContain(t, "message", f.w.message.Text, "damaged")
-	if f.sec.deleteButton.Hidden || f.sec.deleteButton.Disabled() {
+	mustContain(t, "status", f.sec().status.Text, "Damaged service key", "delete it")
+	mustContain(t, "title", f.sec().item.Title, testkeys.Tenant, "damaged key")
+	if f.sec().deleteButton.Hidden || f.sec().deleteButton.Disabled() {
 		t.Fatal("Delete is not offered for a damaged key")
 	}
-	if !f.w.upload.Hidden {
-		t.Error("Upload is offered while a damaged key is stored")
+	for _, b := range []*widget.Button{f.sec().displayButton, f.sec().downloadButton, f.sec().testButton} {
+		if b.Visible() {
+			t.Errorf("%s is offered for a damaged key", b.Text)
+		}
 	}
-	f.tap(f.sec.deleteButton)
+	// Other tenants' keys can still be added.
+	if f.w.upload.Hidden || f.w.upload.Disabled() {
+		t.Error("Upload is not offered beside a damaged key")
+	}
+	f.tap(f.sec().deleteButton)
 	mustContain(t, "question", f.w.dialogs.delete.question.Text, "damaged service key")
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
@@ -307,9 +316,10 @@ func TestShortcutsActOnlyWhereTheirButtonIsOffered(t *testing.T) {
 
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
 	f.load()
+	// With a key stored, Ctrl+O still adds the next tenant's key.
 	f.shortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: mod})
-	if opened != 1 {
-		t.Error("Ctrl+O opened the file dialog while a key is stored")
+	if opened != 2 {
+		t.Error("Ctrl+O did not open the file dialog beside a stored key")
 	}
 	f.shortcut(&desktop.CustomShortcut{KeyName: fyne.KeyD, Modifier: mod})
 	f.idle() // Display reads the keychain again first
@@ -331,7 +341,7 @@ func TestShortcutsActOnlyWhereTheirButtonIsOffered(t *testing.T) {
 
 	f.shortcut(&desktop.CustomShortcut{KeyName: fyne.KeyS, Modifier: mod})
 	f.pumpUntil("the download dialog", func() bool { return f.w.dialogs.download != nil })
-	mustContain(t, "help", shortcutHelp(), "D display", "S download", "Delete delete", "T test", "O upload", "V paste")
+	mustContain(t, "help", shortcutHelp(), "D display", "S download", "Delete delete", "T test", "Shift+T test all", "O add a key", "V paste")
 }
 
 func TestSafelyTurnsPanicsIntoErrors(t *testing.T) {

@@ -105,7 +105,7 @@ func (t CredentialType) IsSecret() bool { return t == BindingSecret || t == Inst
 func CredentialTypeText(t CredentialType, declared bool) string {
 	text := string(t)
 	if text == "" {
-		text = "unknown"
+		return "unknown type"
 	}
 	if !declared {
 		text += " (inferred: the key does not declare uaa.credential-type)"

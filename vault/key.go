@@ -282,16 +282,6 @@ func (k Key) String() string {
 	return b.String()
 }
 
-// CredentialTypeText is the credential type as every view words it: the
-// declared type ("x509"), or the inferred one with a note that the key does
-// not declare it.
-func (k *Key) CredentialTypeText() string {
-	if k.Declared || k.CredentialType == "" {
-		return k.typeText()
-	}
-	return string(k.CredentialType) + " (inferred: the key does not declare uaa.credential-type)"
-}
-
 func (k Key) typeText() string {
 	if k.CredentialType == "" {
 		return "unknown type"

@@ -129,6 +129,9 @@ func TestCredentialTypeText(t *testing.T) {
 			t.Errorf("%+v: %q, want %q", tc.k, got, tc.want)
 		}
 	}
+	if got := CredentialTypeText(X509, true); got != "x509" {
+		t.Errorf("declared: %q", got)
+	}
 	// A parsed key without credential-type is inferred and says so.
 	k, err := Parse(testkeys.SecretKey(testkeys.Fields{Type: "-"}))
 	if err != nil {

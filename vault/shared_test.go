@@ -21,15 +21,6 @@ func TestServiceFromEnv(t *testing.T) {
 	}
 }
 
-func TestCredentialTypeText(t *testing.T) {
-	if got := CredentialTypeText(X509, true); got != "x509" {
-		t.Errorf("declared: %q", got)
-	}
-	if got := CredentialTypeText(InstanceSecret, false); got != "instance-secret (inferred: the key does not declare uaa.credential-type)" {
-		t.Errorf("inferred: %q", got)
-	}
-}
-
 // blockingReader never returns, as a FIFO no one writes to.
 type blockingReader struct{ done chan struct{} }
 

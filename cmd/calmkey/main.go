@@ -70,12 +70,19 @@ func main() {
 	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
 	w := a.NewWindow("calmkey — SAP Cloud ALM Service Key")
 
+	// The last tests are shared with calmkeyctl; without a folder for them
+	// (no config folder) the app still works, without remembering tests.
+	history, err := almtest.OpenHistory("", service)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "calmkey:", err)
+	}
 	win := ui.New(a, w, ui.Deps{
 		Store:   vault.Open(vault.Options{Service: service}),
 		Test:    almtest.Options{},
+		History: history,
 		Version: describe(),
 	})
-	w.Resize(fyne.NewSize(760, 560))
+	w.Resize(fyne.NewSize(defaultWidth, defaultHeight))
 	// The keychain is read once the window is up: a slow or locked keychain
 	// must never hold back the window.
 	a.Lifecycle().SetOnStarted(win.Load)
@@ -85,6 +92,10 @@ func main() {
 	go exitWhenStopped()
 	w.ShowAndRun()
 }
+
+// The window's size at start: one open tenant section, its details and
+// its last test's result fit without scrolling.
+const defaultWidth, defaultHeight = 860, 760
 
 // raise shows w, restored if minimised, and asks for the focus, on the UI
 // goroutine; it reports whether it did. It answers false once the app is

@@ -181,7 +181,7 @@ func TestAppRacesCLI(t *testing.T) {
 		for deadline := time.Now().Add(30 * time.Second); ; {
 			shot := r.Screenshot(t)
 			text = wt.ReadText(t, shot)
-			if appLost = wt.Contains(text, "A key is already stored"); appLost {
+			if appLost = wt.Contains(text, "The tenant already has a key"); appLost {
 				break
 			}
 			if wt.Contains(text, testkeys.Tenant) && !wt.Contains(text, "Storing the service key") && !wt.Contains(text, "Store in keychain") {
@@ -193,8 +193,8 @@ func TestAppRacesCLI(t *testing.T) {
 			time.Sleep(100 * time.Millisecond)
 		}
 		cliWon := cli.Code == 0
-		if !cliWon && (cli.Code != 1 || !wt.Contains(cli.Stderr, "already stored")) {
-			t.Fatalf("round %d: calmkeyctl upload exit %d, want 0 or 1 with \"already stored\":\n%s", round, cli.Code, cli.Stderr)
+		if !cliWon && (cli.Code != 1 || !wt.Contains(cli.Stderr, "already has a service key")) {
+			t.Fatalf("round %d: calmkeyctl upload exit %d, want 0 or 1 with \"already has a service key\":\n%s", round, cli.Code, cli.Stderr)
 		}
 		if cliWon == !appLost {
 			t.Fatalf("round %d: calmkeyctl won %v, the app won %v: want exactly one winner; the app reads:\n%s\ncalmkeyctl: %s", round, cliWon, !appLost, text, cli.Stderr)
@@ -236,7 +236,7 @@ func TestAppRacesCLI(t *testing.T) {
 		if res := wt.Run(t, nil, []string{svc}, ctl, "delete", "--yes"); res.Code != 0 {
 			t.Fatalf("round %d: calmkeyctl delete: exit %d %s", round, res.Code, res.Stderr)
 		}
-		if text, shown := r.WaitFor(t, "No service key", 30*time.Second); !shown || wt.Contains(text, "already stored") {
+		if text, shown := r.WaitFor(t, "No service key", 30*time.Second); !shown || wt.Contains(text, "already has a") {
 			t.Fatalf("round %d: the window does not return to no key; it reads:\n%s", round, text)
 		}
 	}

@@ -646,7 +646,7 @@ func (a *app) logon(ctx context.Context, key *vault.Key, timeout time.Duration) 
 }
 
 // record keeps tests as their tenants' last (almtest.History), which list
-// shows (and the desktop app is to). A failure is a warning: the test itself ran.
+// shows and the desktop app shows. A failure is a warning: the test itself ran.
 func (a *app) record(ctx context.Context, c *command, tests ...almtest.LastTest) {
 	h, err := a.history()
 	if err == nil {

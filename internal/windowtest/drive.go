@@ -318,3 +318,43 @@ func Patch(t testing.TB, shot []byte, x, y, w, h int) []byte {
 	}
 	return out
 }
+
+// FirstFrameWith photographs the window every ~50 ms until a picture reads
+// want (the newest is read now and then) or within has passed, then finds
+// the first picture that reads want (once drawn it stays). It returns how
+// long after the call that picture was taken, and whether one read want.
+// The OCR's own time does not count.
+func (r *Running) FirstFrameWith(t testing.TB, want string, within time.Duration) (time.Duration, bool) {
+	t.Helper()
+	start := time.Now()
+	type frame struct {
+		shot []byte
+		at   time.Duration
+	}
+	var frames []frame
+	found := false
+	var lastRead time.Time
+	for ; time.Since(start) < within; time.Sleep(50 * time.Millisecond) {
+		frames = append(frames, frame{r.Screenshot(t), time.Since(start)})
+		if time.Since(lastRead) > 700*time.Millisecond {
+			lastRead = time.Now()
+			if Contains(ReadText(t, frames[len(frames)-1].shot), want) {
+				found = true
+				break
+			}
+		}
+	}
+	if !found {
+		return 0, false
+	}
+	lo, hi := 0, len(frames)-1 // frames[hi] reads want
+	for lo < hi {
+		mid := (lo + hi) / 2
+		if Contains(ReadText(t, frames[mid].shot), want) {
+			hi = mid
+		} else {
+			lo = mid + 1
+		}
+	}
+	return frames[hi].at, true
+}
