@@ -170,7 +170,7 @@ func (f *fixture) load() {
 func (f *fixture) check() {
 	f.t.Helper()
 	stamp, err := f.store.Stamp(context.Background())
-	f.w.stamped(stamp, err)
+	f.w.stamped(stamp, f.w.historyStamp(), err)
 	f.idle()
 }
 

@@ -306,3 +306,19 @@ func findAccordionHeader(t *testing.T, f *fixture, tenant string) *widget.Button
 	t.Fatalf("no header for %s", tenant)
 	return nil
 }
+
+// A test that calmkeyctl records shows in the window at the next check,
+// though no key changed.
+func TestTestRecordedByCLIShows(t *testing.T) {
+	f := withKey(t, fixtureOpts{})
+	f.check()
+	if f.sec().last != nil {
+		t.Fatal("a test shows before any ran")
+	}
+	f.record(&almtest.Report{OK: true, Started: time.Now()})
+	f.check()
+	mustContain(t, "title", f.sec().item.Title, "logon works")
+	if f.w.message.Visible() {
+		t.Errorf("a recorded test is called a key change: %q", f.w.message.Text)
+	}
+}

@@ -12,6 +12,8 @@ package ui
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"os"
 	"sort"
 	"strings"
 	"time"
@@ -50,10 +52,11 @@ func (w *window) watch() {
 		}
 		if !w.keychainBusy.Load() {
 			stamp, err := w.store.Stamp(context.Background())
+			tests := w.historyStamp()
 			done := make(chan struct{})
 			w.do(func() {
 				defer close(done)
-				w.stamped(stamp, err)
+				w.stamped(stamp, tests, err)
 			})
 			select {
 			case <-done:
@@ -65,9 +68,10 @@ func (w *window) watch() {
 	}
 }
 
-// stamped takes a check's answer on the UI goroutine, and reads the key
-// again when it is not what the window shows.
-func (w *window) stamped(stamp string, err error) {
+// stamped takes a check's answer on the UI goroutine, and reads the keys
+// again when they are not what the window shows, or when the last tests
+// changed (calmkeyctl test recorded one).
+func (w *window) stamped(stamp, tests string, err error) {
 	switch {
 	case w.closed:
 	case err != nil:
@@ -75,10 +79,24 @@ func (w *window) stamped(stamp string, err error) {
 		w.watchPaused.Store(true)
 	case w.busy != 0 || w.state == stLoading:
 		// A read or write is on its way and will show the truth.
-	case w.stampOK && stamp == w.stamp:
+	case w.stampOK && stamp == w.stamp && tests == w.testsStamp:
 	default:
 		w.read("", nil)
 	}
+}
+
+// historyStamp names the version of the last tests' file cheaply (its
+// size and time, one stat): "" when there is none. The window reads the
+// file again when it changes, so a test that calmkeyctl ran shows.
+func (w *window) historyStamp() string {
+	if w.history == nil {
+		return ""
+	}
+	fi, err := os.Stat(w.history.Path())
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().UnixNano())
 }
 
 // onForeground runs when the app comes to the foreground: the user may
@@ -198,7 +216,7 @@ func (w *window) read(msg string, then func(changes)) {
 	before := w.view()
 	var es []entry
 	var tests almtest.LastTests
-	var stamp string
+	var stamp, testsStamp string
 	stamped := false
 	w.keychain(msg, func(ctx context.Context) error {
 		var err error
@@ -206,10 +224,12 @@ func (w *window) read(msg string, then func(changes)) {
 			return err
 		}
 		stamped = true
+		testsStamp = w.historyStamp() // before the read, as the stamp
 		es, tests, err = w.readAll(ctx)
 		return err
 	}, func(err error) {
 		w.loaded(es, tests, err)
+		w.testsStamp = testsStamp
 		// The stamp stands for what the window shows only after a definite
 		// answer; after a busy or unreachable keychain the next check reads
 		// again, so the window mends itself.

@@ -67,6 +67,8 @@ type window struct {
 	loadErr error
 	stamp   string // vault's Store.Stamp of what the window shows
 	stampOK bool   // stamp is known: the last read gave a definite answer
+	// testsStamp is historyStamp when the last tests were last read.
+	testsStamp string
 	busy    int    // id of the keychain call in flight, 0 when none
 	busyMsg string // what that call does, for the message line ("" says nothing unless slow)
 	lastOp  int
