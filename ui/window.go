@@ -69,14 +69,14 @@ type window struct {
 	stampOK bool   // stamp is known: the last read gave a definite answer
 	// testsStamp is historyStamp when the last tests were last read.
 	testsStamp string
-	busy    int    // id of the keychain call in flight, 0 when none
-	busyMsg string // what that call does, for the message line ("" says nothing unless slow)
-	lastOp  int
-	waiting bool   // the call in flight has been slow
-	news    string // what another program changed, for the message line
-	copied  string // a secret on the clipboard that the app takes off again
-	pasted  string // pasted text on its way to the keychain, taken off the clipboard at its outcome
-	closed  bool
+	busy       int    // id of the keychain call in flight, 0 when none
+	busyMsg    string // what that call does, for the message line ("" says nothing unless slow)
+	lastOp     int
+	waiting    bool   // the call in flight has been slow
+	news       string // what another program changed, for the message line
+	copied     string // a secret on the clipboard that the app takes off again
+	pasted     string // pasted text on its way to the keychain, taken off the clipboard at its outcome
+	closed     bool
 
 	// Shared with the watcher goroutine (watch.go).
 	keychainBusy atomic.Bool   // a keychain call of the window's own is in flight
