@@ -3,8 +3,10 @@ package ui
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -91,6 +93,9 @@ func (w *window) mayUpload() bool {
 	return false
 }
 
+// readWithin bounds reading an uploaded key file.
+const readWithin = time.Minute
+
 // readAndCheck reads the key away from the UI goroutine (a file may sit on a
 // slow network share) and runs the format check; it shows the problems or
 // asks the user to confirm the key.
@@ -99,19 +104,19 @@ func (w *window) readAndCheck(name string, open func() (io.ReadCloser, error)) {
 		var key *vault.Key
 		var readErr, parseErr error
 		err := safely("checking the key", func() error {
-			rc, err := open()
-			if err != nil {
+			// Under the size cap, as calmkeyctl reads it; a file that never
+			// ends (a pipe, a stalled share) is given up after readWithin.
+			ctx, cancel := context.WithTimeout(context.Background(), readWithin)
+			defer cancel()
+			data, err := vault.ReadKeyFile(ctx, open)
+			switch {
+			case errors.Is(err, context.DeadlineExceeded):
+				readErr = fmt.Errorf("it did not arrive whole within %s", roundDuration(readWithin))
+			case err != nil:
 				readErr = err
-				return nil
+			default:
+				key, parseErr = vault.Parse(data)
 			}
-			defer rc.Close()
-			// One byte over the limit is enough for Parse to say "too large".
-			data, err := io.ReadAll(io.LimitReader(rc, vault.MaxFileSize+1))
-			if err != nil {
-				readErr = err
-				return nil
-			}
-			key, parseErr = vault.Parse(data)
 			return nil
 		})
 		w.do(func() {
