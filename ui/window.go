@@ -7,6 +7,7 @@ import (
 	"log"
 	"runtime"
 	"runtime/debug"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -307,6 +308,9 @@ type entry struct {
 	damage error
 }
 
+// loadsAtOnce bounds the keys that readAll loads at once.
+const loadsAtOnce = 4
+
 // readAll reads every tenant's key, sorted by tenant (vault's List order),
 // and their last tests. A tenant deleted between the list and its load is
 // left out; a damaged key is an entry with its damage. The last tests are
@@ -319,21 +323,43 @@ func (w *window) readAll(ctx context.Context) ([]entry, almtest.LastTests, error
 	if err != nil {
 		return nil, nil, err
 	}
-	var es []entry
-	for _, sum := range sums {
+	// The keys are loaded a few at a time: each load waits on the
+	// keychain's answers, which overlap.
+	loaded := make([]entry, len(sums))
+	errs := make([]error, len(sums))
+	slots := make(chan struct{}, loadsAtOnce)
+	var wg sync.WaitGroup
+	for i, sum := range sums {
 		if sum.Err != nil {
-			es = append(es, entry{tenant: sum.Tenant, damage: sum.Err})
+			loaded[i] = entry{tenant: sum.Tenant, damage: sum.Err}
 			continue
 		}
-		st, err := w.store.Load(ctx, sum.Tenant)
-		switch {
-		case errors.Is(err, vault.ErrNotFound):
-		case errors.Is(err, vault.ErrCorrupt):
-			es = append(es, entry{tenant: sum.Tenant, damage: err})
-		case err != nil:
-			return nil, nil, err
-		default:
-			es = append(es, entry{tenant: sum.Tenant, stored: st})
+		wg.Add(1)
+		slots <- struct{}{}
+		go func() {
+			defer func() { <-slots; wg.Done() }()
+			st, err := w.store.Load(ctx, sum.Tenant)
+			switch {
+			case errors.Is(err, vault.ErrNotFound):
+			case errors.Is(err, vault.ErrCorrupt):
+				loaded[i] = entry{tenant: sum.Tenant, damage: err}
+			case err != nil:
+				errs[i] = err
+			default:
+				loaded[i] = entry{tenant: sum.Tenant, stored: st}
+			}
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, nil, err // the first, in tenant order
+		}
+	}
+	var es []entry
+	for _, e := range loaded {
+		if e.stored != nil || e.damage != nil {
+			es = append(es, e)
 		}
 	}
 	var tests almtest.LastTests
