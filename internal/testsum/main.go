@@ -155,6 +155,10 @@ func summarize(r io.Reader, w io.Writer, noSkip bool, title string) bool {
 		fmt.Fprintf(w, "FAIL %s [no result]\n", name)
 		ok = false
 	}
+	if npkgs == 0 && len(left) == 0 {
+		fmt.Fprintln(w, "testsum: no package ran")
+		ok = false
+	}
 	verdict := "passed"
 	if !ok {
 		verdict = "FAILED"
@@ -181,6 +185,15 @@ func report(w io.Writer, e event, p *pkg, noSkip bool) bool {
 	status := "ok  "
 	if !passed {
 		status = "FAIL"
+		// Tests that never ended: the binary died in them.
+		var running []string
+		for name := range p.tests {
+			running = append(running, name)
+		}
+		sort.Strings(running)
+		for _, name := range running {
+			fmt.Fprintf(w, "%s (never ended):\n%s", name, p.tests[name].String())
+		}
 		fmt.Fprint(w, p.out.String())
 	}
 	fmt.Fprintf(w, "%s %s %d tests: %d passed", status, e.Package, n, p.top.passed)
