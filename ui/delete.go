@@ -19,13 +19,9 @@ type deleteDialog struct {
 	tenant   string
 	question *widget.Label
 	reminder *widget.Label
-	stamp    string // the keys when the user was asked, as vault's Store.Stamp names them
 	dialog   *dialog.ConfirmDialog
 	open     bool
 }
-
-// errChanged: the key was not the one the user agreed to delete.
-var errChanged = errors.New("the stored key changed")
 
 // onDelete reads the keychain again, then asks for confirmation, naming the
 // tenant, and reminds the user that deleting here does not delete the key
@@ -55,11 +51,10 @@ func (sec *section) askDelete() {
 		reminder: wrapped("The key stays valid in the SAP BTP cockpit until you delete it there too " +
 			"(Instances and Subscriptions > your SAP Cloud ALM API instance > Credentials). " +
 			"Managed systems that use it keep working until then."),
-		stamp: w.stamp,
 	}
 	v.dialog = dialog.NewCustomConfirm("Delete the service key?", "Delete", "Keep", container.NewVBox(v.question, v.reminder), func(ok bool) {
 		if ok {
-			w.deleteKey(sec, v.stamp)
+			w.deleteKey(sec)
 		}
 	}, w.win)
 	v.dialog.SetConfirmImportance(widget.DangerImportance)
@@ -69,31 +64,25 @@ func (sec *section) askDelete() {
 	v.dialog.Resize(fyne.NewSize(480, v.dialog.MinSize().Height))
 }
 
-// deleteKey deletes sec's key if it is still the one asked about: when the
-// keys changed since (stamp), the tenant's key is read again, and one that
-// another program put in its place meanwhile is not deleted without asking
-// again. Other tenants' changes do not matter. The tenant's last test goes
-// with its key.
-func (w *window) deleteKey(sec *section, stamp string) {
+// deleteKey deletes sec's key if it is still the one asked about (vault's
+// DeleteIf): one that another program put in its place meanwhile is not
+// deleted without asking again. Other tenants' changes do not matter. The
+// tenant's last test goes with its key.
+func (w *window) deleteKey(sec *section) {
 	tenant, asked := sec.tenant, sec.stored
 	history := w.history
 	w.keychain("Deleting the service key of "+vault.Printable(tenant)+"…", func(ctx context.Context) error {
-		now, err := w.store.Stamp(ctx)
-		switch {
-		case err != nil:
-			return err
-		case now == "":
-			return vault.ErrNotFound
-		case now != stamp && asked != nil:
-			st, err := w.store.Load(ctx, tenant)
-			if err != nil {
-				return err
-			}
-			if !sameKey(asked, st) {
-				return errChanged
-			}
+		// The key asked about, checked under the keychain lock in the
+		// same hold as the delete: one that another program stored in
+		// its place after the question stays. A damaged key (nothing to
+		// compare) is deleted as it is.
+		var err error
+		if asked != nil {
+			err = w.store.DeleteIf(ctx, tenant, asked)
+		} else {
+			err = w.store.Delete(ctx, tenant)
 		}
-		if err := w.store.Delete(ctx, tenant); err != nil {
+		if err != nil {
 			return err
 		}
 		if history != nil && tenant != "" {
@@ -111,12 +100,12 @@ func (w *window) deleteKey(sec *section, stamp string) {
 			w.removeSection(sec)
 			w.stampOK = false
 			w.onForeground()
-		case errors.Is(err, errChanged):
+		case errors.Is(err, vault.ErrChanged):
 			w.read(readingText, func(changes) {
 				w.warn("The key was not deleted", "Another program (calmkeyctl, another calmkey window or a script) replaced the service key of tenant "+vault.Printable(tenant)+" after you were asked, so nothing was deleted. The window now shows the key that is stored: delete it again if you mean to.")
 			})
 		case errors.Is(err, vault.ErrBusy):
-			w.offerRetry("The key was not deleted", keychainFailureText("deleted", err), func() { w.deleteKey(sec, stamp) })
+			w.offerRetry("The key was not deleted", keychainFailureText("deleted", err), func() { w.deleteKey(sec) })
 		case errors.Is(err, vault.ErrTimeout):
 			// vault's text says what may be left.
 			w.warn("The keychain did not answer", "Deleting the service key did not finish: "+err.Error()+".")

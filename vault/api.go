@@ -151,6 +151,9 @@ var (
 	// ErrBusy: another process (the app, calmkeyctl, a cron job) held the
 	// keychain lock for the whole of the deadline. Nothing was changed.
 	ErrBusy = errors.New("another calmkey is changing the key; try again")
+	// ErrChanged: DeleteIf found another key than the one it was to delete
+	// (another program replaced it). Nothing was deleted.
+	ErrChanged = errors.New("the service key was replaced meanwhile; nothing was deleted")
 )
 
 // Key is a parsed service key. Its exported fields are safe to show; the

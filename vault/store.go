@@ -538,6 +538,50 @@ func (s *Store) Delete(ctx context.Context, tenant string) error {
 	}, nil)
 }
 
+// DeleteIf deletes tenant's key only if it is still st: the same bytes,
+// stored at the same time. It checks under the keychain lock, in the same
+// hold as the delete, so a key that another program stored in its place
+// after st was read is never deleted: ErrChanged then, and nothing was
+// deleted. ErrNotFound when the tenant has no key. The app deletes with it,
+// since the user agreed to delete the key shown.
+func (s *Store) DeleteIf(ctx context.Context, tenant string, st *Stored) error {
+	if st == nil || st.Key == nil {
+		return errors.New("DeleteIf: no key to compare with")
+	}
+	sum := sha256.Sum256(st.Key.Bytes())
+	want := hex.EncodeToString(sum[:])
+	it := itemsOf(tenant)
+	ctx, cancel := s.deadline(ctx)
+	defer cancel()
+	return s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
+		ix, err := s.layout(ctx, b, true)
+		if err != nil {
+			return err
+		}
+		mtext, err := b.Get(s.service, it.manifest)
+		switch {
+		case isNotFound(err):
+			return notStored(tenant)
+		case err != nil:
+			return s.backendErr(err)
+		}
+		if m, err := decodeManifest(mtext, LayoutVersion); err == nil && (m.SHA256 != want || !m.UploadedAt.Equal(st.UploadedAt)) {
+			return &Error{kind: ErrChanged, msg: "the service key of tenant " + Printable(tenant) + " was replaced meanwhile; nothing was deleted"}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		found, err := s.removeFrom(b, ix, tenant, it)
+		if err != nil {
+			return err
+		}
+		if !found {
+			return notStored(tenant)
+		}
+		return nil
+	}, nil)
+}
+
 // remove is Delete's work, for a Save that takes back what it stored.
 func (s *Store) remove(ctx context.Context, b Backend, tenant string, it items) (found bool, err error) {
 	ix, err := s.layout(ctx, b, true)

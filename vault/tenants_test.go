@@ -640,3 +640,44 @@ func TestItemNames(t *testing.T) {
 		t.Error("the layout's fixed names changed")
 	}
 }
+
+// DeleteIf deletes the key it was given, and not one stored in its place
+// since: the check and the delete are one hold of the lock.
+func TestDeleteIfOnlyTheKeyAskedAbout(t *testing.T) {
+	s, _ := memStore(t)
+	ctx := context.Background()
+	storeTenants(t, s, "acme", "other")
+	asked, err := s.Load(ctx, "acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Another program replaces acme's key after the question.
+	if err := s.Delete(ctx, "acme"); err != nil {
+		t.Fatal(err)
+	}
+	replacement := mustParse(t, testkeys.SecretKey(testkeys.Fields{Tenant: "acme", ClientID: "sb-replaced!b1|sapcloudalm!b16907"}))
+	if err := s.Save(ctx, replacement, "new.txt"); err != nil {
+		t.Fatal(err)
+	}
+	err = s.DeleteIf(ctx, "acme", asked)
+	if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), "tenant acme was replaced meanwhile; nothing was deleted") {
+		t.Fatalf("DeleteIf of a replaced key: %v", err)
+	}
+	now, err := s.Load(ctx, "acme")
+	if err != nil || now.Key.ClientID != "sb-replaced!b1|sapcloudalm!b16907" {
+		t.Fatalf("the replacement is gone: %v %v", now, err)
+	}
+	// The key stored now is deleted when asked about; the other tenant stays.
+	if err := s.DeleteIf(ctx, "acme", now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Load(ctx, "acme"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("after DeleteIf: %v", err)
+	}
+	if err := s.DeleteIf(ctx, "acme", now); !errors.Is(err, ErrNotFound) {
+		t.Errorf("DeleteIf of a key that is gone: %v", err)
+	}
+	if _, err := s.Load(ctx, "other"); err != nil {
+		t.Errorf("the other tenant: %v", err)
+	}
+}

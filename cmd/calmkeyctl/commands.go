@@ -531,6 +531,7 @@ func runDelete(a *app, c *command, args []string) int {
 			}
 		}
 	}
+	var asked *vault.Stored // the key the user agreed to delete
 	if !*yes {
 		var what string
 		if damaged != nil {
@@ -540,6 +541,7 @@ func runDelete(a *app, c *command, args []string) int {
 			st, err := s.Load(ctx, target)
 			switch {
 			case err == nil:
+				asked = st
 				what = fmt.Sprintf("the service key of tenant %s (%s)", vault.Printable(target), st.Key.CredentialType)
 			case errors.Is(err, vault.ErrCorrupt):
 				what = fmt.Sprintf("the damaged service key of tenant %s", vault.Printable(target))
@@ -556,7 +558,19 @@ func runDelete(a *app, c *command, args []string) int {
 			return exitNo
 		}
 	}
-	if err := s.Delete(ctx, target); err != nil {
+	// After a question, only the key asked about is deleted: one that
+	// another program stored in its place meanwhile stays.
+	var err error
+	if asked != nil {
+		err = s.DeleteIf(ctx, target, asked)
+	} else {
+		err = s.Delete(ctx, target)
+	}
+	if errors.Is(err, vault.ErrChanged) {
+		a.errorf(c, "%v. Run delete again to delete the key stored now.", err)
+		return exitNo
+	}
+	if err != nil {
 		return a.failKeychain(c, err, timeout, *tenant)
 	}
 	if target == "" {
