@@ -165,6 +165,8 @@ func (w *window) build(version string) {
 		Wrapping: fyne.TextWrapWord,
 	}
 	w.help = &widget.Label{Text: shortcutHelp(), SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis}
+	// The version on a line of its own: a release's ("0.1.0 (commit
+	// 946432429a16)") would cut the keys' line short beside it.
 	w.version = &widget.Label{SizeName: theme.SizeNameCaptionText}
 	if version != "" {
 		w.version.Text = "calmkey " + version
@@ -176,7 +178,7 @@ func (w *window) build(version string) {
 		container.NewBorder(nil, nil, nil, w.retry, w.message),
 		w.dropHint,
 	)
-	bottom := container.NewVBox(w.footer, container.NewBorder(nil, nil, nil, w.version, w.help))
+	bottom := container.NewVBox(w.footer, w.help, w.version)
 	// In a VBox the accordion is as tall as its sections: collapsed ones
 	// follow the open one, and the scroll starts only when they do not fit.
 	w.content = container.NewBorder(top, bottom, nil, nil, container.NewVScroll(container.NewVBox(w.accordion)))
