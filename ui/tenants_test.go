@@ -322,3 +322,33 @@ func TestTestRecordedByCLIShows(t *testing.T) {
 		t.Errorf("a recorded test is called a key change: %q", f.w.message.Text)
 	}
 }
+
+// A damaged index names no tenant: the window offers to delete it, refuses
+// new keys until then, and afterwards the keychain can be used again.
+func TestDamagedIndexCanBeDeleted(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
+	if err := f.backend.Set(testService, vault.IndexItem, "{not an index"); err != nil {
+		t.Fatal(err)
+	}
+	f.load()
+	if !f.w.corrupt() || len(f.w.secs) != 1 {
+		t.Fatalf("state %v, %d sections: want one section for the damage", f.w.state, len(f.w.secs))
+	}
+	sec := f.w.secs[0]
+	mustContain(t, "title", sec.item.Title, "Damaged service key — delete it")
+	if !f.w.upload.Disabled() || f.w.testAll.Visible() {
+		t.Error("a key can be added, or Test all runs, past a damaged index")
+	}
+	f.tap(sec.deleteButton)
+	mustContain(t, "question", f.w.dialogs.delete.question.Text, "the damaged service key")
+	f.w.dialogs.delete.dialog.Confirm()
+	f.idle()
+	f.drain(50 * time.Millisecond)
+	if f.w.corrupt() || f.w.state == stFailed {
+		t.Fatalf("after deleting the damage: state %v, corrupt %v (%v)", f.w.state, f.w.corrupt(), f.w.loadErr)
+	}
+	if f.w.upload.Disabled() {
+		t.Error("Upload is not offered after the damage was deleted")
+	}
+}
