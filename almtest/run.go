@@ -418,6 +418,13 @@ func (ru *runner) apiStep(token string) {
 	// the status matters.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
+	if d, late := ru.ctxFailure(u.Host); late {
+		// The answer came as the time limit ran out: net/http may still
+		// hand over a response that arrived beside the cancellation (a
+		// server that answers the client's giving up). Too late to count.
+		st.Status, st.Detail, st.Hint = StatusFail, d.detail, d.hint
+		return
+	}
 	st.HTTPStatus = resp.StatusCode
 	d := ru.apiStatus(resp, u)
 	st.Status, st.Detail, st.Hint = d.status, d.detail, d.hint
