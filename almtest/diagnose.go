@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -96,7 +97,7 @@ func (ru *runner) tokenFailure(err error, ex exchangeFacts, u *url.URL, field st
 		return failed(fmt.Sprintf("the token server at %s has a problem (%s)", host, says),
 			"The trouble is on the server's side, not the key's. Try again in a few minutes; if it persists, check SAP's cloud status for the region.")
 	case s >= 200 && s < 300:
-		return failed(fmt.Sprintf("the token endpoint at %s answered HTTP %d, but with %s, not a token", host, s, ru.replyKind(ex.header, err)),
+		return failed(fmt.Sprintf("the token endpoint at %s answered HTTP %d, but with %s, not a token", host, s, ru.replyKind(ex.header, ex.body)),
 			fmt.Sprintf("A proxy or login page may be answering in place of XSUAA, or %s points at another service. Check %s and the proxy settings (HTTPS_PROXY, NO_PROXY).", field, field))
 	default:
 		return failed(fmt.Sprintf("the token server at %s refused the request (%s)", host, says),
@@ -397,20 +398,39 @@ func (ru *runner) redirectTarget(from *url.URL, h http.Header) string {
 	return "host " + host
 }
 
-// replyKind says what came instead of a token.
-func (ru *runner) replyKind(h http.Header, err error) string {
+// replyKind says what came instead of a token, from the answer's header
+// and body (not from oauth2's error text, which has no type to tell a
+// reply without a token from one that cannot be read).
+func (ru *runner) replyKind(h http.Header, body []byte) string {
 	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
+	readable, hasToken := tokenReply(mt, body)
 	switch {
 	case mt == "text/html":
 		return "an HTML page"
 	case mt == "" && h.Get("Content-Type") == "":
 		return "a reply without a content type"
-	case strings.Contains(err.Error(), "missing access_token"):
+	case readable && !hasToken:
 		return "a reply that holds no access_token"
 	case mt == "application/json":
 		return "JSON that cannot be read"
 	}
 	return "a " + ru.clean(mt) + " reply"
+}
+
+// tokenReply reads a token endpoint's answer as oauth2 does (form values
+// for application/x-www-form-urlencoded and text/plain, JSON otherwise):
+// whether it can be read, and whether it holds an access token.
+func tokenReply(mediaType string, body []byte) (readable, hasToken bool) {
+	switch mediaType {
+	case "application/x-www-form-urlencoded", "text/plain":
+		v, err := url.ParseQuery(string(body))
+		return err == nil, v.Get("access_token") != ""
+	}
+	var tj struct {
+		AccessToken string `json:"access_token"`
+	}
+	err := json.Unmarshal(body, &tj)
+	return err == nil, tj.AccessToken != ""
 }
 
 // serverSays gives "HTTP 401: unauthorized, Bad credentials", with the

@@ -1,6 +1,7 @@
 package almtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -96,10 +97,16 @@ type exchange struct {
 	proxyStatus int      // the proxy's answer to CONNECT
 	status      int
 	header      http.Header
+	// body is the start of the answer (up to keptBody bytes), as the
+	// client read it: what came in place of a token is told from it.
+	body []byte
 	// serverVersion is the TLS version in the server's ServerHello, 0
 	// when none was seen (watchHello).
 	serverVersion uint16
 }
+
+// keptBody bounds what an exchange keeps of an answer's body.
+const keptBody = 64 << 10
 
 // exchangeFacts is a copy of an exchange's fields, safe to read.
 type exchangeFacts struct {
@@ -107,6 +114,7 @@ type exchangeFacts struct {
 	proxyStatus int
 	status      int
 	header      http.Header
+	body        []byte
 
 	serverVersion uint16
 }
@@ -114,7 +122,7 @@ type exchangeFacts struct {
 func (ex *exchange) seen() exchangeFacts {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
-	return exchangeFacts{ex.proxy, ex.proxyStatus, ex.status, ex.header, ex.serverVersion}
+	return exchangeFacts{ex.proxy, ex.proxyStatus, ex.status, ex.header, bytes.Clone(ex.body), ex.serverVersion}
 }
 
 // client makes a fresh client for one request. Each step has its own, so that
@@ -221,9 +229,30 @@ func (t recordingTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		t.ex.mu.Lock()
 		t.ex.status = resp.StatusCode
 		t.ex.header = resp.Header
+		t.ex.body = nil
 		t.ex.mu.Unlock()
+		resp.Body = keptReader{resp.Body, t.ex}
 	}
 	return resp, err
+}
+
+// keptReader keeps the start of what is read from an answer's body in the
+// exchange. It stays in memory: it may hold a token, and is only parsed.
+type keptReader struct {
+	io.ReadCloser
+	ex *exchange
+}
+
+func (r keptReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	if n > 0 {
+		r.ex.mu.Lock()
+		if room := keptBody - len(r.ex.body); room > 0 {
+			r.ex.body = append(r.ex.body, p[:min(n, room)]...)
+		}
+		r.ex.mu.Unlock()
+	}
+	return n, err
 }
 
 // proxyReadable mirrors how httpproxy reads a proxy setting, which goes
