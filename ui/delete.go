@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"log"
+	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -118,18 +118,10 @@ func (w *window) deleteKey(sec *section) {
 
 // removeSection takes sec out of the window, as its key is deleted.
 func (w *window) removeSection(sec *section) {
-	var es []entry
-	for _, s := range w.secs {
-		if s != sec {
-			es = append(es, entry{tenant: s.tenant, stored: s.stored, damage: s.damage})
-		}
-	}
-	lasts := almtest.LastTests{}
-	for _, s := range w.secs {
-		if s.last != nil {
-			lasts[s.tenant] = *s.last
-		}
-	}
 	sec.stopTest()
-	w.loaded(es, lasts, nil)
+	w.showSections(slices.DeleteFunc(slices.Clone(w.secs), func(s *section) bool { return s == sec }))
+	w.loadErr = nil
+	if len(w.secs) == 0 {
+		w.state = stEmpty
+	}
 }

@@ -122,8 +122,9 @@ func (sec *section) stopTest() {
 }
 
 // render makes the section's widgets show its key; idle is false while a
-// keychain call of the window's is in flight.
-func (sec *section) render(idle bool) {
+// keychain call of the window's is in flight. It reports whether the
+// section's title changed, for the window to redraw the accordion once.
+func (sec *section) render(idle bool) (retitled bool) {
 	testing := sec.running != nil
 	stored := sec.stored != nil
 
@@ -169,8 +170,9 @@ func (sec *section) render(idle bool) {
 	}
 	if t := sec.title(); sec.item.Title != t {
 		sec.item.Title = t
-		sec.w.accordion.Refresh()
+		return true
 	}
+	return false
 }
 
 // titleMost is the most characters of a tenant's name that a section's

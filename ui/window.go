@@ -221,12 +221,13 @@ func (w *window) render() {
 	show(w.help, !loading)
 	show(w.version, !loading && w.version.Text != "")
 
+	retitled, testing := false, false
 	for _, sec := range w.secs {
-		sec.render(idle)
-	}
-	testing := false
-	for _, sec := range w.secs {
+		retitled = sec.render(idle) || retitled
 		testing = testing || sec.running != nil
+	}
+	if retitled {
+		w.accordion.Refresh()
 	}
 
 	// While loading nothing is offered: the actions depend on the answer.
@@ -395,9 +396,7 @@ func (w *window) setSections(es []entry, tests almtest.LastTests) {
 	for _, sec := range w.secs {
 		old[sec.tenant] = sec
 	}
-	open := w.openSection()
 	secs := make([]*section, 0, len(es))
-	items := make([]*widget.AccordionItem, 0, len(es))
 	for _, e := range es {
 		sec := old[e.tenant]
 		if sec == nil {
@@ -410,14 +409,23 @@ func (w *window) setSections(es []entry, tests almtest.LastTests) {
 		}
 		sec.setKey(e.stored, e.damage, last)
 		secs = append(secs, sec)
-		items = append(items, sec.item)
 	}
 	for _, gone := range old {
 		gone.stopTest()
 	}
+	w.showSections(secs)
+}
+
+// showSections makes secs the window's sections, in order. One is open:
+// the one that was, else the first.
+func (w *window) showSections(secs []*section) {
+	open := w.openSection()
+	items := make([]*widget.AccordionItem, 0, len(secs))
+	for _, sec := range secs {
+		items = append(items, sec.item)
+	}
 	w.secs = secs
 	w.accordion.Items = items
-	// One section is open: the one that was, else the first.
 	if len(secs) > 0 && (open == nil || w.section(open.tenant) == nil) {
 		w.openOnly(secs[0])
 	}

@@ -204,13 +204,27 @@ func (c *cli) run(stdin string, args ...string) result {
 
 func (c *cli) runEnv(extraEnv []string, stdin string, args ...string) result {
 	c.t.Helper()
+	cmd, out, errb := c.command(extraEnv, stdin, args...)
+	err := cmd.Run()
+	return c.outcome(err, out.String(), errb.String(), args)
+}
+
+// command is calmkeyctl with args, in the test's folder and environment
+// (plus extraEnv), reading stdin, its output kept.
+func (c *cli) command(extraEnv []string, stdin string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	cmd := exec.Command(c.bin, args...)
 	cmd.Dir = c.dir
 	cmd.Env = c.environ(extraEnv)
 	cmd.Stdin = strings.NewReader(stdin)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
+	return cmd, &out, &errb
+}
+
+// outcome is the result of a run that ended with err, its output scanned
+// for secrets.
+func (c *cli) outcome(err error, stdout, stderr string, args []string) result {
+	c.t.Helper()
 	code := 0
 	var ee *exec.ExitError
 	switch {
@@ -219,7 +233,7 @@ func (c *cli) runEnv(extraEnv []string, stdin string, args ...string) result {
 	case err != nil:
 		c.t.Fatalf("calmkeyctl %s: %v", strings.Join(args, " "), err)
 	}
-	r := result{code, out.String(), errb.String()}
+	r := result{code, stdout, stderr}
 	c.scan(args, r)
 	return r
 }

@@ -22,38 +22,16 @@ import (
 // start starts calmkeyctl without waiting for it.
 func (c *cli) start(stdin string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	c.t.Helper()
-	cmd := exec.Command(c.bin, args...)
-	cmd.Dir = c.dir
-	cmd.Env = c.environ(nil)
-	cmd.Stdin = strings.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
+	cmd, out, errb := c.command(nil, stdin, args...)
 	if err := cmd.Start(); err != nil {
 		c.t.Fatal(err)
 	}
-	return cmd, &out, &errb
+	return cmd, out, errb
 }
 
 func (c *cli) wait(cmd *exec.Cmd, out, errb *bytes.Buffer, args ...string) result {
 	c.t.Helper()
 	return c.outcome(cmd.Wait(), out.String(), errb.String(), args)
-}
-
-// outcome is the result of a run that ended with err, its output scanned
-// for secrets.
-func (c *cli) outcome(err error, stdout, stderr string, args []string) result {
-	c.t.Helper()
-	code := 0
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	case err != nil:
-		c.t.Fatalf("calmkeyctl %s: %v", strings.Join(args, " "), err)
-	}
-	r := result{code, stdout, stderr}
-	c.scan(args, r)
-	return r
 }
 
 // rawItems reads the items of tenant's key under the test's service
