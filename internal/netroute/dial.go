@@ -1,0 +1,310 @@
+package netroute
+
+import (
+	"bufio"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+)
+
+// TokenSource makes the Negotiate tokens of one CONNECT: Token(nil) is the
+// first, then Token(challenge) answers each challenge the proxy sends.
+// Tokens are secrets for as long as they live: never show or log them.
+type TokenSource interface {
+	Token(challenge []byte) ([]byte, error)
+	Close() error
+}
+
+// NegotiateFunc starts Negotiate for a service principal name.
+type NegotiateFunc func(spn string) (TokenSource, error)
+
+// Dialer makes connections along the routes its Resolver decides. Use its
+// DialContext as an http.Transport's, with Proxy nil: net/http's own proxy
+// path gives up at the first 407 and cannot keep one connection for
+// NTLM's three messages. TLS with the host then runs inside the tunnel, so
+// a client certificate goes to the host, never to the proxy.
+type Dialer struct {
+	Resolver *Resolver
+	// Timeout bounds dialling together with CONNECT and its
+	// authentication; 0 leaves it to ctx.
+	Timeout time.Duration
+	// RootCAs checks an https proxy's certificate; nil is the system's.
+	RootCAs *x509.CertPool
+	// Negotiate makes Negotiate tokens; nil is this platform's (Windows:
+	// SSPI as the logged-in user; elsewhere none).
+	Negotiate NegotiateFunc
+	// Observe hears each route before it is dialled.
+	Observe func(Route)
+	// UserAgent is sent with CONNECT when set.
+	UserAgent string
+}
+
+// maxRounds bounds the 407 loop: Basic takes one, NTLM two, Kerberos one
+// or two.
+const maxRounds = 6
+
+// maxProxyBody bounds what is read of a proxy's answer to CONNECT.
+const maxProxyBody = 64 << 10
+
+// DialContext connects to addr (host:port) along its route. Failures at
+// the proxy are *UnreachableError, *AuthError, *NegotiateError,
+// *RefusedError or *ClosedError; every failure comes wrapped in a
+// *RouteError with the route.
+func (d *Dialer) DialContext(ctx context.Context, network, addr string) (net.Conn, error) {
+	c, _, err := d.DialRoute(ctx, network, addr)
+	return c, err
+}
+
+// DialRoute is DialContext that also returns the route taken.
+func (d *Dialer) DialRoute(ctx context.Context, network, addr string) (net.Conn, Route, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, Route{}, err
+	}
+	rt := d.Resolver.Route(ctx, &url.URL{Scheme: "https", Host: addr})
+	if d.Observe != nil {
+		d.Observe(rt)
+	}
+	if d.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.Timeout)
+		defer cancel()
+	}
+	nd := &net.Dialer{KeepAlive: 30 * time.Second}
+	if rt.Kind != Proxy {
+		c, err := nd.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, rt, &RouteError{rt, err}
+		}
+		return c, rt, nil
+	}
+	c, err := d.tunnel(ctx, nd, network, rt, addr)
+	if err != nil {
+		return nil, rt, &RouteError{rt, err}
+	}
+	return c, rt, nil
+}
+
+func (d *Dialer) dialProxy(ctx context.Context, nd *net.Dialer, network string, rt Route) (net.Conn, error) {
+	var c net.Conn
+	var err error
+	if rt.TLS() {
+		td := &tls.Dialer{NetDialer: nd, Config: &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			RootCAs:    d.RootCAs,
+			ServerName: rt.ProxyHost(),
+			NextProtos: []string{"http/1.1"},
+		}}
+		c, err = td.DialContext(ctx, network, rt.Proxy)
+	} else {
+		c, err = nd.DialContext(ctx, network, rt.Proxy)
+	}
+	if err != nil {
+		return nil, &UnreachableError{Proxy: rt.Proxy, Err: err}
+	}
+	return c, nil
+}
+
+// tunnel dials the proxy and runs CONNECT, answering 407s on the same
+// connection (on a new one only when the proxy closes it).
+func (d *Dialer) tunnel(ctx context.Context, nd *net.Dialer, network string, rt Route, target string) (net.Conn, error) {
+	conn, err := d.dialProxy(ctx, nd, network, rt)
+	if err != nil {
+		return nil, err
+	}
+	// ctx's end interrupts whatever read or write is under way.
+	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	ok := false
+	defer func() {
+		if !ok {
+			stop()
+			conn.Close()
+		}
+	}()
+	if dl, has := ctx.Deadline(); has {
+		conn.SetDeadline(dl)
+	}
+	br := bufio.NewReader(conn)
+
+	spn := "HTTP/" + rt.ProxyHost()
+	var neg TokenSource
+	defer func() {
+		if neg != nil {
+			neg.Close()
+		}
+	}()
+	auth, tried := "", ""
+	basicTried, negTried := false, false
+	if rt.HasCredentials() {
+		auth, tried, basicTried = basicAuth(rt.url.User), "Basic", true
+	}
+	for round := 0; ; round++ {
+		resp, err := d.connectOnce(conn, br, target, auth)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return nil, fmt.Errorf("the proxy %s did not answer CONNECT in time: %w", rt.Proxy, err)
+			}
+			return nil, &ClosedError{Proxy: rt.Proxy, Err: err}
+		}
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+			if !stop() {
+				return nil, ctx.Err()
+			}
+			ok = true
+			conn.SetDeadline(time.Time{})
+			if br.Buffered() > 0 {
+				return &bufferedConn{conn, br}, nil
+			}
+			return conn, nil
+		}
+		// The body is read so that the next CONNECT goes on the same
+		// connection.
+		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxProxyBody))
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusProxyAuthRequired {
+			return nil, &RefusedError{Proxy: rt.Proxy, Target: target, Status: resp.StatusCode}
+		}
+		offered, challenge := schemes(resp.Header.Values("Proxy-Authenticate"))
+		if round+1 >= maxRounds {
+			return nil, &AuthError{Proxy: rt.Proxy, Offered: offered, Tried: tried}
+		}
+		switch {
+		case neg != nil:
+			// A Negotiate round: answer the proxy's challenge.
+			if challenge == nil {
+				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: ErrRejected}
+			}
+			tok, err := neg.Token(challenge)
+			if err != nil {
+				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: err}
+			}
+			auth = "Negotiate " + base64.StdEncoding.EncodeToString(tok)
+		case has(offered, "Negotiate") && !negTried && d.negotiate() != nil:
+			negTried, tried = true, "Negotiate"
+			neg, err = d.negotiate()(spn)
+			if err != nil {
+				neg = nil
+				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: err}
+			}
+			tok, err := neg.Token(nil)
+			if err != nil {
+				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: err}
+			}
+			auth = "Negotiate " + base64.StdEncoding.EncodeToString(tok)
+		case has(offered, "Basic") && rt.HasCredentials() && !basicTried:
+			auth, tried, basicTried = basicAuth(rt.url.User), "Basic", true
+		default:
+			return nil, &AuthError{Proxy: rt.Proxy, Offered: offered, Tried: tried}
+		}
+		if resp.Close {
+			// Kerberos survives a new connection; NTLM does not, and
+			// then fails as the proxy's next 407.
+			stop()
+			conn.Close()
+			if conn, err = d.dialProxy(ctx, nd, network, rt); err != nil {
+				return nil, err
+			}
+			stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+			if dl, has := ctx.Deadline(); has {
+				conn.SetDeadline(dl)
+			}
+			br = bufio.NewReader(conn)
+		}
+	}
+}
+
+func (d *Dialer) negotiate() NegotiateFunc {
+	if d.Negotiate != nil {
+		return d.Negotiate
+	}
+	return platformNegotiate
+}
+
+// connectOnce sends one CONNECT and reads the answer's head.
+func (d *Dialer) connectOnce(conn net.Conn, br *bufio.Reader, target, auth string) (*http.Response, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "CONNECT %s HTTP/1.1\r\nHost: %s\r\n", target, target)
+	if d.UserAgent != "" {
+		fmt.Fprintf(&b, "User-Agent: %s\r\n", d.UserAgent)
+	}
+	if auth != "" {
+		fmt.Fprintf(&b, "Proxy-Authorization: %s\r\n", auth)
+	}
+	b.WriteString("\r\n")
+	if _, err := io.WriteString(conn, b.String()); err != nil {
+		return nil, err
+	}
+	return http.ReadResponse(br, &http.Request{Method: http.MethodConnect, URL: &url.URL{Opaque: target}})
+}
+
+func basicAuth(u *url.Userinfo) string {
+	pw, _ := u.Password()
+	return "Basic " + base64.StdEncoding.EncodeToString([]byte(u.Username()+":"+pw))
+}
+
+// schemes reads Proxy-Authenticate headers: the schemes offered, in order
+// (one per header line, or comma-separated where no parameters follow),
+// and the Negotiate challenge when the proxy sent one.
+func schemes(values []string) (offered []string, negChallenge []byte) {
+	for _, v := range values {
+		for _, part := range strings.Split(v, ",") {
+			part = strings.TrimSpace(part)
+			if part == "" {
+				continue
+			}
+			name, param, _ := strings.Cut(part, " ")
+			if strings.Contains(name, "=") {
+				continue // a parameter of the previous scheme (realm="x")
+			}
+			canon := canonicalScheme(name)
+			if !has(offered, canon) {
+				offered = append(offered, canon)
+			}
+			if canon == "Negotiate" && strings.TrimSpace(param) != "" {
+				if b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(param)); err == nil {
+					negChallenge = b
+				}
+			}
+		}
+	}
+	return offered, negChallenge
+}
+
+func canonicalScheme(s string) string {
+	for _, k := range []string{"Negotiate", "NTLM", "Basic", "Digest", "Kerberos", "Bearer"} {
+		if strings.EqualFold(s, k) {
+			return k
+		}
+	}
+	return s
+}
+
+func has(list []string, s string) bool {
+	for _, v := range list {
+		if strings.EqualFold(v, s) {
+			return true
+		}
+	}
+	return false
+}
+
+// bufferedConn is a tunnel whose first bytes the CONNECT reader already
+// took from the connection.
+type bufferedConn struct {
+	net.Conn
+	r *bufio.Reader
+}
+
+func (c *bufferedConn) Read(p []byte) (int, error) { return c.r.Read(p) }

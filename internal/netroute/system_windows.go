@@ -1,0 +1,236 @@
+package netroute
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/windows"
+)
+
+// WinHTTP, called directly (no cgo). mattn/go-ieproxy gets several cases
+// wrong (a PAC DIRECT, <local>, PAC schemes, settings cached for the
+// process's life), so this is our own.
+var (
+	modWinHTTP             = windows.NewLazySystemDLL("winhttp.dll")
+	procGetIEProxyConfig   = modWinHTTP.NewProc("WinHttpGetIEProxyConfigForCurrentUser")
+	procGetDefaultProxy    = modWinHTTP.NewProc("WinHttpGetDefaultProxyConfiguration")
+	procWinHTTPOpen        = modWinHTTP.NewProc("WinHttpOpen")
+	procWinHTTPClose       = modWinHTTP.NewProc("WinHttpCloseHandle")
+	procWinHTTPSetTimeouts = modWinHTTP.NewProc("WinHttpSetTimeouts")
+	procGetProxyForURL     = modWinHTTP.NewProc("WinHttpGetProxyForUrl")
+	modKernel32            = windows.NewLazySystemDLL("kernel32.dll")
+	procGlobalFree         = modKernel32.NewProc("GlobalFree")
+)
+
+// WINHTTP_CURRENT_USER_IE_PROXY_CONFIG
+type ieProxyConfig struct {
+	autoDetect    int32
+	autoConfigURL *uint16
+	proxy         *uint16
+	proxyBypass   *uint16
+}
+
+// WINHTTP_PROXY_INFO
+type proxyInfo struct {
+	accessType  uint32
+	proxy       *uint16
+	proxyBypass *uint16
+}
+
+// WINHTTP_AUTOPROXY_OPTIONS
+type autoProxyOptions struct {
+	flags                 uint32
+	autoDetectFlags       uint32
+	autoConfigURL         *uint16
+	reserved              uintptr
+	reserved2             uint32
+	autoLogonIfChallenged int32
+}
+
+const (
+	accessTypeNoProxy    = 1
+	accessTypeNamedProxy = 3
+
+	autoProxyAutoDetect = 0x1
+	autoProxyConfigURL  = 0x2
+	autoDetectDHCP      = 0x1
+	autoDetectDNSA      = 0x2
+
+	errWinHTTPTimeout           = windows.Errno(12002)
+	errWinHTTPInvalidURL        = windows.Errno(12005)
+	errWinHTTPUnrecognized      = windows.Errno(12006)
+	errWinHTTPLoginFailure      = windows.Errno(12015)
+	errWinHTTPBadScript         = windows.Errno(12166)
+	errWinHTTPUnableToDownload  = windows.Errno(12167)
+	errWinHTTPAutoProxyService  = windows.Errno(12178)
+	errWinHTTPAutodetectFailed  = windows.Errno(12180)
+	errWinHTTPOperationCanceled = windows.Errno(12017)
+)
+
+type winSystem struct{}
+
+func platformSystem() System { return winSystem{} }
+
+// takeString copies and frees a string WinHTTP allocated.
+func takeString(p *uint16) string {
+	if p == nil {
+		return ""
+	}
+	s := windows.UTF16PtrToString(p)
+	procGlobalFree.Call(uintptr(unsafe.Pointer(p)))
+	return s
+}
+
+func (winSystem) User() (UserSettings, error) {
+	if err := procGetIEProxyConfig.Find(); err != nil {
+		return UserSettings{}, err
+	}
+	var c ieProxyConfig
+	r, _, err := procGetIEProxyConfig.Call(uintptr(unsafe.Pointer(&c)))
+	us := UserSettings{
+		AutoDetect: c.autoDetect != 0,
+		PACURL:     takeString(c.autoConfigURL),
+		Proxy:      takeString(c.proxy),
+		Bypass:     takeString(c.proxyBypass),
+	}
+	if r == 0 {
+		if errors.Is(err, windows.ERROR_FILE_NOT_FOUND) {
+			return UserSettings{}, nil // no settings: none configured
+		}
+		return UserSettings{}, err
+	}
+	return us, nil
+}
+
+func (winSystem) Machine() (Fixed, error) {
+	if err := procGetDefaultProxy.Find(); err != nil {
+		return Fixed{}, err
+	}
+	var info proxyInfo
+	r, _, err := procGetDefaultProxy.Call(uintptr(unsafe.Pointer(&info)))
+	proxy, bypass := takeString(info.proxy), takeString(info.proxyBypass)
+	if r == 0 {
+		return Fixed{}, err
+	}
+	if info.accessType != accessTypeNamedProxy {
+		return Fixed{}, nil
+	}
+	return Fixed{Proxy: proxy, Bypass: bypass}, nil
+}
+
+// PAC runs WinHttpGetProxyForUrl in a session of its own, which ctx's end
+// closes (that cancels a look-up under way); the call runs on a goroutine
+// so that the caller is free at once.
+func (winSystem) PAC(ctx context.Context, target string, us UserSettings) (PACAnswer, error) {
+	script := scriptName(us)
+	if err := procGetProxyForURL.Find(); err != nil {
+		return PACAnswer{}, &PACError{Script: script, Reason: "could not be run: WinHTTP has no PAC support here", Err: err}
+	}
+	agent, _ := windows.UTF16PtrFromString("calmkey")
+	h, _, err := procWinHTTPOpen.Call(uintptr(unsafe.Pointer(agent)), accessTypeNoProxy, 0, 0, 0)
+	if h == 0 {
+		return PACAnswer{}, &PACError{Script: script, Reason: "could not be run: WinHTTP did not open", Err: err}
+	}
+	var once sync.Once
+	closeH := func() { once.Do(func() { procWinHTTPClose.Call(h) }) }
+	if dl, ok := ctx.Deadline(); ok {
+		ms := max(time.Until(dl).Milliseconds(), 1)
+		procWinHTTPSetTimeouts.Call(h, uintptr(ms), uintptr(ms), uintptr(ms), uintptr(ms))
+	}
+	u16, err := windows.UTF16PtrFromString(target)
+	if err != nil {
+		closeH()
+		return PACAnswer{}, err
+	}
+	opts := &autoProxyOptions{}
+	if us.AutoDetect {
+		opts.flags |= autoProxyAutoDetect
+		opts.autoDetectFlags = autoDetectDHCP | autoDetectDNSA
+	}
+	if us.PACURL != "" {
+		opts.flags |= autoProxyConfigURL
+		opts.autoConfigURL, _ = windows.UTF16PtrFromString(us.PACURL)
+	}
+	type result struct {
+		ans PACAnswer
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		defer closeH()
+		call := func() (proxyInfo, error) {
+			var info proxyInfo
+			r, _, err := procGetProxyForURL.Call(h, uintptr(unsafe.Pointer(u16)), uintptr(unsafe.Pointer(opts)), uintptr(unsafe.Pointer(&info)))
+			runtime.KeepAlive(u16)
+			if r == 0 {
+				return proxyInfo{}, err
+			}
+			return info, nil
+		}
+		info, err := call()
+		if errors.Is(err, errWinHTTPLoginFailure) {
+			// The script's server wants the Windows logon: ask again
+			// with it, as Windows itself does.
+			opts.autoLogonIfChallenged = 1
+			info, err = call()
+		}
+		runtime.KeepAlive(opts)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		proxy := takeString(info.proxy)
+		takeString(info.proxyBypass)
+		if info.accessType == accessTypeNoProxy || proxy == "" {
+			done <- result{ans: PACAnswer{Direct: true}}
+			return
+		}
+		done <- result{ans: PACAnswer{Proxy: proxy}}
+	}()
+	select {
+	case res := <-done:
+		if res.err != nil {
+			return PACAnswer{}, pacError(script, us, res.err)
+		}
+		return res.ans, nil
+	case <-ctx.Done():
+		closeH()
+		return PACAnswer{}, ctx.Err()
+	}
+}
+
+func pacError(script string, us UserSettings, err error) error {
+	var reason string
+	switch {
+	case errors.Is(err, errWinHTTPAutodetectFailed):
+		if us.PACURL == "" {
+			return ErrNoScript
+		}
+		reason = "could not be downloaded"
+	case errors.Is(err, errWinHTTPUnableToDownload):
+		reason = "could not be downloaded"
+	case errors.Is(err, errWinHTTPBadScript):
+		reason = "has an error or could not be run"
+	case errors.Is(err, errWinHTTPTimeout), errors.Is(err, errWinHTTPOperationCanceled):
+		reason = "took too long to download or run"
+	case errors.Is(err, errWinHTTPInvalidURL), errors.Is(err, errWinHTTPUnrecognized):
+		reason = "is not at a valid URL"
+	case errors.Is(err, errWinHTTPLoginFailure):
+		reason = "could not be downloaded: its server refused the Windows logon"
+	case errors.Is(err, errWinHTTPAutoProxyService):
+		reason = "could not be run: the WinHTTP auto-proxy service failed"
+	default:
+		var en windows.Errno
+		if errors.As(err, &en) {
+			reason = fmt.Sprintf("could not be fetched or run (Windows error %d)", uint32(en))
+		} else {
+			reason = "could not be fetched or run"
+		}
+	}
+	return &PACError{Script: script, Reason: reason, Err: err}
+}
