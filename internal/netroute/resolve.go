@@ -199,15 +199,15 @@ func (r *Resolver) environment(target *url.URL) (Route, bool) {
 		NoProxy:    first("NO_PROXY", "no_proxy"),
 		CGI:        r.getenv("REQUEST_METHOD") != "",
 	}
-	u, _ := cfg.ProxyFunc()(target)
 	switch {
-	case u != nil:
-		return via(withPort(u), SourceHTTPSProxy, ""), true
 	case cfg.HTTPSProxy == "":
 		return direct(SourceEnvironment, "HTTP_PROXY applies to http:// URLs only; set HTTPS_PROXY for a proxy to https hosts"), true
 	case !readable(cfg.HTTPSProxy):
 		// Not the variable's text: it may hold the proxy's password.
 		return direct(SourceHTTPSProxy, "HTTPS_PROXY is set but is not a valid URL, so no proxy was used: set it to http://host:port"), true
+	}
+	if u, _ := cfg.ProxyFunc()(target); u != nil {
+		return via(withPort(u), SourceHTTPSProxy, ""), true
 	}
 	return direct(SourceNoProxy, ""), true
 }
@@ -387,26 +387,21 @@ func proxyEntries(list string) []string {
 	for _, part := range strings.Split(list, ";") {
 		f := strings.Fields(part)
 		for i := 0; i < len(f); i++ {
-			switch strings.ToUpper(f[i]) {
-			case "DIRECT":
+			word := strings.ToUpper(f[i])
+			switch {
+			case word == "DIRECT":
 				return out
-			case "PROXY", "HTTP":
-				if i+1 < len(f) {
-					out = append(out, "http://"+f[i+1])
-					i++
-				}
-				continue
-			case "HTTPS":
-				if i+1 < len(f) {
-					out = append(out, "https://"+f[i+1])
-					i++
-				}
-				continue
-			case "SOCKS", "SOCKS4", "SOCKS5":
+			case (word == "PROXY" || word == "HTTP") && i+1 < len(f):
+				out = append(out, "http://"+f[i+1])
 				i++
-				continue
+			case word == "HTTPS" && i+1 < len(f):
+				out = append(out, "https://"+f[i+1])
+				i++
+			case strings.HasPrefix(word, "SOCKS") && i+1 < len(f):
+				i++
+			default:
+				out = append(out, f[i])
 			}
-			out = append(out, f[i])
 		}
 	}
 	return out
@@ -418,6 +413,9 @@ func parseProxyURL(v string) (*url.URL, error) {
 	u, err := url.Parse(v)
 	if err == nil && u.Scheme != "" && u.Host != "" {
 		return u, nil
+	}
+	if strings.Contains(v, "://") {
+		return nil, errors.New("not a proxy address")
 	}
 	u, err = url.Parse("http://" + v)
 	if err != nil || u.Host == "" || u.Hostname() == "" {
