@@ -281,7 +281,9 @@ func TestResolverOverride(t *testing.T) {
 	}
 	check(t, mustNew(t, Options{Proxy: "system", System: sys, Getenv: e}).Route(ctx, target("alm.example.com")), Proxy, "user-proxy:8080", SourceWindows)
 	// Without system settings (Linux, macOS) "system" is the environment.
-	check(t, mustNew(t, Options{Proxy: "system", Getenv: e}).Route(ctx, target("alm.example.com")), Proxy, "env-proxy:3128", SourceHTTPSProxy)
+	if platformSystem() == nil {
+		check(t, mustNew(t, Options{Proxy: "system", Getenv: e}).Route(ctx, target("alm.example.com")), Proxy, "env-proxy:3128", SourceHTTPSProxy)
+	}
 
 	for _, bad := range []string{"http://user:s3cret@[::1", "socks5://user:s3cret@h:1", "://"} {
 		_, err := ParseOverride(bad)

@@ -1,0 +1,7 @@
+//go:build !windows
+
+package netroute
+
+import "syscall"
+
+var errRefused = syscall.ECONNREFUSED
