@@ -501,7 +501,7 @@ func TestProxyUnreachable(t *testing.T) {
 	_, roots := almServer(t, nil)
 	_, err = client(proxyDialer(t, "http://"+addr, nil), roots).Get("https://alm.example.com/")
 	var ue *UnreachableError
-	if !errors.As(err, &ue) || ue.Proxy != addr || !errors.Is(err, errRefused) {
+	if !errors.As(err, &ue) || ue.Proxy != addr || !isRefused(err) {
 		t.Fatalf("err = %v", err)
 	}
 }

@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"syscall"
 	"testing"
 	"time"
 	"unsafe"
@@ -215,6 +214,3 @@ func TestWindowsNegotiateStarts(t *testing.T) {
 	}
 	t.Logf("a first token of %d bytes", len(tok))
 }
-
-// WSAECONNREFUSED: what Windows returns for a refused connection.
-var errRefused = syscall.Errno(10061)

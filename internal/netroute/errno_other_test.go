@@ -1,7 +1,0 @@
-//go:build !windows
-
-package netroute
-
-import "syscall"
-
-var errRefused = syscall.ECONNREFUSED
