@@ -538,18 +538,15 @@ func (s *Store) Delete(ctx context.Context, tenant string) error {
 	}, nil)
 }
 
-// DeleteIf deletes tenant's key only if it is still st: the same bytes,
-// stored at the same time. It checks under the keychain lock, in the same
-// hold as the delete, so a key that another program stored in its place
-// after st was read is never deleted: ErrChanged then, and nothing was
-// deleted. ErrNotFound when the tenant has no key. The app deletes with it,
-// since the user agreed to delete the key shown.
-func (s *Store) DeleteIf(ctx context.Context, tenant string, st *Stored) error {
-	if st == nil || st.Key == nil {
-		return errors.New("DeleteIf: no key to compare with")
-	}
-	sum := sha256.Sum256(st.Key.Bytes())
-	want := hex.EncodeToString(sum[:])
+// DeleteIf deletes tenant's key only if it is still want (see
+// Identity.Same): the same client id, bytes and upload time. It checks under
+// the keychain lock, in the same hold as the delete, so a key that another
+// program stored in its place after want was read is never deleted:
+// ErrChanged then, and nothing was deleted. ErrNotFound when the tenant has
+// no key. The app and calmkeyctl delete with it, since the user agreed to
+// delete the key shown. A damaged key (whose identity cannot be read) is
+// deleted.
+func (s *Store) DeleteIf(ctx context.Context, tenant string, want Identity) error {
 	it := itemsOf(tenant)
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
@@ -558,14 +555,13 @@ func (s *Store) DeleteIf(ctx context.Context, tenant string, st *Stored) error {
 		if err != nil {
 			return err
 		}
-		mtext, err := b.Get(s.service, it.manifest)
+		sum, there, err := s.summary(ctx, b, tenant)
 		switch {
-		case isNotFound(err):
-			return notStored(tenant)
 		case err != nil:
-			return s.backendErr(err)
-		}
-		if m, err := decodeManifest(mtext, LayoutVersion); err == nil && (m.SHA256 != want || !m.UploadedAt.Equal(st.UploadedAt)) {
+			return err
+		case !there:
+			return notStored(tenant)
+		case there && sum.Err == nil && !sum.Identity().Same(want):
 			return &Error{kind: ErrChanged, msg: "the service key of tenant " + Printable(tenant) + " was replaced meanwhile; nothing was deleted"}
 		}
 		if err := ctx.Err(); err != nil {

@@ -659,7 +659,7 @@ func TestDeleteIfOnlyTheKeyAskedAbout(t *testing.T) {
 	if err := s.Save(ctx, replacement, "new.txt"); err != nil {
 		t.Fatal(err)
 	}
-	err = s.DeleteIf(ctx, "acme", asked)
+	err = s.DeleteIf(ctx, "acme", asked.Identity())
 	if !errors.Is(err, ErrChanged) || !strings.Contains(err.Error(), "tenant acme was replaced meanwhile; nothing was deleted") {
 		t.Fatalf("DeleteIf of a replaced key: %v", err)
 	}
@@ -668,13 +668,13 @@ func TestDeleteIfOnlyTheKeyAskedAbout(t *testing.T) {
 		t.Fatalf("the replacement is gone: %v %v", now, err)
 	}
 	// The key stored now is deleted when asked about; the other tenant stays.
-	if err := s.DeleteIf(ctx, "acme", now); err != nil {
+	if err := s.DeleteIf(ctx, "acme", now.Identity()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.Load(ctx, "acme"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("after DeleteIf: %v", err)
 	}
-	if err := s.DeleteIf(ctx, "acme", now); !errors.Is(err, ErrNotFound) {
+	if err := s.DeleteIf(ctx, "acme", now.Identity()); !errors.Is(err, ErrNotFound) {
 		t.Errorf("DeleteIf of a key that is gone: %v", err)
 	}
 	if _, err := s.Load(ctx, "other"); err != nil {

@@ -562,7 +562,7 @@ func runDelete(a *app, c *command, args []string) int {
 	// another program stored in its place meanwhile stays.
 	var err error
 	if asked != nil {
-		err = s.DeleteIf(ctx, target, asked)
+		err = s.DeleteIf(ctx, target, asked.Identity())
 	} else {
 		err = s.Delete(ctx, target)
 	}
