@@ -1,10 +1,12 @@
 package almtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -80,9 +82,14 @@ const (
 	historyMost = 16 << 20
 )
 
+// historyFile is the file's content. Gen counts the writes, so that Stamp
+// tells two versions apart that the file system cannot (same size, same
+// mtime tick, a reused inode); it comes before Tests, so that Stamp finds it
+// in the file's first bytes.
 type historyFile struct {
 	Format  string    `json:"format"`
 	Version int       `json:"version"`
+	Gen     uint64    `json:"gen,omitempty"`
 	Tests   LastTests `json:"tests"`
 }
 
@@ -107,8 +114,8 @@ func (h *History) Path() string { return h.path }
 func (h *History) Read(ctx context.Context) (LastTests, error) {
 	var tests LastTests
 	err := h.locked(ctx, false, func() error {
-		var err error
-		tests, err = h.read()
+		hf, err := h.read()
+		tests = hf.Tests
 		return err
 	})
 	return tests, err
@@ -148,14 +155,14 @@ func (h *History) update(ctx context.Context, change func(LastTests)) error {
 		return fmt.Errorf("cannot make the folder of %s: %w", h.path, err)
 	}
 	return h.locked(ctx, true, func() error {
-		all, err := h.read()
+		hf, err := h.read()
 		if err != nil {
 			// A file that cannot be read holds nothing worth keeping: it
 			// is replaced, so that recording works again.
-			all = LastTests{}
+			hf = historyFile{Tests: LastTests{}}
 		}
-		change(all)
-		b, err := json.MarshalIndent(historyFile{Format: historyFormat, Version: historyVersion, Tests: all}, "", "  ")
+		change(hf.Tests)
+		b, err := json.MarshalIndent(historyFile{Format: historyFormat, Version: historyVersion, Gen: hf.Gen + 1, Tests: hf.Tests}, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -163,24 +170,87 @@ func (h *History) update(ctx context.Context, change func(LastTests)) error {
 	})
 }
 
-func (h *History) read() (LastTests, error) {
+func (h *History) read() (historyFile, error) {
 	f, err := os.Open(h.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return LastTests{}, nil
+		return historyFile{Tests: LastTests{}}, nil
 	}
 	if err != nil {
-		return nil, err
+		return historyFile{}, err
 	}
 	defer f.Close()
 	var hf historyFile
 	dec := json.NewDecoder(&limited{f, historyMost})
 	if err := dec.Decode(&hf); err != nil || hf.Format != historyFormat || hf.Version != historyVersion {
-		return nil, fmt.Errorf("%s is not a history of calmkey's tests that this calmkey can read", h.path)
+		return historyFile{}, fmt.Errorf("%s is not a history of calmkey's tests that this calmkey can read", h.path)
 	}
 	if hf.Tests == nil {
 		hf.Tests = LastTests{}
 	}
-	return hf.Tests, nil
+	return hf, nil
+}
+
+// noHistory is the stamp of a history that was never written.
+const noHistory = "none"
+
+// stampRead is how much of the file Stamp reads: enough for the header
+// before the tests, which json.MarshalIndent writes in about 80 bytes.
+const stampRead = 512
+
+// Stamp names the history's version cheaply, without reading the tests: it
+// changes whenever the file is written (Record, Forget, or another program
+// replacing it), so that a caller that saw a stamp before knows whether to
+// read again. It takes no lock: the file is replaced whole, by a rename, so
+// whatever is opened is one version.
+func (h *History) Stamp(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
+	}
+	f, err := os.Open(h.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return noHistory, nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("calmkey cannot read the record of the last tests, %s: %w", h.path, err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", fmt.Errorf("calmkey cannot read the record of the last tests, %s: %w", h.path, err)
+	}
+	head := make([]byte, stampRead)
+	n, _ := io.ReadFull(f, head)
+	return fmt.Sprintf("%d-%d-%d-%s", headGen(head[:n]), fi.Size(), fi.ModTime().UnixNano(), fileID(fi)), nil
+}
+
+// headGen is the gen in the start of a history file, 0 when it is not
+// there (a file from a calmkey before gen, or not a history at all: the
+// stamp then rests on size, time and identity alone).
+func headGen(head []byte) uint64 {
+	dec := json.NewDecoder(bytes.NewReader(head))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0
+	}
+	for {
+		k, err := dec.Token()
+		if err != nil {
+			return 0
+		}
+		v, err := dec.Token()
+		if err != nil {
+			return 0
+		}
+		if _, nested := v.(json.Delim); nested {
+			// The tests (or something unknown): gen comes before them.
+			return 0
+		}
+		if k == "gen" {
+			if f, ok := v.(float64); ok && f >= 0 {
+				return uint64(f)
+			}
+			return 0
+		}
+	}
 }
 
 // locked runs f holding the history's lock, exclusive or shared, waiting

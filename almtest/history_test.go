@@ -157,3 +157,64 @@ func TestHistoryConcurrentRecords(t *testing.T) {
 		t.Errorf("%d tests kept of %d recorded", len(tests), writers*each)
 	}
 }
+
+// TestHistoryStamp: the stamp changes with every write, even one that keeps
+// the file's size (the same test recorded again), and is the same while the
+// file is not written.
+func TestHistoryStamp(t *testing.T) {
+	ctx := context.Background()
+	srv := fakealm.Start(t, fakealm.Options{})
+	h, _ := OpenHistory(filepath.Join(t.TempDir(), "calmkey"), "calmkey-stamp")
+	stamp := func() string {
+		t.Helper()
+		s, err := h.Stamp(ctx)
+		if err != nil || s == "" {
+			t.Fatalf("Stamp: %q, %v", s, err)
+		}
+		return s
+	}
+	seen := map[string]string{stamp(): "before any record"}
+	st := stored(t, srv.SecretKey(), time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	lt := NewLastTest(st, run(t, srv, st.Key.Bytes()))
+	for i, write := range []func() error{
+		func() error { return h.Record(ctx, lt) },
+		func() error { return h.Record(ctx, lt) }, // same bytes but gen
+		func() error { return h.Forget(ctx, st.Key.Tenant) },
+		func() error { return h.Forget(ctx, st.Key.Tenant) }, // nothing to forget, still a write
+		func() error { return os.WriteFile(h.Path(), []byte("{broken"), 0o600) },
+		func() error { return h.Record(ctx, lt) },
+	} {
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		s := stamp()
+		if was, ok := seen[s]; ok {
+			t.Errorf("write %d left the stamp of %s: %q", i, was, s)
+		}
+		seen[s] = fmt.Sprint("write ", i)
+		if again := stamp(); again != s {
+			t.Errorf("the stamp changed without a write: %q, then %q", s, again)
+		}
+	}
+	// Gen, in the file's first bytes, counts the writes since the broken
+	// file: the stamp holds even where the file system's time and
+	// identity do not change.
+	b, err := os.ReadFile(h.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := headGen(b[:min(len(b), stampRead)]); g != 1 {
+		t.Errorf("gen %d after one write over a broken file, want 1", g)
+	}
+	if err := h.Record(ctx, lt); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ = os.ReadFile(h.Path()); headGen(b[:min(len(b), stampRead)]) != 2 {
+		t.Errorf("gen did not count the next write:\n%s", b[:min(len(b), stampRead)])
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := h.Stamp(cancelled); err == nil {
+		t.Error("Stamp with an ended context gave no error")
+	}
+}

@@ -37,7 +37,7 @@ const maxConnect = 10 * time.Second
 // Run logs on with key and reports each step. It never returns an error: every
 // failure is a step with a detail and a hint. ctx cancels the run.
 func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
-	r := &Report{Started: time.Now()}
+	r := &Report{Started: opts.now()}
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -62,12 +62,13 @@ func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
 		badProxy: proxyCfg.HTTPSProxy != "" && !proxyReadable(proxyCfg.HTTPSProxy),
 		connect:  min(maxConnect, max(limit/3, time.Millisecond)),
 		report:   r,
+		now:      opts.now,
 		cleaner:  newCleaner(key),
 	}
 	token := ru.tokenStep()
 	ru.apiStep(token)
 	r.OK = r.Steps[1].Status == StatusOK || r.Steps[1].Status == StatusWarn
-	r.Duration = time.Since(r.Started)
+	r.Duration = opts.now().Sub(r.Started)
 	return r
 }
 
@@ -83,6 +84,7 @@ type runner struct {
 	badProxy bool
 	connect  time.Duration
 	report   *Report
+	now      func() time.Time // Options.Now
 	// Every string from outside goes through clean before it reaches the
 	// report; see clean.go.
 	*cleaner
@@ -284,9 +286,9 @@ func checkURL(raw string) (*url.URL, bool) {
 
 func (ru *runner) tokenStep() (token string) {
 	st := Step{ID: StepToken}
-	start := time.Now()
+	start := ru.now()
 	defer func() {
-		st.Duration = time.Since(start)
+		st.Duration = ru.now().Sub(start)
 		ru.report.Steps = append(ru.report.Steps, st)
 	}()
 	fail := func(detail, hint string) {
@@ -322,8 +324,8 @@ func (ru *runner) tokenStep() (token string) {
 			fail("the key's certificate and private key cannot be used for mutual TLS", "Upload the x509 key again as the SAP BTP cockpit gives it.")
 			return ""
 		}
-		if !k.CertExpiry.IsZero() && time.Now().After(k.CertExpiry) {
-			fail(fmt.Sprintf("the key's client certificate expired on %s, so the token server would refuse it", k.CertExpiry.UTC().Format("2006-01-02")),
+		if exp := vault.CertExpiry(k.CertExpiry, ru.now()); exp.Expired {
+			fail(fmt.Sprintf("the key's client certificate expired on %s, so the token server would refuse it", exp.Date()),
 				"Create a new service key in the SAP BTP cockpit, delete this one here and upload the new one.")
 			return ""
 		}
@@ -408,9 +410,9 @@ func lifetime(tok *oauth2.Token) time.Duration {
 
 func (ru *runner) apiStep(token string) {
 	st := Step{ID: StepAPI}
-	start := time.Now()
+	start := ru.now()
 	defer func() {
-		st.Duration = time.Since(start)
+		st.Duration = ru.now().Sub(start)
 		ru.report.Steps = append(ru.report.Steps, st)
 	}()
 	if token == "" {

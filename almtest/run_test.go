@@ -558,13 +558,17 @@ func TestReportText(t *testing.T) {
 func TestExpiredClientCertificateIsNotSent(t *testing.T) {
 	srv := fakealm.Start(t, fakealm.Options{})
 	// Certificates count whole seconds; this one is valid at upload and
-	// expired a moment later, as a stored key's certificate one day is.
-	notAfter := time.Now().Add(2 * time.Second).Truncate(time.Second)
+	// expired at the run, a second past its end on the run's clock, as a
+	// stored key's certificate one day is.
+	notAfter := time.Now().Add(time.Hour).Truncate(time.Second)
 	chain, pk := srv.CA.Client(t, "calmkey-test-client", notAfter, testkeys.ECDSA)
 	key := parse(t, testkeys.X509Key(testkeys.Fields{UAAURL: srv.UAAURL(), CertURL: srv.CertURL(), APIURL: srv.APIURL()}, chain, pk))
-	time.Sleep(time.Until(notAfter) + 1100*time.Millisecond)
-	r := Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second})
-	want(t, r, StepToken, StatusFail, []string{"expired on " + notAfter.UTC().Format("2006-01-02")}, []string{"new service key", "delete this one"})
+	later := func() time.Time { return notAfter.Add(time.Second) }
+	r := Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second, Now: later})
+	want(t, r, StepToken, StatusFail, []string{"expired on " + vault.CertExpiry(notAfter, later()).Date()}, []string{"new service key", "delete this one"})
+	if !r.Started.Equal(later()) || r.Duration != 0 {
+		t.Errorf("the report's times are not the run's clock: started %v, took %v", r.Started, r.Duration)
+	}
 	if c := srv.Counts(); c != (fakealm.Counts{}) {
 		t.Fatalf("an expired certificate was offered anyway: %+v", c)
 	}
