@@ -107,7 +107,11 @@ func (c *cleaner) addSecret(s string) {
 //     secretForms lists, in any letter case: replaced by ***;
 //   - at most cleanMax runes (two more where that keeps a *** whole),
 //     cut with "…".
-func (c *cleaner) clean(s string) string {
+func (c *cleaner) clean(s string) string { return c.cleanTo(s, cleanMax) }
+
+// cleanTo is clean with another cap than cleanMax, for text that holds
+// calmkey's own words around outside text (a recorded step's detail).
+func (c *cleaner) cleanTo(s string, most int) string {
 	t, cut := printable(s)
 	t = c.scrub(t)
 	if cut {
@@ -117,11 +121,11 @@ func (c *cleaner) clean(s string) string {
 		t = trimRunes(t, fragment-1)
 	}
 	t = strings.TrimSpace(t)
-	if r := []rune(t); len(r) > cleanMax {
+	if r := []rune(t); len(r) > most {
 		// Not inside a ***: a reader should see that something was
 		// taken out.
-		end := cleanMax
-		for end < len(r) && end < cleanMax+len(scrubbed)-1 && r[end] == '*' && r[end-1] == '*' {
+		end := most
+		for end < len(r) && end < most+len(scrubbed)-1 && r[end] == '*' && r[end-1] == '*' {
 			end++
 		}
 		return string(r[:end]) + "…"
