@@ -278,10 +278,12 @@ func indexPartItem(gen int64, i int) string {
 	return IndexItem + "-" + strconv.FormatInt(gen, 10) + "-part-" + strconv.Itoa(i)
 }
 
-// index is the index as read: its document and whether the item exists.
+// index is the index as read: its document, whether the item exists and
+// its text (which tells whether another writer replaced it since).
 type index struct {
 	doc    indexDoc
 	exists bool
+	head   string
 }
 
 func (ix *index) has(tenant string) bool {

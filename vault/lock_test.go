@@ -17,16 +17,21 @@ import (
 )
 
 func TestLockFile(t *testing.T) {
-	cache := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", cache)
+	want, err := LockFile("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lock follows the user and the keychain, not the environment:
+	// cron, systemd units and sudo -E give one user other folders.
+	for _, v := range []string{"HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "TMPDIR", "LOCALAPPDATA", "APPDATA", "USERPROFILE"} {
+		t.Setenv(v, t.TempDir())
+	}
 	got, err := LockFile("", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if runtimeGOOS() == "linux" {
-		if want := filepath.Join(cache, "calmkey", "keychain-calmkey.lock"); got != want {
-			t.Errorf("LockFile = %q, want %q", got, want)
-		}
+	if got != want || filepath.Base(got) != "keychain-calmkey.lock" {
+		t.Errorf("LockFile with other HOME, cache and runtime folders = %q, want %q", got, want)
 	}
 	seen := map[string]string{}
 	long := strings.Repeat("x", 300)

@@ -196,14 +196,9 @@ func (s *Store) Save(ctx context.Context, key *Key, fileName string) error {
 			undo(b, true)
 			return err
 		}
-		if !ix.has(tenant) {
-			if err := s.writeIndex(b, ix, ix.with(tenant, true), ix.doc.Legacy); err != nil {
-				undo(b, true)
-				return err
-			}
-		} else if err := s.writeIndex(b, ix, ix.doc.Tenants, ix.doc.Legacy); err != nil {
-			// Listed already (see above): a new generation all the same,
-			// so that Stamp changes.
+		// Listed already (see above): a new generation all the same, so
+		// that Stamp changes.
+		if err := s.updateIndex(b, ix, indexEdit{tenant: tenant, add: true}); err != nil {
 			undo(b, true)
 			return err
 		}
@@ -228,7 +223,7 @@ func (s *Store) claimed(ctx context.Context, b Backend, ix *index, tenant string
 	_, err := s.readKey(ctx, b, tenant, it, mtext, LayoutVersion, nil)
 	switch {
 	case err == nil:
-		if err := s.writeIndex(b, ix, ix.with(tenant, true), ix.doc.Legacy); err != nil {
+		if err := s.updateIndex(b, ix, indexEdit{tenant: tenant, add: true}); err != nil {
 			return err
 		}
 		return alreadyStored(tenant)
@@ -611,7 +606,7 @@ func (s *Store) removeFrom(b Backend, ix *index, tenant string, it items) (found
 	}
 	if ix.has(tenant) {
 		found = true
-		if err := s.writeIndex(b, ix, ix.with(tenant, false), ix.doc.Legacy); err != nil {
+		if err := s.updateIndex(b, ix, indexEdit{tenant: tenant}); err != nil {
 			return false, err
 		}
 	}
@@ -636,7 +631,11 @@ func (s *Store) deleteUnnamed(ctx context.Context, b Backend) error {
 		return err
 	}
 	if _, err := s.readIndex(b); errors.Is(err, ErrCorrupt) {
-		return s.writeIndex(b, &index{}, nil, "")
+		// The damaged index goes; the keys it listed stay.
+		if err := b.Delete(s.service, IndexItem); err != nil && !isNotFound(err) {
+			return s.backendErr(err)
+		}
+		return nil
 	} else if err != nil {
 		return err
 	}
