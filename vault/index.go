@@ -197,4 +197,3 @@ func newGen() int64 {
 	}
 	return int64(binary.BigEndian.Uint64(b[:])>>12) + 1
 }
-
