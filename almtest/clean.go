@@ -19,7 +19,7 @@ import (
 // of a network error. A server can put anything there, echo what it was
 // sent included. Every such string goes through cleaner.clean, the one
 // place that makes outside text fit to show, before it is put in a Step or
-// the Report; the report's renderings (String, JSON, fmt, Err) then hold
+// the Report; the report's renderings (String, JSON, fmt) then hold
 // only cleaned text and calmkey's own.
 
 const (

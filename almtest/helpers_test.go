@@ -244,14 +244,6 @@ func renderings(t testing.TB, r *Report) map[string]string {
 		out[verb] = fmt.Sprintf(verb, r)
 		out[verb+" value"] = fmt.Sprintf(verb, *r)
 	}
-	if err := r.Err(); err != nil {
-		out["Err"] = err.Error()
-		out["Err %v"] = fmt.Sprintf("%v", err)
-		out["Err %+v"] = fmt.Sprintf("%+v", err)
-		out["Err %#v"] = fmt.Sprintf("%#v", err)
-		out["Err %q"] = fmt.Sprintf("%q", err)
-		out["Err wrapped"] = fmt.Errorf("logon test: %w", err).Error()
-	}
 	for i, s := range r.Steps {
 		sj, _ := json.Marshal(s)
 		out[fmt.Sprintf("step %d String", i)] = s.String()

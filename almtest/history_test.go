@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/calmkey/calmkey/internal/fakealm"
+	"github.com/calmkey/calmkey/internal/lockfile"
 	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
@@ -332,5 +334,43 @@ func TestHistoryHostileFile(t *testing.T) {
 	}
 	if strings.Contains(string(b), "pwned") || strings.Contains(string(b), "shell") || bytes.Contains(b, []byte(`\u001b`)) {
 		t.Errorf("the rewritten history keeps hostile text:\n%s", b)
+	}
+}
+
+// TestHistoryLockWaitsForTheCaller: while another process holds the lock,
+// Record, Forget and Read give up when the caller's context ends, with an
+// error that says so, and the file is left as it was.
+func TestHistoryLockWaitsForTheCaller(t *testing.T) {
+	dir := t.TempDir()
+	h, _ := OpenHistory(dir, "calmkey-held")
+	if err := h.Forget(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := h.Stamp(t.Context())
+	other, err := lockfile.Open(h.Path() + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer other.Unlock()
+	calls := map[string]func(context.Context) error{
+		"Record": func(ctx context.Context) error {
+			return h.Record(ctx, LastTest{Tenant: "t", Report: &Report{}})
+		},
+		"Forget": func(ctx context.Context) error { return h.Forget(ctx, "t") },
+		"Read":   func(ctx context.Context) error { _, err := h.Read(ctx); return err },
+	}
+	for name, call := range calls {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		err := call(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "in use by another calmkey") {
+			t.Errorf("%s under another's lock: %v", name, err)
+		}
+	}
+	if after, _ := h.Stamp(t.Context()); after != before {
+		t.Error("a call that did not get the lock changed the file")
 	}
 }

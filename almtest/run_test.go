@@ -523,9 +523,8 @@ func TestReportText(t *testing.T) {
 			t.Fatalf("text lacks %q:\n%s", p, text)
 		}
 	}
-	err := r.Err()
-	if err == nil || !strings.Contains(err.Error(), "Bad credentials") || !strings.Contains(err.Error(), "Delete the key here") {
-		t.Fatalf("Err: %v", err)
+	if tr := r.FirstTrouble(); r.OK || tr == nil || tr.ID != StepToken || !strings.Contains(tr.Detail, "Bad credentials") || !strings.Contains(tr.Hint, "Delete the key here") {
+		t.Fatalf("first trouble of a rejected key: %+v", tr)
 	}
 
 	if r.Outcome() != "Logon fails: the key was rejected" || r.Verdict() != "Logon fails: the key was rejected." {
@@ -540,8 +539,8 @@ func TestReportText(t *testing.T) {
 
 	srv.RejectKey(false)
 	r = run(t, srv, srv.SecretKey())
-	if r.Err() != nil || !strings.HasPrefix(r.String(), "Logon works") || !strings.Contains(r.String(), "Scopes: ") {
-		t.Fatalf("a working logon:\n%s\nErr %v", r, r.Err())
+	if !r.OK || r.FirstTrouble() != nil || !strings.HasPrefix(r.String(), "Logon works") || !strings.Contains(r.String(), "Scopes: ") {
+		t.Fatalf("a working logon:\n%s", r)
 	}
 	if r.Outcome() != "Logon works" || r.Verdict() != "Logon works: the key can log on to the SAP Cloud ALM API." {
 		t.Errorf("outcome %q, verdict %q", r.Outcome(), r.Verdict())
