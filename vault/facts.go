@@ -2,7 +2,9 @@ package vault
 
 import (
 	"errors"
+	"fmt"
 	"time"
+	"unicode"
 )
 
 // Unknown is the one word every front end shows for a value that is not
@@ -115,45 +117,51 @@ const LoadsAtOnce = 4
 // errTenantName is what TenantNameError wraps.
 var errTenantName = errors.New("not a valid tenant (subdomain) name")
 
+// subdomainRule is the rule a tenant name must follow, as messages word it.
+const subdomainRule = "a tenant is an XSUAA subdomain: 1 to 63 characters a-z, 0-9 and '-', not starting or ending with '-'"
+
 // TenantNameError is nil when name is a valid tenant name, an XSUAA
-// subdomain: 1 to 63 of a-z, 0-9 and '-', not starting or ending with '-'.
-// Otherwise it says so, with the name escaped. The format check refuses
-// keys whose uaa.identityzone fails it (a look-alike such as "аcme-prod"
-// with a Cyrillic а, or a name with a space, would sit beside the real
-// tenant in every list); the window and calmkeyctl list flag keys stored
-// under such a name by an earlier calmkey.
+// subdomain (`[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?`). Otherwise it says so,
+// naming what breaks the rule, with the name escaped. The format check
+// refuses keys whose uaa.identityzone fails it (a look-alike such as
+// "аcme-prod" with a Cyrillic а, or a name with a space, would sit beside
+// the real tenant in every list); the window and calmkeyctl list flag keys
+// stored under such a name by an earlier calmkey.
 func TenantNameError(name string) error {
-	if validSubdomain(name) {
-		return nil
+	if why := subdomainProblem(name); why != "" {
+		return &nameError{name: name, why: why}
 	}
-	return &nameError{name: name}
+	return nil
 }
 
-type nameError struct{ name string }
+type nameError struct{ name, why string }
 
 func (e *nameError) Error() string {
-	shown := e.name
-	if len(shown) > 80 {
-		shown = shown[:80] + "..."
-	}
-	return quoteShown(shown) + " is " + errTenantName.Error() + ": a tenant is an XSUAA subdomain of 1 to 63 lower-case letters a-z, digits and '-', not starting or ending with '-'"
+	return quoteShort(Printable(e.name)) + " is " + errTenantName.Error() + ": " + e.why + "; " + subdomainRule
 }
 
 func (e *nameError) Unwrap() error { return errTenantName }
 
-// quoteShown quotes s for a message, escaped as Printable does, so that a
-// leading space or a look-alike shows.
-func quoteShown(s string) string { return `"` + Printable(s) + `"` }
-
-func validSubdomain(s string) bool {
-	if len(s) < 1 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
-		return false
+// subdomainProblem says what keeps s from being an XSUAA subdomain, "" when
+// nothing does.
+func subdomainProblem(s string) string {
+	switch {
+	case s == "":
+		return "it is empty"
+	case len(s) > 63:
+		return fmt.Sprintf("it is %d bytes long", len(s))
 	}
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
-			return false
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
+			continue
 		}
+		if r > ' ' && !Invisible(r) && !unicode.IsSpace(r) && !unicode.Is(unicode.Mn, r) {
+			return fmt.Sprintf("it holds U+%04X (%s)", r, string(r))
+		}
+		return fmt.Sprintf("it holds U+%04X", r)
 	}
-	return true
+	if s[0] == '-' || s[len(s)-1] == '-' {
+		return "it starts or ends with '-'"
+	}
+	return ""
 }
