@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"testing"
 	"sync/atomic"
+	"testing"
 	"time"
 )
 
