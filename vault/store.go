@@ -106,106 +106,15 @@ func (s *Store) read(ctx context.Context, mode lockMode, op func(context.Context
 // List shows; the next Save or Load of that tenant finds it and lists it
 // when it is whole, or removes it.
 func (s *Store) Save(ctx context.Context, key *Key, fileName string) error {
-	sec := key.secrets()
-	if sec == nil || len(sec.raw) == 0 {
-		return errors.New("there is no service key to save; upload a key file first")
-	}
-	tenant := key.Tenant
-	if tenant == "" {
-		return errors.New("the service key names no tenant (uaa.identityzone); download it again from the SAP BTP cockpit")
-	}
-	it := itemsOf(tenant)
-	data := sec.raw
-	chunks := split(encodePercent(data), ChunkSize)
-	mtext, err := newManifest(key, data, len(chunks), s.now().UTC().Truncate(time.Second), fileName).encode()
+	w, err := s.newKeyWrite(key, fileName)
 	if err != nil {
 		return err
 	}
-	// undo removes what a failed save wrote; best effort: the keychain just
-	// failed, so these may fail too. The manifest goes first so nothing
-	// half-deleted is ever visible.
-	undo := func(b Backend, manifestToo bool) {
-		if manifestToo {
-			_ = b.Delete(s.service, it.manifest)
-		}
-		for i := len(chunks); i >= 1; i-- {
-			_ = b.Delete(s.service, it.part(i))
-		}
-	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	return s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
-		var ix *index
-		var ixErr error
-		got := make(chan struct{})
-		go func() {
-			defer close(got)
-			ix, ixErr = s.readIndex(b)
-		}()
-		old, err := b.Get(s.service, it.manifest)
-		<-got
-		if ixErr != nil {
-			return ixErr
-		}
-		if !ix.exists || ix.doc.Legacy == legacySweep {
-			// A key of the old layout may have to be moved first, which
-			// may write this very manifest: read it again after.
-			if ix, ixErr = s.layout(ctx, b, true); ixErr != nil {
-				return ixErr
-			}
-			old, err = b.Get(s.service, it.manifest)
-		}
-		switch {
-		case err == nil:
-			if err := s.claimed(ctx, b, ix, tenant, it, old); err != nil {
-				return err
-			}
-		case !isNotFound(err):
-			return s.backendErr(err)
-		case ix.has(tenant):
-			// Listed without a manifest: a delete cut short. Its parts
-			// may be left; they go before the new ones come.
-			if err := s.sweepParts(b, it, 0); err != nil {
-				return err
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		// Parts go in parallel: a keychain call is mostly waiting for the
-		// daemon, and the manifest that makes them visible comes after all.
-		if err := parallel(ctx, len(chunks), func(i int) error {
-			return b.Set(s.service, it.part(i+1), chunks[i])
-		}); err != nil {
-			undo(b, false)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return s.backendErr(err)
-		}
-		if err := ctx.Err(); err != nil {
-			undo(b, false)
-			return err
-		}
-		if err := b.Set(s.service, it.manifest, mtext); err != nil {
-			// A failed Set may still have stored the item on some keychains.
-			undo(b, true)
-			return s.backendErr(err)
-		}
-		if err := ctx.Err(); err != nil {
-			undo(b, true)
-			return err
-		}
-		// Listed already (see above): a new generation all the same, so
-		// that Stamp changes.
-		if err := s.updateIndex(b, ix, indexEdit{tenant: tenant, add: true}); err != nil {
-			undo(b, true)
-			return err
-		}
-		return nil
-	}, func(b Backend) {
+	return s.run(ctx, lockWrite, w.save, func(b Backend) {
 		// The save ended after the deadline: take it back, manifest first.
-		_, _ = s.remove(context.Background(), b, tenant, it)
+		_, _ = s.remove(context.Background(), b, w.tenant, w.it)
 	})
 }
 
