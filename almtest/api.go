@@ -79,7 +79,9 @@ type Options struct {
 	RootCAs *x509.CertPool // tests pass their loopback CA here
 	// Now is the clock of what the report tells: when the run started,
 	// how long each step took, and whether the client certificate has
-	// expired. Deadlines keep the real clock, as contexts and net/http do.
+	// expired. Deadlines, and a token's lifetime read from its expiry
+	// time, keep the real clock: contexts, net/http and oauth2 set them by
+	// it.
 	Now func() time.Time
 }
 
