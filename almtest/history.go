@@ -218,16 +218,21 @@ func (h *History) Stamp(ctx context.Context) (string, error) {
 		return noHistory, nil
 	}
 	if err != nil {
-		return "", fmt.Errorf("calmkey cannot read the record of the last tests, %s: %w", h.path, err)
+		return "", h.unreadable(err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return "", fmt.Errorf("calmkey cannot read the record of the last tests, %s: %w", h.path, err)
+		return "", h.unreadable(err)
 	}
 	head := make([]byte, stampRead)
 	n, _ := io.ReadFull(f, head)
 	return fmt.Sprintf("%d-%d-%d-%s", headGen(head[:n]), fi.Size(), fi.ModTime().UnixNano(), fileID(fi)), nil
+}
+
+// unreadable is the error of a history file that cannot be read.
+func (h *History) unreadable(err error) error {
+	return fmt.Errorf("calmkey cannot read the record of the last tests, %s; check that the file and its folder are yours and readable: %w", h.path, err)
 }
 
 // headGen is the gen in the start of a history file, 0 when it is not
