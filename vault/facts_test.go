@@ -7,6 +7,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 func TestFormatTime(t *testing.T) {
@@ -129,8 +131,8 @@ func TestLoadAll(t *testing.T) {
 	// A tenant deleted between List and its Load is left out: the second
 	// read of zeta's manifest is Load's, and another program deleted it.
 	var reads atomic.Int32
-	m.Intercept(func(c Call) error {
-		if c.Op == OpGet && c.User == KeyItem("zeta") {
+	m.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpGet && c.User == KeyItem("zeta") {
 			if reads.Add(1) == 2 {
 				if err := m.Delete(memService, KeyItem("zeta")); err != nil {
 					t.Error(err)
@@ -156,7 +158,7 @@ func TestLoadAll(t *testing.T) {
 	if err != nil || len(got) != 1 || got[0].Tenant != "" || !errors.Is(got[0].Err, ErrCorrupt) {
 		t.Errorf("damaged index: %+v, %v", got, err)
 	}
-	m.FailOn(OpGet, ErrUnavailable)
+	m.FailOn(vaulttest.OpGet, ErrUnavailable)
 	if _, err := s.LoadAll(ctx); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("keychain unavailable: %v", err)
 	}

@@ -7,21 +7,23 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // Two Stores that lock different files (another HOME, an older calmkey)
 // share one keychain: a Save of one that reads the index, then writes its
 // parts while the other stores its tenant, must still keep both tenants.
 func TestIndexChangedDuringSave(t *testing.T) {
-	m := NewMemoryBackend()
+	m := vaulttest.NewMemoryBackend()
 	a := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 5 * time.Second})
 	b := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 5 * time.Second})
 	ctx := context.Background()
 	storeTenants(t, a, "acme-dev")
 	alpha := itemsOf("alpha")
 	var once sync.Once
-	m.Intercept(func(c Call) error {
-		if c.Op == OpSet && c.User == alpha.part(1) {
+	m.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpSet && c.User == alpha.part(1) {
 			// a has read the index; b stores its tenant now.
 			once.Do(func() { storeTenants(t, b, "beta") })
 		}
@@ -34,8 +36,8 @@ func TestIndexChangedDuringSave(t *testing.T) {
 	}
 	// And a delete made while the index changed keeps the other's change.
 	once = sync.Once{}
-	m.Intercept(func(c Call) error {
-		if c.Op == OpDelete && c.User == KeyItem("acme-dev") {
+	m.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpDelete && c.User == KeyItem("acme-dev") {
 			once.Do(func() { storeTenants(t, b, "gamma") })
 		}
 		return nil
@@ -58,14 +60,14 @@ func TestIndexOverwrittenAfterWrite(t *testing.T) {
 	stale := m.Items(memService)[IndexItem]
 	var mu sync.Mutex
 	wrote, done := false, false
-	m.Intercept(func(c Call) error {
+	m.Intercept(func(c vaulttest.Call) error {
 		mu.Lock()
 		defer mu.Unlock()
 		switch {
 		case done:
-		case c.Op == OpSet && c.User == IndexItem:
+		case c.Op == vaulttest.OpSet && c.User == IndexItem:
 			wrote = true
-		case c.Op == OpGet && c.User == IndexItem && wrote:
+		case c.Op == vaulttest.OpGet && c.User == IndexItem && wrote:
 			done = true
 			m.Intercept(nil) // the write below is the other writer's
 			if err := m.Set(memService, IndexItem, stale); err != nil {

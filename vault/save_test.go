@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/calmkey/calmkey/internal/testkeys"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // TestSaveSweepsCrashLeftovers: a save that crashes after writing its parts
@@ -29,7 +30,7 @@ func TestSaveSweepsCrashLeftovers(t *testing.T) {
 	}
 	parts := 0
 	for _, c := range pm.Calls() {
-		if c.Op == OpSet && strings.HasPrefix(c.User, KeyItem("acme-prod")+"-part-") {
+		if c.Op == vaulttest.OpSet && strings.HasPrefix(c.User, KeyItem("acme-prod")+"-part-") {
 			parts++
 		}
 	}
@@ -37,11 +38,11 @@ func TestSaveSweepsCrashLeftovers(t *testing.T) {
 		t.Fatalf("the long key has %d parts; want several", parts)
 	}
 	crash := false
-	m.Intercept(func(c Call) error {
+	m.Intercept(func(c vaulttest.Call) error {
 		if crash {
 			return errCrashed
 		}
-		if c.Op == OpSet && c.User == KeyItem("acme-prod") {
+		if c.Op == vaulttest.OpSet && c.User == KeyItem("acme-prod") {
 			crash = true // the manifest, and everything after, never happen
 			return errCrashed
 		}
@@ -71,7 +72,7 @@ func TestSaveSweepsCrashLeftovers(t *testing.T) {
 var errCrashed = &Error{kind: ErrUnavailable, msg: "crashed"}
 
 // keyItemsOf is the names of tenant's items in m, sorted.
-func keyItemsOf(m *MemoryBackend, tenant string) []string {
+func keyItemsOf(m *vaulttest.MemoryBackend, tenant string) []string {
 	prefix := KeyItem(tenant)
 	return slices.Sorted(func(yield func(string) bool) {
 		for user := range maps.Keys(m.Items(memService)) {

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/calmkey/calmkey/internal/testkeys"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // Tests of several tenants (issue 11): the layout, moving a key of layout
@@ -61,7 +62,7 @@ func (f v1Fixture) put(t testing.TB, b Backend, service string) {
 // checkMoved asserts that the fixture's key is stored in layout 2 and
 // nothing of layout 1 is left: Load gives the uploaded bytes, file name and
 // upload time; List shows it.
-func (f v1Fixture) checkMoved(t *testing.T, s *Store, m *MemoryBackend) {
+func (f v1Fixture) checkMoved(t *testing.T, s *Store, m *vaulttest.MemoryBackend) {
 	t.Helper()
 	ctx := context.Background()
 	st, err := s.Load(ctx, f.Tenant)
@@ -149,9 +150,9 @@ func TestMigrateV1(t *testing.T) {
 
 // crashAfter makes the backend fail every call from the nth on (1-based),
 // as if the process had died just before it; the failure counts too.
-func crashAfter(m *MemoryBackend, n int) (calls *atomic.Int32) {
+func crashAfter(m *vaulttest.MemoryBackend, n int) (calls *atomic.Int32) {
 	calls = new(atomic.Int32)
-	m.Intercept(func(c Call) error {
+	m.Intercept(func(c vaulttest.Call) error {
 		if calls.Add(1) >= int32(n) {
 			return errors.New("crashed")
 		}
@@ -161,9 +162,9 @@ func crashAfter(m *MemoryBackend, n int) (calls *atomic.Int32) {
 }
 
 // failOne makes only the nth call fail, as a keychain that fails once.
-func failOne(m *MemoryBackend, n int) (calls *atomic.Int32) {
+func failOne(m *vaulttest.MemoryBackend, n int) (calls *atomic.Int32) {
 	calls = new(atomic.Int32)
-	m.Intercept(func(c Call) error {
+	m.Intercept(func(c vaulttest.Call) error {
 		if calls.Add(1) == int32(n) {
 			return errors.New("failed once")
 		}
@@ -190,7 +191,7 @@ func TestMigrateCrashAtEveryCall(t *testing.T) {
 			t.Fatalf("a move took only %d calls", total)
 		}
 		for n := 1; n <= total; n++ {
-			for kind, inject := range map[string]func(*MemoryBackend, int) *atomic.Int32{"crash": crashAfter, "failure": failOne} {
+			for kind, inject := range map[string]func(*vaulttest.MemoryBackend, int) *atomic.Int32{"crash": crashAfter, "failure": failOne} {
 				t.Run(fmt.Sprintf("%s/%s at call %d of %d", name, kind, n, total), func(t *testing.T) {
 					s, m := memStore(t)
 					f.put(t, m, memService)
@@ -320,7 +321,7 @@ func TestDeleteOneTenantLeavesOthers(t *testing.T) {
 	if err := s.Save(ctx, mustParse(t, testkeys.SecretKey(testkeys.Fields{Tenant: "acme-dev"})), ""); !errors.Is(err, ErrAlreadyStored) {
 		t.Fatalf("second key of acme-dev: %v", err)
 	}
-	m.FailOn(OpSet, errors.New("disk full"))
+	m.FailOn(vaulttest.OpSet, errors.New("disk full"))
 	if err := s.Save(ctx, mustParse(t, testkeys.SecretKey(testkeys.Fields{Tenant: "acme-qa"})), ""); !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("failed save: %v", err)
 	}
@@ -338,7 +339,7 @@ func TestDeleteOneTenantLeavesOthers(t *testing.T) {
 func TestIndexCrashAtEveryCall(t *testing.T) {
 	ctx := context.Background()
 	target := mustParse(t, func() []byte { f, _ := x509Key(t, testkeys.RSAPKCS1); return f }()) // 3 parts
-	setup := func(t *testing.T, withTarget bool) (*Store, *MemoryBackend, map[string][]byte) {
+	setup := func(t *testing.T, withTarget bool) (*Store, *vaulttest.MemoryBackend, map[string][]byte) {
 		s, m := memStore(t)
 		files := storeTenants(t, s, "aaa-first", "zzz-last")
 		if withTarget {
@@ -363,7 +364,7 @@ func TestIndexCrashAtEveryCall(t *testing.T) {
 		}
 		total := len(m.Calls()) - start
 		for n := 1; n <= total; n++ {
-			for kind, inject := range map[string]func(*MemoryBackend, int) *atomic.Int32{"crash": crashAfter, "failure": failOne} {
+			for kind, inject := range map[string]func(*vaulttest.MemoryBackend, int) *atomic.Int32{"crash": crashAfter, "failure": failOne} {
 				t.Run(fmt.Sprintf("%s/%s at call %d of %d", opName, kind, n, total), func(t *testing.T) {
 					s, m, files := setup(t, op.withTarget)
 					others := keyItems(m, memService)
@@ -494,7 +495,7 @@ func TestManyTenantsIndexCrash(t *testing.T) {
 	}
 	total := len(m.Calls()) - start
 	for n := 1; n <= total; n++ {
-		m := NewMemoryBackend()
+		m := vaulttest.NewMemoryBackend()
 		for user, v := range snapshot {
 			_ = m.Set(memService, user, v)
 		}
@@ -535,7 +536,7 @@ func TestListCost(t *testing.T) {
 		want[KeyItem(tenant)] = true
 	}
 	for _, c := range calls {
-		if c.Op != OpGet || !want[c.User] {
+		if c.Op != vaulttest.OpGet || !want[c.User] {
 			t.Errorf("List made the call %s %s", c.Op, c.User)
 		}
 	}
@@ -568,11 +569,11 @@ func TestLoadListsUnlistedKey(t *testing.T) {
 	ctx := context.Background()
 	storeTenants(t, s, "acme-dev")
 	key := mustParse(t, testkeys.SecretKey(testkeys.Fields{Tenant: "acme-qa"}))
-	m.Intercept(func(c Call) error {
-		if c.Op == OpSet && c.User == IndexItem {
+	m.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpSet && c.User == IndexItem {
 			return errors.New("crashed")
 		}
-		if c.Op == OpDelete {
+		if c.Op == vaulttest.OpDelete {
 			return errors.New("crashed") // and no undo
 		}
 		return nil
