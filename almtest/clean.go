@@ -19,7 +19,7 @@ import (
 // of a network error. A server can put anything there, echo what it was
 // sent included. Every such string goes through cleaner.clean, the one
 // place that makes outside text fit to show, before it is put in a Step or
-// the Report; the report's renderings (String, JSON, fmt, Err) then hold
+// the Report; the report's renderings (String, JSON, fmt) then hold
 // only cleaned text and calmkey's own.
 
 const (
@@ -107,7 +107,11 @@ func (c *cleaner) addSecret(s string) {
 //     secretForms lists, in any letter case: replaced by ***;
 //   - at most cleanMax runes (two more where that keeps a *** whole),
 //     cut with "…".
-func (c *cleaner) clean(s string) string {
+func (c *cleaner) clean(s string) string { return c.cleanTo(s, cleanMax) }
+
+// cleanTo is clean with another cap than cleanMax, for text that holds
+// calmkey's own words around outside text (a recorded step's detail).
+func (c *cleaner) cleanTo(s string, most int) string {
 	t, cut := printable(s)
 	t = c.scrub(t)
 	if cut {
@@ -117,11 +121,11 @@ func (c *cleaner) clean(s string) string {
 		t = trimRunes(t, fragment-1)
 	}
 	t = strings.TrimSpace(t)
-	if r := []rune(t); len(r) > cleanMax {
+	if r := []rune(t); len(r) > most {
 		// Not inside a ***: a reader should see that something was
 		// taken out.
-		end := cleanMax
-		for end < len(r) && end < cleanMax+len(scrubbed)-1 && r[end] == '*' && r[end-1] == '*' {
+		end := most
+		for end < len(r) && end < most+len(scrubbed)-1 && r[end] == '*' && r[end-1] == '*' {
 			end++
 		}
 		return string(r[:end]) + "…"
@@ -169,50 +173,7 @@ func (c *cleaner) scrub(t string) string {
 	if len(t) == 0 || (c.hay == "" && len(c.short) == 0) {
 		return t
 	}
-	low := lowerASCII(t)
-	var spans [][2]int // sorted, disjoint
-	mark := func(a, b int) {
-		// Whole runes only: a match in a secret that is not ASCII may
-		// start inside a character.
-		for a > 0 && !utf8.RuneStart(t[a]) {
-			a--
-		}
-		for b < len(t) && !utf8.RuneStart(t[b]) {
-			b++
-		}
-		if n := len(spans); n > 0 && a <= spans[n-1][1] {
-			spans[n-1][1] = max(spans[n-1][1], b)
-			return
-		}
-		spans = append(spans, [2]int{a, b})
-	}
-	for i := 0; i+fragment <= len(low); i++ {
-		if w := low[i : i+fragment]; c.grams.has(w) && strings.Contains(c.hay, w) {
-			mark(i, i+fragment)
-		}
-	}
-	if len(c.short) > 0 {
-		for _, f := range c.short {
-			for i := 0; ; {
-				j := strings.Index(low[i:], f)
-				if j < 0 {
-					break
-				}
-				spans = append(spans, [2]int{i + j, i + j + len(f)})
-				i += j + len(f)
-			}
-		}
-		slices.SortFunc(spans, func(x, y [2]int) int { return x[0] - y[0] })
-		merged := spans[:0]
-		for _, sp := range spans {
-			if n := len(merged); n > 0 && sp[0] <= merged[n-1][1] {
-				merged[n-1][1] = max(merged[n-1][1], sp[1])
-				continue
-			}
-			merged = append(merged, sp)
-		}
-		spans = merged
-	}
+	spans := c.secretSpans(t)
 	if len(spans) == 0 {
 		return t
 	}
@@ -225,6 +186,63 @@ func (c *cleaner) scrub(t string) string {
 	}
 	b.WriteString(t[last:])
 	return b.String()
+}
+
+// secretSpans are the byte ranges of t that hold a secret's text, sorted
+// and disjoint: every window of fragment bytes found in a secret's forms,
+// widened to whole runes, and every whole match of a form shorter than
+// fragment.
+func (c *cleaner) secretSpans(t string) [][2]int {
+	low := lowerASCII(t)
+	var spans [][2]int // sorted, disjoint
+	for i := 0; i+fragment <= len(low); i++ {
+		w := low[i : i+fragment]
+		if !c.grams.has(w) || !strings.Contains(c.hay, w) {
+			continue
+		}
+		// Whole runes only: a match in a secret that is not ASCII may
+		// start inside a character.
+		a, b := i, i+fragment
+		for a > 0 && !utf8.RuneStart(t[a]) {
+			a--
+		}
+		for b < len(t) && !utf8.RuneStart(t[b]) {
+			b++
+		}
+		if n := len(spans); n > 0 && a <= spans[n-1][1] {
+			spans[n-1][1] = max(spans[n-1][1], b)
+			continue
+		}
+		spans = append(spans, [2]int{a, b})
+	}
+	if len(c.short) == 0 {
+		return spans
+	}
+	for _, f := range c.short {
+		for i := 0; ; {
+			j := strings.Index(low[i:], f)
+			if j < 0 {
+				break
+			}
+			spans = append(spans, [2]int{i + j, i + j + len(f)})
+			i += j + len(f)
+		}
+	}
+	return mergeSpans(spans)
+}
+
+// mergeSpans sorts spans and joins those that overlap or touch.
+func mergeSpans(spans [][2]int) [][2]int {
+	slices.SortFunc(spans, func(x, y [2]int) int { return x[0] - y[0] })
+	merged := spans[:0]
+	for _, sp := range spans {
+		if n := len(merged); n > 0 && sp[0] <= merged[n-1][1] {
+			merged[n-1][1] = max(merged[n-1][1], sp[1])
+			continue
+		}
+		merged = append(merged, sp)
+	}
+	return merged
 }
 
 // build gathers the forms of the secrets, once: most runs clean nothing, or

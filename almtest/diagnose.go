@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"reflect"
+	"slices"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -148,11 +149,15 @@ func (ru *runner) transportFailure(err error, ex exchangeFacts, u *url.URL, fiel
 	return d
 }
 
+// connectionFailure explains a request that got no HTTP answer, from the
+// outermost trouble in: the run's time, the proxy, finding and reaching the
+// host, its certificate, the TLS handshake, then the network.
 func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, field string) diagnosis {
 	host := u.Host
 	if d, ok := ru.ctxFailure(host); ok {
 		return d
 	}
+	via := ""
 	if ex.proxy != nil {
 		if op := findOp(err, "proxyconnect"); op != nil {
 			return proxyConnectFailure(op.Err, ru.clean(ex.proxy.Host))
@@ -160,40 +165,56 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 		if ex.proxyStatus != 0 && ex.proxyStatus != http.StatusOK {
 			return proxyRefused(ru.clean(ex.proxy.Host), host, ex.proxyStatus)
 		}
-	}
-	via := ""
-	if ex.proxy != nil {
 		via = " through the proxy " + ru.clean(ex.proxy.Host)
 	}
-	checkField := fmt.Sprintf("Check %s in the key and the network connection.", field)
+	if d, ok := reachFailure(err, u, via, field); ok {
+		return d
+	}
+	if d, ok := ru.certificateFailure(err, host, field); ok {
+		return d
+	}
+	if d, ok := ru.handshakeFailure(err, ex, host, field); ok {
+		return d
+	}
+	return ru.networkFailure(err, host, via)
+}
 
+// reachFailure explains a host that cannot be found or refuses to connect.
+func reachFailure(err error, u *url.URL, via, field string) (diagnosis, bool) {
 	var dnsErr *net.DNSError
-	var unknownCA x509.UnknownAuthorityError
-	var wrongHost x509.HostnameError
-	var invalid x509.CertificateInvalidError
-	var verify *tls.CertificateVerificationError
-	var notTLS tls.RecordHeaderError
 	switch {
 	case errors.As(err, &dnsErr):
 		what := "cannot be found (DNS: no such host)"
 		if !dnsErr.IsNotFound {
 			what = "cannot be looked up (the DNS server did not answer)"
 		}
-		return failed(fmt.Sprintf("the host %s %s", u.Hostname(), what), checkField+" "+hintProxy)
+		return failed(fmt.Sprintf("the host %s %s", u.Hostname(), what),
+			fmt.Sprintf("Check %s in the key and the network connection. %s", field, hintProxy)), true
 	case isRefused(err):
-		return failed(fmt.Sprintf("%s refused the connection%s", host, via),
-			fmt.Sprintf("Nothing accepts connections there: check the host and port in %s. A firewall may also block it. %s", field, hintProxy))
+		return failed(fmt.Sprintf("%s refused the connection%s", u.Host, via),
+			fmt.Sprintf("Nothing accepts connections there: check the host and port in %s. A firewall may also block it. %s", field, hintProxy)), true
+	}
+	return diagnosis{}, false
+}
+
+// certificateFailure explains a server certificate that was not accepted.
+// The names in it come from the server, so they are cleaned.
+func (ru *runner) certificateFailure(err error, host, field string) (diagnosis, bool) {
+	var unknownCA x509.UnknownAuthorityError
+	var wrongHost x509.HostnameError
+	var invalid x509.CertificateInvalidError
+	var verify *tls.CertificateVerificationError
+	switch {
 	case errors.As(err, &unknownCA):
 		issuer := "an unknown issuer"
 		if unknownCA.Cert != nil {
 			issuer = fmt.Sprintf("%q", ru.clean(certName(unknownCA.Cert.Issuer.CommonName, unknownCA.Cert.Issuer.Organization)))
 		}
-		return failed(fmt.Sprintf("the certificate of %s is not trusted: it was issued by %s, which is not a known certificate authority", host, issuer), hintTrust)
+		return failed(fmt.Sprintf("the certificate of %s is not trusted: it was issued by %s, which is not a known certificate authority", host, issuer), hintTrust), true
 	case errors.As(err, &wrongHost):
 		names := "other hosts"
 		if c := wrongHost.Certificate; c != nil {
-			var ns []string
-			ns = append(ns, c.DNSNames...)
+			ns := slices.Clone(c.DNSNames)
 			for _, ip := range c.IPAddresses {
 				ns = append(ns, ip.String())
 			}
@@ -202,28 +223,46 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 			}
 		}
 		return failed(fmt.Sprintf("the certificate of %s is for %s, not for this host", host, names),
-			fmt.Sprintf("A proxy may be intercepting the connection, or %s names the wrong host. %s", field, hintTrust))
+			fmt.Sprintf("A proxy may be intercepting the connection, or %s names the wrong host. %s", field, hintTrust)), true
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
 		return failed(fmt.Sprintf("the certificate of %s has expired or is not valid yet", host),
-			"Check the computer's date and time. If they are right, a proxy may be serving an outdated certificate: "+hintTrust)
+			"Check the computer's date and time. If they are right, a proxy may be serving an outdated certificate: "+hintTrust), true
 	case errors.As(err, &verify):
-		return failed(fmt.Sprintf("the certificate of %s cannot be verified", host), hintTrust)
+		return failed(fmt.Sprintf("the certificate of %s cannot be verified", host), hintTrust), true
+	}
+	return diagnosis{}, false
+}
+
+// handshakeFailure explains a TLS handshake that the server did not take
+// part in (plain HTTP, TLS older than 1.2) or ended with an alert: for the
+// token host of an x509 key, an alert about a certificate is about the
+// key's.
+func (ru *runner) handshakeFailure(err error, ex exchangeFacts, host, field string) (diagnosis, bool) {
+	var notTLS tls.RecordHeaderError
+	switch {
 	case errors.As(err, &notTLS) || errors.Is(err, http.ErrSchemeMismatch):
 		return failed(fmt.Sprintf("%s does not answer in TLS on this port (it looks like plain HTTP)", host),
-			fmt.Sprintf("Check the host and port in %s; the key's URLs all use https on the standard port.", field))
+			fmt.Sprintf("Check the host and port in %s; the key's URLs all use https on the standard port.", field)), true
 	case isOldTLS(err, ex):
 		return failed(fmt.Sprintf("%s offers only TLS versions older than 1.2, which are refused as insecure", host),
-			fmt.Sprintf("SAP's servers use TLS 1.2 or newer, so something else is answering: check %s and whether a proxy or old firewall is in the way.", field))
+			fmt.Sprintf("SAP's servers use TLS 1.2 or newer, so something else is answering: check %s and whether a proxy or old firewall is in the way.", field)), true
 	}
-	if code, ok := remoteAlert(err); ok {
-		alert := alertName(code)
-		if ru.key.CredentialType == vault.X509 && field == tokenField(ru.key) && isCertAlert(code) {
-			return failed(fmt.Sprintf("the token server at %s refused the key's client certificate (TLS alert: %s)", host, alert),
-				"The certificate may be revoked, or belong to a key that was deleted or regenerated in the SAP BTP cockpit. Delete the key here, then create a new x509 key in the cockpit and upload it.")
-		}
-		return failed(fmt.Sprintf("the TLS handshake with %s failed (TLS alert: %s)", host, alert),
-			fmt.Sprintf("Something other than SAP's server may be answering: check %s and the proxy settings.", field))
+	code, ok := remoteAlert(err)
+	if !ok {
+		return diagnosis{}, false
 	}
+	alert := alertName(code)
+	if ru.key.CredentialType == vault.X509 && field == tokenField(ru.key) && isCertAlert(code) {
+		return failed(fmt.Sprintf("the token server at %s refused the key's client certificate (TLS alert: %s)", host, alert),
+			"The certificate may be revoked, or belong to a key that was deleted or regenerated in the SAP BTP cockpit. Delete the key here, then create a new x509 key in the cockpit and upload it."), true
+	}
+	return failed(fmt.Sprintf("the TLS handshake with %s failed (TLS alert: %s)", host, alert),
+		fmt.Sprintf("Something other than SAP's server may be answering: check %s and the proxy settings.", field)), true
+}
+
+// networkFailure explains what is left: a connection that timed out, could
+// not be made or was cut, or else the innermost error's own (cleaned) text.
+func (ru *runner) networkFailure(err error, host, via string) diagnosis {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():

@@ -1,17 +1,18 @@
 package almtest
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
 
-	"github.com/gofrs/flock"
-
+	"github.com/calmkey/calmkey/internal/lockfile"
 	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -29,35 +30,52 @@ import (
 // under a lock on the file beside it with ".lock" added, so that two
 // processes recording at once lose neither result. It holds what a Report
 // holds, which never includes a secret or a token, and names each key by
-// its tenant, client id and upload time: a result is shown only for the
-// key it was made with, never for one stored in its place since.
+// its vault.Identity: a result is shown only for the key it was made with,
+// never for one stored in its place since.
+//
+// What is read from the file is not trusted more than a server's answer:
+// another program may have written it. Every string is cleaned as a run
+// cleans server text, and only records of the shape calmkey writes are kept
+// (see historyclean.go).
 //
 // Its methods touch the file system and may wait for the lock, so the app
-// calls them off the UI goroutine.
+// calls them off the UI goroutine, and each is bounded by its context (and
+// by historyMaxWait at most).
 type History struct {
 	path string
 }
 
-// LastTest is one tenant's last test.
+// LastTest is one tenant's last test, and the key it was made with.
 type LastTest struct {
 	Tenant     string    `json:"tenant"`
 	ClientID   string    `json:"client_id"`
 	UploadedAt time.Time `json:"uploaded_at"`
-	Report     *Report   `json:"report"`
+	// SHA256 is the key file's, as vault.Identity has it. A record from a
+	// calmkey before it was kept has none and matches no key: that test is
+	// shown as not run until the key is tested again, rather than vouching
+	// for whatever key now has the same client id and upload time.
+	SHA256 string  `json:"sha256,omitempty"`
+	Report *Report `json:"report"`
 }
 
 // At is when the test ran.
 func (lt *LastTest) At() time.Time { return lt.Report.Started }
 
+// Identity is the key the test was made with.
+func (lt *LastTest) Identity() vault.Identity {
+	return vault.Identity{Tenant: lt.Tenant, ClientID: lt.ClientID, UploadedAt: lt.UploadedAt, SHA256: lt.SHA256}
+}
+
 // Of reports whether the test was made with the key that sum (or a Stored's
-// Summary) describes.
+// Summary) describes: vault.Identity.Same, the one "same key" decision.
 func (lt *LastTest) Of(sum vault.Summary) bool {
-	return lt != nil && lt.Tenant == sum.Tenant && lt.ClientID == sum.ClientID && lt.UploadedAt.Equal(sum.UploadedAt)
+	return lt != nil && lt.SHA256 != "" && lt.Identity().Same(sum.Identity())
 }
 
 // NewLastTest is the record of rep, a test of the stored key st.
 func NewLastTest(st *vault.Stored, rep *Report) LastTest {
-	return LastTest{Tenant: st.Key.Tenant, ClientID: st.Key.ClientID, UploadedAt: st.UploadedAt, Report: rep}
+	id := st.Identity()
+	return LastTest{Tenant: id.Tenant, ClientID: id.ClientID, UploadedAt: id.UploadedAt, SHA256: id.SHA256, Report: rep}
 }
 
 // LastTests are the recorded tests by tenant.
@@ -76,13 +94,23 @@ const (
 	historyFormat  = "calmkey-last-tests"
 	historyVersion = 1
 	historyRetry   = 5 * time.Millisecond
+	// historyMaxWait bounds every History call whose caller's context
+	// allows more, or has no deadline: a holder of the lock keeps it for
+	// the milliseconds a read and a write of a small file take, so a
+	// longer wait means a stuck program, not a busy one.
+	historyMaxWait = 10 * time.Second
 	// historyMost bounds what is read: a file that large is not ours.
 	historyMost = 16 << 20
 )
 
+// historyFile is the file's content. Gen counts the writes, so that Stamp
+// tells two versions apart that the file system cannot (same size, same
+// mtime tick, a reused inode); it comes before Tests, so that Stamp finds it
+// in the file's first bytes.
 type historyFile struct {
 	Format  string    `json:"format"`
 	Version int       `json:"version"`
+	Gen     uint64    `json:"gen,omitempty"`
 	Tests   LastTests `json:"tests"`
 }
 
@@ -107,20 +135,11 @@ func (h *History) Path() string { return h.path }
 func (h *History) Read(ctx context.Context) (LastTests, error) {
 	var tests LastTests
 	err := h.locked(ctx, false, func() error {
-		var err error
-		tests, err = h.read()
+		hf, err := h.read()
+		tests = hf.Tests
 		return err
 	})
 	return tests, err
-}
-
-// Last is the last test of the stored key st, nil when it has none.
-func (h *History) Last(ctx context.Context, st *vault.Stored) (*LastTest, error) {
-	tests, err := h.Read(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return tests.For(st.Summary()), nil
 }
 
 // Record keeps each test as its tenant's last, replacing the one before.
@@ -144,18 +163,15 @@ func (h *History) Forget(ctx context.Context, tenants ...string) error {
 }
 
 func (h *History) update(ctx context.Context, change func(LastTests)) error {
-	if err := os.MkdirAll(filepath.Dir(h.path), 0o700); err != nil {
-		return fmt.Errorf("cannot make the folder of %s: %w", h.path, err)
-	}
 	return h.locked(ctx, true, func() error {
-		all, err := h.read()
+		hf, err := h.read()
 		if err != nil {
 			// A file that cannot be read holds nothing worth keeping: it
 			// is replaced, so that recording works again.
-			all = LastTests{}
+			hf = historyFile{Tests: LastTests{}}
 		}
-		change(all)
-		b, err := json.MarshalIndent(historyFile{Format: historyFormat, Version: historyVersion, Tests: all}, "", "  ")
+		change(hf.Tests)
+		b, err := json.MarshalIndent(historyFile{Format: historyFormat, Version: historyVersion, Gen: hf.Gen + 1, Tests: hf.Tests}, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -163,43 +179,114 @@ func (h *History) update(ctx context.Context, change func(LastTests)) error {
 	})
 }
 
-func (h *History) read() (LastTests, error) {
+func (h *History) read() (historyFile, error) {
 	f, err := os.Open(h.path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return LastTests{}, nil
+		return historyFile{Tests: LastTests{}}, nil
 	}
 	if err != nil {
-		return nil, err
+		return historyFile{}, err
 	}
 	defer f.Close()
 	var hf historyFile
 	dec := json.NewDecoder(&limited{f, historyMost})
 	if err := dec.Decode(&hf); err != nil || hf.Format != historyFormat || hf.Version != historyVersion {
-		return nil, fmt.Errorf("%s is not a history of calmkey's tests that this calmkey can read", h.path)
+		return historyFile{}, fmt.Errorf("%s is not a history of calmkey's tests that this calmkey can read; the next test recorded replaces it", h.path)
 	}
-	if hf.Tests == nil {
-		hf.Tests = LastTests{}
+	hf.Tests = hf.Tests.cleaned()
+	return hf, nil
+}
+
+// noHistory is the stamp of a history that was never written.
+const noHistory = "none"
+
+// stampRead is how much of the file Stamp reads: enough for the header
+// before the tests, which json.MarshalIndent writes in about 80 bytes.
+const stampRead = 512
+
+// Stamp names the history's version cheaply, without reading the tests: it
+// changes whenever the file is written (Record, Forget, or another program
+// replacing it), so that a caller that saw a stamp before knows whether to
+// read again. It takes no lock: the file is replaced whole, by a rename, so
+// whatever is opened is one version.
+func (h *History) Stamp(ctx context.Context) (string, error) {
+	if err := ctx.Err(); err != nil {
+		return "", err
 	}
-	return hf.Tests, nil
+	f, err := os.Open(h.path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return noHistory, nil
+	}
+	if err != nil {
+		return "", h.unreadable(err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return "", h.unreadable(err)
+	}
+	head := make([]byte, stampRead)
+	n, _ := io.ReadFull(f, head)
+	return fmt.Sprintf("%d-%d-%d-%s", headGen(head[:n]), fi.Size(), fi.ModTime().UnixNano(), fileID(fi)), nil
+}
+
+// unreadable is the error of a history file that cannot be read.
+func (h *History) unreadable(err error) error {
+	return fmt.Errorf("calmkey cannot read the record of the last tests, %s; check that the file and its folder are yours and readable: %w", h.path, err)
+}
+
+// headGen is the gen in the start of a history file, 0 when it is not
+// there (a file from a calmkey before gen, or not a history at all: the
+// stamp then rests on size, time and identity alone).
+func headGen(head []byte) uint64 {
+	dec := json.NewDecoder(bytes.NewReader(head))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return 0
+	}
+	for {
+		k, err := dec.Token()
+		if err != nil {
+			return 0
+		}
+		v, err := dec.Token()
+		if err != nil {
+			return 0
+		}
+		if _, nested := v.(json.Delim); nested {
+			// The tests (or something unknown): gen comes before them.
+			return 0
+		}
+		if k == "gen" {
+			if f, ok := v.(float64); ok && f >= 0 {
+				return uint64(f)
+			}
+			return 0
+		}
+	}
 }
 
 // locked runs f holding the history's lock, exclusive or shared, waiting
-// for it until ctx ends. Reading a history that does not exist takes no
-// lock (and makes no folder).
+// for it until ctx ends or historyMaxWait has passed, whichever comes first.
+// Reading a history that does not exist takes no lock (and makes no folder).
 func (h *History) locked(ctx context.Context, exclusive bool, f func() error) error {
 	if !exclusive {
 		if _, err := os.Stat(filepath.Dir(h.path)); errors.Is(err, fs.ErrNotExist) {
 			return f()
 		}
 	}
-	fl := flock.New(h.path+".lock", flock.SetPermissions(0o600))
+	ctx, cancel := context.WithTimeout(ctx, historyMaxWait)
+	defer cancel()
+	fl, err := lockfile.Open(h.path + ".lock")
+	if err != nil {
+		return err
+	}
 	try := fl.TryRLockContext
 	if exclusive {
 		try = fl.TryLockContext
 	}
 	ok, err := try(ctx, historyRetry)
 	if !ok || err != nil {
-		return fmt.Errorf("the record of the last tests is in use by another calmkey: %w", errOr(err, context.DeadlineExceeded))
+		return fmt.Errorf("the record of the last tests, %s, is in use by another calmkey program, which did not let go in time; try again, and if it stays so, close the other calmkey windows and commands: %w", h.path, errOr(err, context.DeadlineExceeded))
 	}
 	defer fl.Unlock()
 	return f()

@@ -1,16 +1,23 @@
 package almtest
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/calmkey/calmkey/internal/fakealm"
+	"github.com/calmkey/calmkey/internal/lockfile"
 	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
@@ -58,8 +65,8 @@ func TestHistory(t *testing.T) {
 	if lt := tests.For(works.Summary()); lt == nil || !lt.Report.OK || !lt.At().Equal(repWorks.Started.Round(0)) {
 		t.Errorf("acme-dev's last test: %+v", lt)
 	}
-	if lt, err := other.Last(ctx, fails); err != nil || lt == nil || lt.Report.Code() != "rejected" {
-		t.Errorf("acme-prod's last test: %+v, %v", lt, err)
+	if lt := tests.For(fails.Summary()); lt == nil || lt.Report.Code() != "rejected" {
+		t.Errorf("acme-prod's last test: %+v", lt)
 	}
 	// Another key of the tenant (uploaded later, or another client) has
 	// not been tested.
@@ -70,6 +77,11 @@ func TestHistory(t *testing.T) {
 	}
 	if lt := tests.For(stored(t, good.SecretKeyWith(testkeys.Fields{Tenant: "acme-dev", ClientID: "sb-x!b1|sapcloudalm!b2"}), up).Summary()); lt != nil {
 		t.Error("another client's key shows the old key's test")
+	}
+	// Nor has another key file of the same client, uploaded at the same
+	// moment (vault.Identity.Same: the bytes' hash too).
+	if lt := tests.For(stored(t, good.SecretKeyWith(testkeys.Fields{Tenant: "acme-dev", Secret: "another-secret-of-the-same-client"}), up).Summary()); lt != nil {
+		t.Error("another key file of the same client and upload time shows the old key's test")
 	}
 	// Another service has a history of its own.
 	elsewhere, _ := OpenHistory(dir, "calmkey")
@@ -118,8 +130,8 @@ func TestHistory(t *testing.T) {
 	if err := h.Record(ctx, NewLastTest(fails, repFails)); err != nil {
 		t.Fatal(err)
 	}
-	if lt, err := h.Last(ctx, fails); err != nil || lt == nil {
-		t.Errorf("after replacing a damaged history: %v, %v", lt, err)
+	if tests, err := h.Read(ctx); err != nil || tests.For(fails.Summary()) == nil {
+		t.Errorf("after replacing a damaged history: %v, %v", tests, err)
 	}
 }
 
@@ -155,5 +167,210 @@ func TestHistoryConcurrentRecords(t *testing.T) {
 	}
 	if len(tests) != writers*each {
 		t.Errorf("%d tests kept of %d recorded", len(tests), writers*each)
+	}
+}
+
+// TestHistoryStamp: the stamp changes with every write, even one that keeps
+// the file's size (the same test recorded again), and is the same while the
+// file is not written.
+func TestHistoryStamp(t *testing.T) {
+	ctx := context.Background()
+	srv := fakealm.Start(t, fakealm.Options{})
+	h, _ := OpenHistory(filepath.Join(t.TempDir(), "calmkey"), "calmkey-stamp")
+	stamp := func() string {
+		t.Helper()
+		s, err := h.Stamp(ctx)
+		if err != nil || s == "" {
+			t.Fatalf("Stamp: %q, %v", s, err)
+		}
+		return s
+	}
+	seen := map[string]string{stamp(): "before any record"}
+	st := stored(t, srv.SecretKey(), time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	lt := NewLastTest(st, run(t, srv, st.Key.Bytes()))
+	for i, write := range []func() error{
+		func() error { return h.Record(ctx, lt) },
+		func() error { return h.Record(ctx, lt) }, // same bytes but gen
+		func() error { return h.Forget(ctx, st.Key.Tenant) },
+		func() error { return h.Forget(ctx, st.Key.Tenant) }, // nothing to forget, still a write
+		func() error { return os.WriteFile(h.Path(), []byte("{broken"), 0o600) },
+		func() error { return h.Record(ctx, lt) },
+	} {
+		if err := write(); err != nil {
+			t.Fatal(err)
+		}
+		s := stamp()
+		if was, ok := seen[s]; ok {
+			t.Errorf("write %d left the stamp of %s: %q", i, was, s)
+		}
+		seen[s] = fmt.Sprint("write ", i)
+		if again := stamp(); again != s {
+			t.Errorf("the stamp changed without a write: %q, then %q", s, again)
+		}
+	}
+	// Gen, in the file's first bytes, counts the writes since the broken
+	// file: the stamp holds even where the file system's time and
+	// identity do not change.
+	b, err := os.ReadFile(h.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := headGen(b[:min(len(b), stampRead)]); g != 1 {
+		t.Errorf("gen %d after one write over a broken file, want 1", g)
+	}
+	if err := h.Record(ctx, lt); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ = os.ReadFile(h.Path()); headGen(b[:min(len(b), stampRead)]) != 2 {
+		t.Errorf("gen did not count the next write:\n%s", b[:min(len(b), stampRead)])
+	}
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := h.Stamp(cancelled); err == nil {
+		t.Error("Stamp with an ended context gave no error")
+	}
+}
+
+// TestHistoryHostileFile: a history written by another program is shown
+// only as far as calmkey would have written it: escape sequences, controls
+// and bidi characters are taken out of every string, long text is cut,
+// scopes that are not plain names are dropped, and records of another shape
+// (unknown step or status, a report that contradicts its steps, a tenant
+// that is not the record's own, names that are not clean, a hash that is
+// not one) are dropped whole.
+func TestHistoryHostileFile(t *testing.T) {
+	ctx := context.Background()
+	srv := fakealm.Start(t, fakealm.Options{})
+	up := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	st := stored(t, srv.SecretKeyWith(testkeys.Fields{Tenant: "acme-dev"}), up)
+	id := st.Identity()
+	long := strings.Repeat("x", 5000)
+	steps := `[{"id":"token","status":"ok","ms":5,"detail":"got an access token"},{"id":"api","status":"ok","ms":7,"http_status":200,"detail":"ok"}]`
+	report := func(steps string) string {
+		return `{"ok":true,"key_rejected":false,"steps":` + steps + `,"started":"2026-03-02T10:00:00Z","ms":12,"token_lifetime_s":43199,"scopes":[]}`
+	}
+	record := func(tenant, sha, rep string) string {
+		q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+		return fmt.Sprintf(`{"tenant":%s,"client_id":%s,"uploaded_at":%s,"sha256":%s,"report":%s}`, q(tenant), q(id.ClientID), q(up.Format(time.RFC3339)), q(sha), rep)
+	}
+	good := `{"ok":true,"key_rejected":false,"steps":[` +
+		`{"id":"token","status":"ok","ms":5,"detail":"got \u001b]0;pwned\u0007an \u001b[2Jaccess\u202e token\u0000\u009b31m","hint":"` + long + `"},` +
+		`{"id":"api","status":"warn","ms":7,"http_status":403,"detail":"\u200fHTTP\r\n403\u0085 \u001bPdcs\u001b\\forbidden"}],` +
+		`"started":"2026-03-02T10:00:00Z","ms":12,"token_lifetime_s":43199,` +
+		`"scopes":["calm-api.projects.read","evil\u001b[2J","` + long + `","a b"]}`
+	hostile := `{"format":"calmkey-last-tests","version":1,"gen":7,"tests":{` +
+		`"acme-dev":` + record("acme-dev", id.SHA256, good) + `,` +
+		`"old":` + record("old", "", report(steps)) + `,` +
+		`"unknown-step":` + record("unknown-step", id.SHA256, report(strings.Replace(steps, `"api"`, `"shell"`, 1))) + `,` +
+		`"unknown-status":` + record("unknown-status", id.SHA256, report(strings.Replace(steps, `"status":"ok"`, `"status":"great"`, 1))) + `,` +
+		`"three-steps":` + record("three-steps", id.SHA256, report(strings.Replace(steps, `]`, `,{"id":"api","status":"ok","ms":1,"detail":""}]`, 1))) + `,` +
+		`"says-ok":` + record("says-ok", id.SHA256, report(strings.Replace(steps, `"status":"ok","ms":7`, `"status":"fail","ms":7`, 1))) + `,` +
+		`"not-its-own":` + record("someone-else", id.SHA256, report(steps)) + `,` +
+		`"esc\u001b[2J":` + record("esc\u001b[2J", id.SHA256, report(steps)) + `,` +
+		`"rtl":` + record("rtl\u202e", id.SHA256, report(steps)) + `,` +
+		`"bad-hash":` + record("bad-hash", strings.ToUpper(id.SHA256), report(steps)) + `,` +
+		`"short-hash":` + record("short-hash", id.SHA256[:10], report(steps)) + `,` +
+		`"no-report":` + record("no-report", id.SHA256, "null") + `,` +
+		`"negative":` + record("negative", id.SHA256, report(strings.Replace(steps, `"ms":5`, `"ms":-5`, 1))) + `,` +
+		`"bad-http":` + record("bad-http", id.SHA256, report(strings.Replace(steps, `"http_status":200`, `"http_status":99999`, 1))) +
+		`}}`
+	dir := t.TempDir()
+	h, _ := OpenHistory(dir, "calmkey-hostile")
+	if err := os.WriteFile(h.Path(), []byte(hostile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests, err := h.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for tenant := range tests {
+		kept = append(kept, tenant)
+	}
+	slices.Sort(kept)
+	if want := []string{"acme-dev", "old"}; !slices.Equal(kept, want) {
+		t.Errorf("kept %q, want %q", kept, want)
+	}
+	// A record without the key's hash matches no key.
+	oldSum := st.Summary()
+	oldSum.Tenant = "old"
+	if lt := tests["old"]; lt.Report == nil || tests.For(oldSum) != nil {
+		t.Errorf("a record without a hash: %+v, matches a key: %v", lt, tests.For(oldSum) != nil)
+	}
+	lt := tests.For(st.Summary())
+	if lt == nil {
+		t.Fatal("the hostile file's one good record does not match its key")
+	}
+	rep := lt.Report
+	if got := rep.Steps[0].Detail; got != "got an access token" {
+		t.Errorf("token detail %q", got)
+	}
+	if got := rep.Steps[1].Detail; got != "HTTP 403 forbidden" {
+		t.Errorf("API detail %q", got)
+	}
+	if n := utf8.RuneCountInString(rep.Steps[0].Hint); n > historyTextMax+1 || !strings.HasSuffix(rep.Steps[0].Hint, "…") {
+		t.Errorf("a 5000-character hint kept %d runes, ending %q", n, rep.Steps[0].Hint[max(0, len(rep.Steps[0].Hint)-8):])
+	}
+	if want := []string{"calm-api.projects.read"}; !slices.Equal(rep.Scopes, want) {
+		t.Errorf("scopes %q, want %q", rep.Scopes, want)
+	}
+	if rep.Outcome() != "Logon works, with a warning" || rep.Steps[1].HTTPStatus != 403 {
+		t.Errorf("the good record reads %q, HTTP %d", rep.Outcome(), rep.Steps[1].HTTPStatus)
+	}
+	for _, s := range []string{rep.String(), fmt.Sprint(tests)} {
+		if i := strings.IndexFunc(s, func(r rune) bool {
+			return r != '\n' && (unicode.IsControl(r) || unicode.Is(unicode.Cf, r))
+		}); i >= 0 {
+			t.Errorf("a control or format character is left at %d: %q", i, s[max(0, i-10):min(len(s), i+10)])
+		}
+	}
+	// The next write keeps the cleaned records only.
+	if err := h.Forget(ctx, "old"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(h.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(b), "pwned") || strings.Contains(string(b), "shell") || bytes.Contains(b, []byte(`\u001b`)) {
+		t.Errorf("the rewritten history keeps hostile text:\n%s", b)
+	}
+}
+
+// TestHistoryLockWaitsForTheCaller: while another process holds the lock,
+// Record, Forget and Read give up when the caller's context ends, with an
+// error that says so, and the file is left as it was.
+func TestHistoryLockWaitsForTheCaller(t *testing.T) {
+	dir := t.TempDir()
+	h, _ := OpenHistory(dir, "calmkey-held")
+	if err := h.Forget(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := h.Stamp(t.Context())
+	other, err := lockfile.Open(h.Path() + ".lock")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := other.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	defer other.Unlock()
+	calls := map[string]func(context.Context) error{
+		"Record": func(ctx context.Context) error {
+			return h.Record(ctx, LastTest{Tenant: "t", Report: &Report{}})
+		},
+		"Forget": func(ctx context.Context) error { return h.Forget(ctx, "t") },
+		"Read":   func(ctx context.Context) error { _, err := h.Read(ctx); return err },
+	}
+	for name, call := range calls {
+		ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+		err := call(ctx)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "in use by another calmkey") {
+			t.Errorf("%s under another's lock: %v", name, err)
+		}
+	}
+	if after, _ := h.Stamp(t.Context()); after != before {
+		t.Error("a call that did not get the lock changed the file")
 	}
 }

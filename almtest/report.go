@@ -213,28 +213,3 @@ func (r *Report) String() string {
 	}
 	return b.String()
 }
-
-// Err is nil when logon works; otherwise an error whose text is the first
-// failed step's detail and hint, for callers that deal in errors.
-func (r *Report) Err() error {
-	if r.OK {
-		return nil
-	}
-	for _, s := range r.Steps {
-		if s.Status == StatusFail {
-			return &Error{Step: s}
-		}
-	}
-	return &Error{Step: Step{ID: StepToken, Status: StatusFail, Detail: "the logon test did not finish"}}
-}
-
-// Error is a failed step as an error.
-type Error struct{ Step Step }
-
-func (e *Error) Error() string {
-	s := e.Step.Name() + " step failed: " + e.Step.Detail
-	if e.Step.Hint != "" {
-		s += ". " + e.Step.Hint
-	}
-	return s
-}

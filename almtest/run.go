@@ -37,7 +37,7 @@ const maxConnect = 10 * time.Second
 // Run logs on with key and reports each step. It never returns an error: every
 // failure is a step with a detail and a hint. ctx cancels the run.
 func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
-	r := &Report{Started: time.Now()}
+	r := &Report{Started: opts.now()}
 	timeout := opts.Timeout
 	if timeout <= 0 {
 		timeout = DefaultTimeout
@@ -62,12 +62,13 @@ func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
 		badProxy: proxyCfg.HTTPSProxy != "" && !proxyReadable(proxyCfg.HTTPSProxy),
 		connect:  min(maxConnect, max(limit/3, time.Millisecond)),
 		report:   r,
+		now:      opts.now,
 		cleaner:  newCleaner(key),
 	}
 	token := ru.tokenStep()
 	ru.apiStep(token)
 	r.OK = r.Steps[1].Status == StatusOK || r.Steps[1].Status == StatusWarn
-	r.Duration = time.Since(r.Started)
+	r.Duration = opts.now().Sub(r.Started)
 	return r
 }
 
@@ -83,6 +84,7 @@ type runner struct {
 	badProxy bool
 	connect  time.Duration
 	report   *Report
+	now      func() time.Time // Options.Now
 	// Every string from outside goes through clean before it reaches the
 	// report; see clean.go.
 	*cleaner
@@ -282,65 +284,28 @@ func checkURL(raw string) (*url.URL, bool) {
 	return u, true
 }
 
+// tokenStep asks the token endpoint for a token with the key's credentials
+// and returns it, "" when it got none.
 func (ru *runner) tokenStep() (token string) {
 	st := Step{ID: StepToken}
-	start := time.Now()
+	start := ru.now()
 	defer func() {
-		st.Duration = time.Since(start)
+		st.Duration = ru.now().Sub(start)
 		ru.report.Steps = append(ru.report.Steps, st)
 	}()
-	fail := func(detail, hint string) {
-		st.Status, st.Detail, st.Hint = StatusFail, detail, hint
+	cred, bad := ru.credentials()
+	if bad != nil {
+		st.Status, st.Detail, st.Hint = bad.status, bad.detail, bad.hint
+		return ""
 	}
-
 	k := ru.key
-	if k == nil {
-		fail("there is no service key to test", "Upload the service key first.")
-		return ""
-	}
-	field := tokenField(k)
-	tokenURL := k.TokenURL()
-	u, ok := checkURL(tokenURL)
-	if !ok {
-		fail(fmt.Sprintf("the token URL from %s is not an https URL with a host name, so the credentials were not sent", field),
-			"Upload the key exactly as the SAP BTP cockpit gives it; its URLs start with https://.")
-		return ""
-	}
-
-	var cert *tls.Certificate
-	secret := ""
-	switch {
-	case k.CredentialType.IsSecret():
-		secret = k.ClientSecret()
-		if secret == "" {
-			fail("the key has no client secret (uaa.clientsecret)", "Upload the key again as the SAP BTP cockpit gives it.")
-			return ""
-		}
-	case k.CredentialType == vault.X509:
-		c, err := k.TLSCertificate()
-		if err != nil {
-			fail("the key's certificate and private key cannot be used for mutual TLS", "Upload the x509 key again as the SAP BTP cockpit gives it.")
-			return ""
-		}
-		if !k.CertExpiry.IsZero() && time.Now().After(k.CertExpiry) {
-			fail(fmt.Sprintf("the key's client certificate expired on %s, so the token server would refuse it", k.CertExpiry.UTC().Format("2006-01-02")),
-				"Create a new service key in the SAP BTP cockpit, delete this one here and upload the new one.")
-			return ""
-		}
-		cert = &c
-	default:
-		fail(fmt.Sprintf("the key's credential type %q is not one this test knows", string(k.CredentialType)),
-			"Upload a key of type binding-secret, instance-secret or x509 from the SAP BTP cockpit.")
-		return ""
-	}
-
 	ex := &exchange{}
-	hc, tr := ru.client(cert, ex)
+	hc, tr := ru.client(cred.cert, ex)
 	defer tr.CloseIdleConnections()
 	cfg := clientcredentials.Config{
 		ClientID:     k.ClientID,
-		ClientSecret: secret,
-		TokenURL:     tokenURL,
+		ClientSecret: cred.secret,
+		TokenURL:     cred.tokenURL,
 		// In the form body: SAP's own libraries moved there because Basic
 		// headers mangle ids and secrets with '!', '|', '$' and '='.
 		AuthStyle: oauth2.AuthStyleInParams,
@@ -349,33 +314,87 @@ func (ru *runner) tokenStep() (token string) {
 	facts := ex.seen()
 	st.HTTPStatus = facts.status
 	if err != nil {
-		d := ru.tokenFailure(err, facts, u, field)
+		d := ru.tokenFailure(err, facts, cred.parsed, tokenField(k))
 		st.Status, st.Detail, st.Hint = StatusFail, d.detail, d.hint
 		ru.report.KeyRejected = d.keyRejected
 		return ""
 	}
-
 	// From here on the token is as secret as the key: the API host, or
 	// whatever answers in its place, may echo it.
 	ru.addSecret(tok.AccessToken)
+	st.Status, st.Detail = StatusOK, ru.gotToken(tok)
+	return tok.AccessToken
+}
+
+// credentials are what the token request sends, and where.
+type credentials struct {
+	tokenURL string           // as the key has it, sent as is
+	parsed   *url.URL         // tokenURL, checked (checkURL)
+	secret   string           // a client-secret key's
+	cert     *tls.Certificate // an x509 key's
+}
+
+// credentials checks that the key can be sent for a token as it is: a
+// token URL over https, and a client secret or a certificate that has not
+// expired (the token server would refuse it; better to say why). The
+// diagnosis says why not.
+func (ru *runner) credentials() (credentials, *diagnosis) {
+	bad := func(detail, hint string) (credentials, *diagnosis) {
+		d := failed(detail, hint)
+		return credentials{}, &d
+	}
+	k := ru.key
+	if k == nil {
+		return bad("there is no service key to test", "Upload the service key first.")
+	}
+	raw := k.TokenURL()
+	u, ok := checkURL(raw)
+	if !ok {
+		return bad(fmt.Sprintf("the token URL from %s is not an https URL with a host name, so the credentials were not sent", tokenField(k)),
+			"Upload the key exactly as the SAP BTP cockpit gives it; its URLs start with https://.")
+	}
+	switch {
+	case k.CredentialType.IsSecret():
+		secret := k.ClientSecret()
+		if secret == "" {
+			return bad("the key has no client secret (uaa.clientsecret)", "Upload the key again as the SAP BTP cockpit gives it.")
+		}
+		return credentials{tokenURL: raw, parsed: u, secret: secret}, nil
+	case k.CredentialType == vault.X509:
+		c, err := k.TLSCertificate()
+		if err != nil {
+			return bad("the key's certificate and private key cannot be used for mutual TLS", "Upload the x509 key again as the SAP BTP cockpit gives it.")
+		}
+		if exp := vault.CertExpiry(k.CertExpiry, ru.now()); exp.Expired {
+			return bad(fmt.Sprintf("the key's client certificate expired on %s, so the token server would refuse it", exp.Date()),
+				"Create a new service key in the SAP BTP cockpit, delete this one here and upload the new one.")
+		}
+		return credentials{tokenURL: raw, parsed: u, cert: &c}, nil
+	}
+	return bad(fmt.Sprintf("the key's credential type %q is not one this test knows", string(k.CredentialType)),
+		"Upload a key of type binding-secret, instance-secret or x509 from the SAP BTP cockpit.")
+}
+
+// gotToken is the token step's detail when a token came: how long it is
+// valid and how many scopes it has, and records both in the report.
+func (ru *runner) gotToken(tok *oauth2.Token) string {
 	life := lifetime(tok)
 	ru.report.TokenLifetime = life
 	hidden := 0
 	if s, ok := tok.Extra("scope").(string); ok {
 		ru.report.Scopes, hidden = ru.scopes(s)
 	}
-	st.Status = StatusOK
-	st.Detail = "got an access token"
+	detail := "got an access token"
 	if life > 0 {
-		st.Detail += ", valid for " + humanDuration(life)
+		detail += ", valid for " + humanDuration(life)
 	}
 	if n := len(ru.report.Scopes) + hidden; n > 0 {
-		st.Detail += fmt.Sprintf(", with %d scope%s", n, plural(n))
+		detail += fmt.Sprintf(", with %d scope%s", n, plural(n))
 	}
 	if hidden > 0 {
-		st.Detail += fmt.Sprintf(" (%d not shown: too many, too long, or not plain scope names)", hidden)
+		detail += fmt.Sprintf(" (%d not shown: too many, too long, or not plain scope names)", hidden)
 	}
-	return tok.AccessToken
+	return detail
 }
 
 // maxLifetime is the longest token lifetime a report believes; a server's
@@ -408,9 +427,9 @@ func lifetime(tok *oauth2.Token) time.Duration {
 
 func (ru *runner) apiStep(token string) {
 	st := Step{ID: StepAPI}
-	start := time.Now()
+	start := ru.now()
 	defer func() {
-		st.Duration = time.Since(start)
+		st.Duration = ru.now().Sub(start)
 		ru.report.Steps = append(ru.report.Steps, st)
 	}()
 	if token == "" {

@@ -291,31 +291,54 @@ func TestConnectionTimesOut(t *testing.T) {
 	addr := blackHole(t)
 	key := parse(t, srv.SecretKeyWith(testkeys.Fields{UAAURL: "https://" + addr}))
 	// A third of the limit goes to connecting, so the handshake times out
-	// well before the run does.
-	r := Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 1500 * time.Millisecond})
+	// before the run does; the caller's deadline, the limit, never passes,
+	// so that only the handshake's timer can end the step, however slow
+	// the machine.
+	ctx := newHeldDeadline(time.Now().Add(1500 * time.Millisecond))
+	r := Run(ctx, key, Options{RootCAs: srv.RootCAs()})
 	want(t, r, StepToken, StatusFail, []string{"TLS handshake with " + addr, "timed out"}, []string{"firewall", "HTTPS_PROXY"})
 }
 
 func TestRunDeadline(t *testing.T) {
 	srv := fakealm.Start(t, fakealm.Options{})
-	srv.SetAPIHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done() // answers only when the client gives up
-	}))
 	key := parse(t, srv.SecretKey())
+	tokenHost, apiHost := fakealm.Host(srv.UAAURL()), fakealm.Host(srv.APIURL())
+	// The run's own time limit, on its own timer: the token server answers
+	// only when the client gives up.
+	srv.SetTokenHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-r.Context().Done()
+	}))
 	r := Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 800 * time.Millisecond})
+	want(t, r, StepToken, StatusFail, []string{"no answer from " + tokenHost, "time limit of 800ms"}, []string{"slow", "allow more time"})
+	want(t, r, StepAPI, StatusSkipped, nil, nil)
+	if r.OK {
+		t.Fatal("a run that hit its deadline cannot have proved the logon")
+	}
+	srv.SetTokenHandler(nil)
+
+	// The time runs out while the API is asked, after a token came: the
+	// API step names the run's limit, the shorter one. The deadline passes
+	// when the API is reached, not on a timer, so a slow token step cannot
+	// use it up first.
+	held := newHeldDeadline(time.Now().Add(2 * time.Hour))
+	apiWaits := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		held.pass()
+		<-r.Context().Done() // answers only when the client gives up
+	})
+	srv.SetAPIHandler(apiWaits)
+	r = Run(held, key, Options{RootCAs: srv.RootCAs(), Timeout: time.Hour})
 	want(t, r, StepToken, StatusOK, nil, nil)
-	want(t, r, StepAPI, StatusFail, []string{"no answer from " + fakealm.Host(srv.APIURL()), "time limit of 800ms"}, []string{"slow", "allow more time"})
+	want(t, r, StepAPI, StatusFail, []string{"no answer from " + apiHost, "time limit of 1h"}, []string{"slow", "allow more time"})
 	if r.OK {
 		t.Fatal("a run that hit its deadline cannot have proved the logon")
 	}
 
 	// The caller's deadline counts too, and is the one named when shorter.
-	ctx, cancel := context.WithTimeout(context.Background(), 700*time.Millisecond)
-	defer cancel()
-	r = Run(ctx, key, Options{RootCAs: srv.RootCAs()})
+	held = newHeldDeadline(time.Now().Add(700 * time.Millisecond))
+	r = Run(held, key, Options{RootCAs: srv.RootCAs()})
 	// What is left of the 700 ms when Run starts: under -race on a busy
 	// machine that may be some milliseconds less, never more.
-	s := want(t, r, StepAPI, StatusFail, []string{"time limit of "}, nil)
+	s := want(t, r, StepAPI, StatusFail, []string{"no answer from " + apiHost, "time limit of "}, nil)
 	m := regexp.MustCompile(`time limit of (\d+)ms`).FindStringSubmatch(s.Detail)
 	if m == nil {
 		t.Fatalf("the detail names no limit in ms: %q", s.Detail)
@@ -451,11 +474,21 @@ func TestClientCertificateRefused(t *testing.T) {
 
 func TestOnlyHTTPSCredentials(t *testing.T) {
 	// vault.Parse refuses such keys; a Key built by hand must not leak either.
-	k := &vault.Key{CredentialType: vault.BindingSecret, ClientID: "x", UAAURL: "http://127.0.0.1:1", APIEndpoint: "https://127.0.0.1:1/api"}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	k := &vault.Key{CredentialType: vault.BindingSecret, ClientID: "x", UAAURL: "http://" + l.Addr().String(), APIEndpoint: "https://" + l.Addr().String() + "/api"}
 	r := Run(context.Background(), k, Options{Timeout: time.Second})
 	want(t, r, StepToken, StatusFail, []string{"not an https URL", "not sent"}, []string{"https://"})
-	if r.Steps[0].Duration > time.Second {
-		t.Fatal("no request should have been tried")
+	// No request should have been tried: nothing connected. A connection
+	// made during the run waits in the listen queue, and Accept takes it
+	// at once; the deadline only ends the wait for none.
+	_ = l.(*net.TCPListener).SetDeadline(time.Now().Add(50 * time.Millisecond))
+	if c, err := l.Accept(); err == nil {
+		c.Close()
+		t.Fatal("the run connected to the http:// token URL")
 	}
 }
 
@@ -523,9 +556,8 @@ func TestReportText(t *testing.T) {
 			t.Fatalf("text lacks %q:\n%s", p, text)
 		}
 	}
-	err := r.Err()
-	if err == nil || !strings.Contains(err.Error(), "Bad credentials") || !strings.Contains(err.Error(), "Delete the key here") {
-		t.Fatalf("Err: %v", err)
+	if tr := r.FirstTrouble(); r.OK || tr == nil || tr.ID != StepToken || !strings.Contains(tr.Detail, "Bad credentials") || !strings.Contains(tr.Hint, "Delete the key here") {
+		t.Fatalf("first trouble of a rejected key: %+v", tr)
 	}
 
 	if r.Outcome() != "Logon fails: the key was rejected" || r.Verdict() != "Logon fails: the key was rejected." {
@@ -540,8 +572,8 @@ func TestReportText(t *testing.T) {
 
 	srv.RejectKey(false)
 	r = run(t, srv, srv.SecretKey())
-	if r.Err() != nil || !strings.HasPrefix(r.String(), "Logon works") || !strings.Contains(r.String(), "Scopes: ") {
-		t.Fatalf("a working logon:\n%s\nErr %v", r, r.Err())
+	if !r.OK || r.FirstTrouble() != nil || !strings.HasPrefix(r.String(), "Logon works") || !strings.Contains(r.String(), "Scopes: ") {
+		t.Fatalf("a working logon:\n%s", r)
 	}
 	if r.Outcome() != "Logon works" || r.Verdict() != "Logon works: the key can log on to the SAP Cloud ALM API." {
 		t.Errorf("outcome %q, verdict %q", r.Outcome(), r.Verdict())
@@ -558,13 +590,17 @@ func TestReportText(t *testing.T) {
 func TestExpiredClientCertificateIsNotSent(t *testing.T) {
 	srv := fakealm.Start(t, fakealm.Options{})
 	// Certificates count whole seconds; this one is valid at upload and
-	// expired a moment later, as a stored key's certificate one day is.
-	notAfter := time.Now().Add(2 * time.Second).Truncate(time.Second)
+	// expired at the run, a second past its end on the run's clock, as a
+	// stored key's certificate one day is.
+	notAfter := time.Now().Add(time.Hour).Truncate(time.Second)
 	chain, pk := srv.CA.Client(t, "calmkey-test-client", notAfter, testkeys.ECDSA)
 	key := parse(t, testkeys.X509Key(testkeys.Fields{UAAURL: srv.UAAURL(), CertURL: srv.CertURL(), APIURL: srv.APIURL()}, chain, pk))
-	time.Sleep(time.Until(notAfter) + 1100*time.Millisecond)
-	r := Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second})
-	want(t, r, StepToken, StatusFail, []string{"expired on " + notAfter.UTC().Format("2006-01-02")}, []string{"new service key", "delete this one"})
+	later := func() time.Time { return notAfter.Add(time.Second) }
+	r := Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second, Now: later})
+	want(t, r, StepToken, StatusFail, []string{"expired on " + vault.CertExpiry(notAfter, later()).Date()}, []string{"new service key", "delete this one"})
+	if !r.Started.Equal(later()) || r.Duration != 0 {
+		t.Errorf("the report's times are not the run's clock: started %v, took %v", r.Started, r.Duration)
+	}
 	if c := srv.Counts(); c != (fakealm.Counts{}) {
 		t.Fatalf("an expired certificate was offered anyway: %+v", c)
 	}

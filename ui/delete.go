@@ -78,7 +78,7 @@ func (w *window) deleteKey(sec *section) {
 		// compare) is deleted as it is.
 		var err error
 		if asked != nil {
-			err = w.store.DeleteIf(ctx, tenant, asked)
+			err = w.store.DeleteIf(ctx, tenant, asked.Identity())
 		} else {
 			err = w.store.Delete(ctx, tenant)
 		}

@@ -175,6 +175,7 @@ type Summary struct {
 	CertExpiry     time.Time // zero for the secret kinds
 	UploadedAt     time.Time
 	FileName       string
+	SHA256         string // of the key file's bytes, from the manifest (see Identity)
 	Err            error
 }
 
@@ -188,12 +189,12 @@ func (st *Stored) Summary() Summary {
 	return Summary{
 		Tenant: k.Tenant, Region: k.Region, ClientID: k.ClientID, CredentialType: k.CredentialType,
 		Declared: k.Declared, APIEndpoint: k.APIEndpoint, TokenURL: k.TokenURL(), CertExpiry: k.CertExpiry,
-		UploadedAt: st.UploadedAt, FileName: st.FileName,
+		UploadedAt: st.UploadedAt, FileName: st.FileName, SHA256: bytesSHA256(k.Bytes()),
 	}
 }
 
 func (m manifest) summary(tenant string) Summary {
-	s := Summary{Tenant: tenant, UploadedAt: m.UploadedAt, FileName: m.FileName}
+	s := Summary{Tenant: tenant, UploadedAt: m.UploadedAt, FileName: m.FileName, SHA256: m.SHA256}
 	if ms := m.Summary; ms != nil {
 		s.Region, s.ClientID, s.CredentialType, s.Declared = ms.Region, ms.ClientID, ms.CredentialType, ms.Declared
 		s.APIEndpoint, s.TokenURL = ms.APIEndpoint, ms.TokenURL
@@ -202,6 +203,12 @@ func (m manifest) summary(tenant string) Summary {
 		}
 	}
 	return s
+}
+
+// bytesSHA256 is the hex SHA-256 of data, as a manifest keeps it.
+func bytesSHA256(data []byte) string {
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:])
 }
 
 // newManifest describes data, the bytes of key, stored as chunks parts.
@@ -271,10 +278,12 @@ func indexPartItem(gen int64, i int) string {
 	return IndexItem + "-" + strconv.FormatInt(gen, 10) + "-part-" + strconv.Itoa(i)
 }
 
-// index is the index as read: its document and whether the item exists.
+// index is the index as read: its document, whether the item exists and
+// its text (which tells whether another writer replaced it since).
 type index struct {
 	doc    indexDoc
 	exists bool
+	head   string
 }
 
 func (ix *index) has(tenant string) bool {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gofrs/flock"
+	"github.com/calmkey/calmkey/internal/lockfile"
 )
 
 // The keychain lock: several processes share one keychain entry (the app,
@@ -19,24 +19,28 @@ import (
 // every write, and every check-then-write (Save refuses when a key is
 // stored), runs under an exclusive lock on a file, and Load under a shared
 // one (Load reads several items, and a Delete half-way would otherwise look
-// like damage). The lock is a plain file in the user's cache folder:
+// like damage). The lock is a plain file whose place follows the user and
+// the keychain service only, never the environment (see lockDir):
 //
-//	Linux    $XDG_CACHE_HOME/calmkey/keychain-<service>.lock (~/.cache/...)
-//	macOS    ~/Library/Caches/calmkey/keychain-<service>.lock
-//	Windows  %LocalAppData%\calmkey\keychain-<service>.lock
+//	Linux    /run/user/<uid>/calmkey/keychain-<service>.lock, or
+//	         /tmp/calmkey-<uid>/keychain-<service>.lock without /run/user/<uid>
+//	macOS    /tmp/calmkey-<uid>/keychain-<service>.lock
+//	Windows  <local AppData>\calmkey\keychain-<service>.lock
 //
-// (the config folder when there is no cache folder), one per keychain
-// service name, locked with flock(2) or LockFileEx through gofrs/flock. The
-// operating system drops the lock when its holder exits, even by a crash, so
-// a lock is never left stale; the file itself stays and holds nothing.
+// locked with flock(2) or LockFileEx through gofrs/flock (see
+// internal/lockfile). The operating system drops the lock when its holder
+// exits, even by a crash, so a lock is never stale. Should two processes
+// still lock different files (a user logging on while a cron job runs, an
+// older calmkey), the index write checks that the index is still the one it
+// read, and merges its change into the newer one (see Store.updateIndex).
 
 // lockRetry is how often a Store tries again for a lock someone else holds.
 const lockRetry = 5 * time.Millisecond
 
 // LockFile is the path of the lock file of a keychain service: dir (the
-// user's cache folder + "calmkey" when dir is "") joined with a file name
-// made from the service name. Other code that must not interleave with a
-// Store's writes (a single-instance check, a test) can lock the same file.
+// folder lockDir gives when dir is "") joined with a file name made from the
+// service name. Other code that must not interleave with a Store's writes
+// (a single-instance check, a test) can lock the same file.
 func LockFile(dir, service string) (string, error) {
 	if dir == "" {
 		var err error
@@ -55,19 +59,6 @@ func ServiceFileName(service string) string {
 		service = DefaultService
 	}
 	return fileNamePart(service)
-}
-
-// lockDir is the user's cache folder + "calmkey", or the config folder's
-// when there is no cache folder.
-func lockDir() (string, error) {
-	base, err := os.UserCacheDir()
-	if err != nil {
-		var cerr error
-		if base, cerr = os.UserConfigDir(); cerr != nil {
-			return "", fmt.Errorf("calmkey finds no folder for its lock file: %w", err)
-		}
-	}
-	return filepath.Join(base, "calmkey"), nil
 }
 
 // fileNamePart makes a service name safe as part of a file name on every OS:
@@ -116,10 +107,10 @@ func (s *Store) lock(ctx context.Context, mode lockMode) (release func(), err er
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return nil, fmt.Errorf("calmkey cannot make the folder of its lock file %s: %w", filepath.Dir(path), unwrapPathErr(err))
+	fl, err := lockfile.Open(path)
+	if err != nil {
+		return nil, err
 	}
-	fl := flock.New(path, flock.SetPermissions(0o600))
 	try, tryCtx := fl.TryRLock, fl.TryRLockContext
 	if mode == lockWrite {
 		try, tryCtx = fl.TryLock, fl.TryLockContext

@@ -14,19 +14,25 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/calmkey/calmkey/internal/testkeys"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 func TestLockFile(t *testing.T) {
-	cache := t.TempDir()
-	t.Setenv("XDG_CACHE_HOME", cache)
+	want, err := LockFile("", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The lock follows the user and the keychain, not the environment:
+	// cron, systemd units and sudo -E give one user other folders.
+	for _, v := range []string{"HOME", "XDG_CACHE_HOME", "XDG_RUNTIME_DIR", "TMPDIR", "LOCALAPPDATA", "APPDATA", "USERPROFILE"} {
+		t.Setenv(v, t.TempDir())
+	}
 	got, err := LockFile("", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if runtimeGOOS() == "linux" {
-		if want := filepath.Join(cache, "calmkey", "keychain-calmkey.lock"); got != want {
-			t.Errorf("LockFile = %q, want %q", got, want)
-		}
+	if got != want || filepath.Base(got) != "keychain-calmkey.lock" {
+		t.Errorf("LockFile with other HOME, cache and runtime folders = %q, want %q", got, want)
 	}
 	seen := map[string]string{}
 	long := strings.Repeat("x", 300)
@@ -58,11 +64,11 @@ func TestLockFile(t *testing.T) {
 // Store (as separate processes have), on one keychain whose manifest read is
 // slow enough (the parts take a while to write) that an unguarded
 // check-then-write lets several through.
-func racingSaves(t *testing.T, n int, noLock bool) (wins int, m *MemoryBackend) {
+func racingSaves(t *testing.T, n int, noLock bool) (wins int, m *vaulttest.MemoryBackend) {
 	t.Helper()
-	m = NewMemoryBackend()
-	m.Intercept(func(c Call) error {
-		if c.Op == OpSet && strings.Contains(c.User, "-part-") {
+	m = vaulttest.NewMemoryBackend()
+	m.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpSet && strings.Contains(c.User, "-part-") {
 			time.Sleep(20 * time.Millisecond)
 		}
 		return nil
@@ -121,7 +127,7 @@ func TestStoreLockOneWriterAtATime(t *testing.T) {
 // the message the user acts on, and nothing is changed.
 func TestStoreLockBusy(t *testing.T) {
 	dir := t.TempDir()
-	m := NewMemoryBackend()
+	m := vaulttest.NewMemoryBackend()
 	s := Open(Options{LockDir: dir, Backend: m, Service: memService, Timeout: 100 * time.Millisecond})
 	ctx := context.Background()
 	if err := s.Save(ctx, mustParse(t, secretKey(t)), "a.txt"); err != nil {
@@ -181,12 +187,12 @@ func TestStoreLockBusy(t *testing.T) {
 // undo is done, so no other writer sees its leftovers.
 func TestStoreLockHeldUntilUndone(t *testing.T) {
 	dir := t.TempDir()
-	m := NewMemoryBackend()
+	m := vaulttest.NewMemoryBackend()
 	s := Open(Options{LockDir: dir, Backend: m, Service: memService, Timeout: 50 * time.Millisecond})
 	s.grace = 50 * time.Millisecond
 	gate := make(chan struct{})
-	m.Intercept(func(c Call) error {
-		if c.Op == OpSet && c.User == KeyItem(testkeys.Tenant) {
+	m.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpSet && c.User == KeyItem(testkeys.Tenant) {
 			<-gate
 		}
 		return nil
@@ -217,7 +223,7 @@ func runtimeGOOS() string { return runtime.GOOS }
 // and release it, uncontended (compare with BenchmarkRoundTrip's tens of
 // milliseconds).
 func BenchmarkKeychainLock(b *testing.B) {
-	s := Open(Options{Backend: NewMemoryBackend(), Service: memService, LockDir: b.TempDir()})
+	s := Open(Options{Backend: vaulttest.NewMemoryBackend(), Service: memService, LockDir: b.TempDir()})
 	ctx := context.Background()
 	for b.Loop() {
 		release, err := s.lock(ctx, lockWrite)

@@ -2,7 +2,6 @@ package vault
 
 import (
 	"context"
-	"strings"
 )
 
 // layout reads the index. When there is none and a key of the old layout
@@ -19,7 +18,7 @@ func (s *Store) layout(ctx context.Context, b Backend, write bool) (*index, erro
 		if write && ix.doc.Legacy == legacySweep {
 			// Best effort: the keys of the new layout are whole already.
 			if _, err := s.sweepLegacy(b); err == nil {
-				_ = s.writeIndex(b, ix, ix.doc.Tenants, "")
+				_ = s.updateIndex(b, ix, indexEdit{clearLegacy: true})
 			}
 		}
 		return ix, nil
@@ -70,13 +69,13 @@ func (s *Store) migrate(ctx context.Context, b Backend, mtext string) (*index, e
 		return nil, err
 	}
 	ix := &index{}
-	if err := s.writeIndex(b, ix, []string{key.Tenant}, legacySweep); err != nil {
+	if err := s.updateIndex(b, ix, indexEdit{tenant: key.Tenant, add: true, sweep: true}); err != nil {
 		return nil, err
 	}
 	// The key is moved. What follows tidies up; if it fails, the next
 	// writer does it (the index says so).
 	if _, err := s.sweepLegacy(b); err == nil {
-		_ = s.writeIndex(b, ix, ix.doc.Tenants, "")
+		_ = s.updateIndex(b, ix, indexEdit{clearLegacy: true})
 	}
 	return ix, nil
 }
@@ -122,79 +121,4 @@ func (s *Store) sweepLegacy(b Backend) (found bool, err error) {
 		}
 	}
 	return found, s.sweepParts(b, legacyItems, chunks)
-}
-
-// readIndex reads the index item and, for a long list, its parts. An index
-// that does not exist is an empty one; a damaged one is ErrCorrupt.
-func (s *Store) readIndex(b Backend) (*index, error) {
-	head, err := b.Get(s.service, IndexItem)
-	switch {
-	case isNotFound(err):
-		return &index{}, nil
-	case err != nil:
-		return nil, s.backendErr(err)
-	}
-	d, err := decodeIndexHead(head)
-	if err != nil {
-		return nil, damagedIndex(err.Error())
-	}
-	if d.Parts > 0 {
-		parts := make([]string, d.Parts)
-		if err := parallel(context.Background(), d.Parts, func(i int) error {
-			var err error
-			parts[i], err = b.Get(s.service, indexPartItem(d.Gen, i+1))
-			return err
-		}); err != nil {
-			if isNotFound(err) {
-				return nil, damagedIndex("a part of it is missing")
-			}
-			return nil, s.backendErr(err)
-		}
-		list, err := decodeIndexParts(d, strings.Join(parts, ""))
-		if err != nil {
-			return nil, damagedIndex(err.Error())
-		}
-		d.Tenants = list
-	}
-	return &index{doc: d, exists: true}, nil
-}
-
-func damagedIndex(why string) error {
-	return &Error{kind: ErrCorrupt, msg: why + "; the keys stay in the keychain, but calmkey cannot list them: delete the index (calmkeyctl delete --yes) and load or upload each tenant's key again"}
-}
-
-// writeIndex replaces the index with one listing tenants (a new
-// generation); the parts of a long list go first, the item last, and the
-// old generation's parts after it. On success ix is the new index.
-func (s *Store) writeIndex(b Backend, ix *index, tenants []string, legacy string) error {
-	gen := ix.doc.Gen + 1
-	head, parts, err := encodeIndex(gen, tenants, legacy)
-	if err != nil {
-		return err
-	}
-	undo := func() {
-		for i := len(parts); i >= 1; i-- {
-			_ = b.Delete(s.service, indexPartItem(gen, i))
-		}
-	}
-	if err := parallel(context.Background(), len(parts), func(i int) error {
-		return b.Set(s.service, indexPartItem(gen, i+1), parts[i])
-	}); err != nil {
-		undo()
-		return s.backendErr(err)
-	}
-	if err := b.Set(s.service, IndexItem, head); err != nil {
-		undo()
-		return s.backendErr(err)
-	}
-	for i := ix.doc.Parts; i >= 1; i-- {
-		_ = b.Delete(s.service, indexPartItem(ix.doc.Gen, i))
-	}
-	d, err := decodeIndexHead(head)
-	if err != nil {
-		return err // encodeIndex wrote it: cannot happen
-	}
-	d.Tenants = tenants
-	*ix = index{doc: d, exists: true}
-	return nil
 }

@@ -360,9 +360,6 @@ func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
 		k.ClientID = id
 	}
 	k.UAAURL = p.httpsURL(uaa, "url")
-	if zone, ok := p.str(uaa, "identityzone"); ok && p.visible(uaa.join("identityzone"), zone) {
-		k.Tenant = zone
-	}
 
 	_, hasSecret := uaa.m["clientsecret"]
 	_, hasCert := uaa.m["certificate"]
@@ -399,15 +396,45 @@ func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
 	if k.ClientID != "" && !strings.Contains(k.ClientID, "sapcloudalm") {
 		p.warn(uaa.join("clientid"), "does not look like an SAP Cloud ALM API client (no \"sapcloudalm\" in it); check that the key belongs to an SAP Cloud ALM API instance")
 	}
-	if strings.TrimSpace(k.Tenant) == "" {
-		k.Tenant = subdomain(k.UAAURL)
-		if k.Tenant == "" && k.UAAURL != "" {
-			// calmkey keeps one key per tenant, so it must know the tenant.
-			p.problem(uaa.join("identityzone"), "missing, and uaa.url has no subdomain to name the tenant by; download the key again from the SAP BTP cockpit")
-		}
-	}
+	p.tenant(uaa, k)
 	k.Region = region(k.APIEndpoint, k.UAAURL)
 	return k
+}
+
+// tenant names the key's tenant: uaa.identityzone, or the subdomain of
+// uaa.url when the key has none. calmkey keeps one key per tenant, so it
+// must know the tenant, and a name must be an XSUAA subdomain: a look-alike
+// (a Cyrillic а, a leading space, a fullwidth letter) would sit beside the
+// real tenant in every list. A stored key under such a name, from an
+// earlier calmkey, only warns, so that it can be loaded and deleted.
+func (p *parser) tenant(uaa fields, k *Key) {
+	path := uaa.join("identityzone")
+	zone, ok := p.str(uaa, "identityzone")
+	if ok && zone != "" {
+		if !p.visible(path, zone) {
+			return
+		}
+		k.Tenant = zone
+	} else if _, there := uaa.m["identityzone"]; there && !ok {
+		return // not a string: reported
+	} else if k.Tenant = strings.ToLower(subdomain(k.UAAURL)); k.Tenant == "" {
+		if k.UAAURL != "" {
+			p.problem(path, "missing, and uaa.url has no subdomain to name the tenant by; download the key again from the SAP BTP cockpit")
+		}
+		return
+	}
+	why := subdomainProblem(k.Tenant)
+	switch {
+	case why == "":
+	case p.stored:
+		p.warn(path, "%s is not a valid tenant (subdomain) name (%s): %s; upload a current key from the SAP BTP cockpit", quoteShort(Printable(k.Tenant)), why, subdomainRule)
+	case !ok || zone == "":
+		p.problem(path, "missing, and the subdomain of uaa.url is not a valid tenant name (%s): %s; download the key again from the SAP BTP cockpit", why, subdomainRule)
+		k.Tenant = ""
+	default:
+		p.problem(path, "is not a valid tenant (subdomain) name: %s; %s. Download the key again from the SAP BTP cockpit", why, subdomainRule)
+		k.Tenant = ""
+	}
 }
 
 func quoteShort(s string) string {

@@ -106,111 +106,15 @@ func (s *Store) read(ctx context.Context, mode lockMode, op func(context.Context
 // List shows; the next Save or Load of that tenant finds it and lists it
 // when it is whole, or removes it.
 func (s *Store) Save(ctx context.Context, key *Key, fileName string) error {
-	sec := key.secrets()
-	if sec == nil || len(sec.raw) == 0 {
-		return errors.New("there is no service key to save; upload a key file first")
-	}
-	tenant := key.Tenant
-	if tenant == "" {
-		return errors.New("the service key names no tenant (uaa.identityzone); download it again from the SAP BTP cockpit")
-	}
-	it := itemsOf(tenant)
-	data := sec.raw
-	chunks := split(encodePercent(data), ChunkSize)
-	mtext, err := newManifest(key, data, len(chunks), s.now().UTC().Truncate(time.Second), fileName).encode()
+	w, err := s.newKeyWrite(key, fileName)
 	if err != nil {
 		return err
 	}
-	// undo removes what a failed save wrote; best effort: the keychain just
-	// failed, so these may fail too. The manifest goes first so nothing
-	// half-deleted is ever visible.
-	undo := func(b Backend, manifestToo bool) {
-		if manifestToo {
-			_ = b.Delete(s.service, it.manifest)
-		}
-		for i := len(chunks); i >= 1; i-- {
-			_ = b.Delete(s.service, it.part(i))
-		}
-	}
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	return s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
-		var ix *index
-		var ixErr error
-		got := make(chan struct{})
-		go func() {
-			defer close(got)
-			ix, ixErr = s.readIndex(b)
-		}()
-		old, err := b.Get(s.service, it.manifest)
-		<-got
-		if ixErr != nil {
-			return ixErr
-		}
-		if !ix.exists || ix.doc.Legacy == legacySweep {
-			// A key of the old layout may have to be moved first, which
-			// may write this very manifest: read it again after.
-			if ix, ixErr = s.layout(ctx, b, true); ixErr != nil {
-				return ixErr
-			}
-			old, err = b.Get(s.service, it.manifest)
-		}
-		switch {
-		case err == nil:
-			if err := s.claimed(ctx, b, ix, tenant, it, old); err != nil {
-				return err
-			}
-		case !isNotFound(err):
-			return s.backendErr(err)
-		case ix.has(tenant):
-			// Listed without a manifest: a delete cut short. Its parts
-			// may be left; they go before the new ones come.
-			if err := s.sweepParts(b, it, 0); err != nil {
-				return err
-			}
-		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		// Parts go in parallel: a keychain call is mostly waiting for the
-		// daemon, and the manifest that makes them visible comes after all.
-		if err := parallel(ctx, len(chunks), func(i int) error {
-			return b.Set(s.service, it.part(i+1), chunks[i])
-		}); err != nil {
-			undo(b, false)
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return s.backendErr(err)
-		}
-		if err := ctx.Err(); err != nil {
-			undo(b, false)
-			return err
-		}
-		if err := b.Set(s.service, it.manifest, mtext); err != nil {
-			// A failed Set may still have stored the item on some keychains.
-			undo(b, true)
-			return s.backendErr(err)
-		}
-		if err := ctx.Err(); err != nil {
-			undo(b, true)
-			return err
-		}
-		if !ix.has(tenant) {
-			if err := s.writeIndex(b, ix, ix.with(tenant, true), ix.doc.Legacy); err != nil {
-				undo(b, true)
-				return err
-			}
-		} else if err := s.writeIndex(b, ix, ix.doc.Tenants, ix.doc.Legacy); err != nil {
-			// Listed already (see above): a new generation all the same,
-			// so that Stamp changes.
-			undo(b, true)
-			return err
-		}
-		return nil
-	}, func(b Backend) {
+	return s.run(ctx, lockWrite, w.save, func(b Backend) {
 		// The save ended after the deadline: take it back, manifest first.
-		_, _ = s.remove(context.Background(), b, tenant, it)
+		_, _ = s.remove(context.Background(), b, w.tenant, w.it)
 	})
 }
 
@@ -228,7 +132,7 @@ func (s *Store) claimed(ctx context.Context, b Backend, ix *index, tenant string
 	_, err := s.readKey(ctx, b, tenant, it, mtext, LayoutVersion, nil)
 	switch {
 	case err == nil:
-		if err := s.writeIndex(b, ix, ix.with(tenant, true), ix.doc.Legacy); err != nil {
+		if err := s.updateIndex(b, ix, indexEdit{tenant: tenant, add: true}); err != nil {
 			return err
 		}
 		return alreadyStored(tenant)
@@ -538,18 +442,15 @@ func (s *Store) Delete(ctx context.Context, tenant string) error {
 	}, nil)
 }
 
-// DeleteIf deletes tenant's key only if it is still st: the same bytes,
-// stored at the same time. It checks under the keychain lock, in the same
-// hold as the delete, so a key that another program stored in its place
-// after st was read is never deleted: ErrChanged then, and nothing was
-// deleted. ErrNotFound when the tenant has no key. The app deletes with it,
-// since the user agreed to delete the key shown.
-func (s *Store) DeleteIf(ctx context.Context, tenant string, st *Stored) error {
-	if st == nil || st.Key == nil {
-		return errors.New("DeleteIf: no key to compare with")
-	}
-	sum := sha256.Sum256(st.Key.Bytes())
-	want := hex.EncodeToString(sum[:])
+// DeleteIf deletes tenant's key only if it is still want (see
+// Identity.Same): the same client id, bytes and upload time. It checks under
+// the keychain lock, in the same hold as the delete, so a key that another
+// program stored in its place after want was read is never deleted:
+// ErrChanged then, and nothing was deleted. ErrNotFound when the tenant has
+// no key. The app and calmkeyctl delete with it, since the user agreed to
+// delete the key shown. A damaged key (whose identity cannot be read) is
+// deleted.
+func (s *Store) DeleteIf(ctx context.Context, tenant string, want Identity) error {
 	it := itemsOf(tenant)
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
@@ -558,14 +459,13 @@ func (s *Store) DeleteIf(ctx context.Context, tenant string, st *Stored) error {
 		if err != nil {
 			return err
 		}
-		mtext, err := b.Get(s.service, it.manifest)
+		sum, there, err := s.summary(ctx, b, tenant)
 		switch {
-		case isNotFound(err):
-			return notStored(tenant)
 		case err != nil:
-			return s.backendErr(err)
-		}
-		if m, err := decodeManifest(mtext, LayoutVersion); err == nil && (m.SHA256 != want || !m.UploadedAt.Equal(st.UploadedAt)) {
+			return err
+		case !there:
+			return notStored(tenant)
+		case there && sum.Err == nil && !sum.Identity().Same(want):
 			return &Error{kind: ErrChanged, msg: "the service key of tenant " + Printable(tenant) + " was replaced meanwhile; nothing was deleted"}
 		}
 		if err := ctx.Err(); err != nil {
@@ -615,7 +515,7 @@ func (s *Store) removeFrom(b Backend, ix *index, tenant string, it items) (found
 	}
 	if ix.has(tenant) {
 		found = true
-		if err := s.writeIndex(b, ix, ix.with(tenant, false), ix.doc.Legacy); err != nil {
+		if err := s.updateIndex(b, ix, indexEdit{tenant: tenant}); err != nil {
 			return false, err
 		}
 	}
@@ -640,7 +540,11 @@ func (s *Store) deleteUnnamed(ctx context.Context, b Backend) error {
 		return err
 	}
 	if _, err := s.readIndex(b); errors.Is(err, ErrCorrupt) {
-		return s.writeIndex(b, &index{}, nil, "")
+		// The damaged index goes; the keys it listed stay.
+		if err := b.Delete(s.service, IndexItem); err != nil && !isNotFound(err) {
+			return s.backendErr(err)
+		}
+		return nil
 	} else if err != nil {
 		return err
 	}

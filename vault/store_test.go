@@ -15,14 +15,15 @@ import (
 	"time"
 
 	"github.com/calmkey/calmkey/internal/testkeys"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 	"github.com/zalando/go-keyring"
 )
 
 const memService = "calmkey-test-memory"
 
-func memStore(t testing.TB) (*Store, *MemoryBackend) {
+func memStore(t testing.TB) (*Store, *vaulttest.MemoryBackend) {
 	t.Helper()
-	m := NewMemoryBackend()
+	m := vaulttest.NewMemoryBackend()
 	return Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 2 * time.Second}), m
 }
 
@@ -64,7 +65,7 @@ func checkItems(t *testing.T, items map[string]string, tenant string) (parts int
 		if len(v) > ChunkSize {
 			t.Errorf("%s holds %d bytes, more than %d", user, len(v), ChunkSize)
 		}
-		if len(v) > WindowsSecretLimit {
+		if len(v) > vaulttest.WindowsSecretLimit {
 			t.Errorf("%s holds %d bytes, more than Windows allows", user, len(v))
 		}
 		if strings.HasPrefix(user, it.prefix) {
@@ -86,7 +87,7 @@ func checkItems(t *testing.T, items map[string]string, tenant string) (parts int
 }
 
 // keyItems are the items of a service but the index: what keys leave.
-func keyItems(m *MemoryBackend, service string) map[string]string {
+func keyItems(m *vaulttest.MemoryBackend, service string) map[string]string {
 	items := m.Items(service)
 	for user := range items {
 		if user == IndexItem || strings.HasPrefix(user, IndexItem+"-") {
@@ -284,7 +285,7 @@ func TestStoreDeleteOrder(t *testing.T) {
 	}
 	var writes []string
 	for _, c := range m.Calls()[start:] {
-		if c.Op != OpGet {
+		if c.Op != vaulttest.OpGet {
 			writes = append(writes, string(c.Op)+" "+c.User)
 		}
 	}
@@ -326,10 +327,10 @@ func TestStoreCorrupt(t *testing.T) {
 	file, _ := x509Key(t, testkeys.ECDSA)
 	tests := []struct {
 		name   string
-		damage func(m *MemoryBackend)
+		damage func(m *vaulttest.MemoryBackend)
 		why    string
 	}{
-		{"tampered part", func(m *MemoryBackend) {
+		{"tampered part", func(m *vaulttest.MemoryBackend) {
 			v, _ := m.Get(memService, PartItem(testkeys.Tenant, 2))
 			c := byte('x')
 			if v[10] == c {
@@ -337,23 +338,23 @@ func TestStoreCorrupt(t *testing.T) {
 			}
 			_ = m.Set(memService, PartItem(testkeys.Tenant, 2), v[:10]+string(c)+v[11:])
 		}, "checksum"},
-		{"truncated part", func(m *MemoryBackend) {
+		{"truncated part", func(m *vaulttest.MemoryBackend) {
 			v, _ := m.Get(memService, PartItem(testkeys.Tenant, 1))
 			_ = m.Set(memService, PartItem(testkeys.Tenant, 1), v[:len(v)-1])
 		}, "checksum"},
-		{"missing part", func(m *MemoryBackend) { _ = m.Delete(memService, PartItem(testkeys.Tenant, 2)) }, "part 2 of"},
-		{"missing first part", func(m *MemoryBackend) { _ = m.Delete(memService, PartItem(testkeys.Tenant, 1)) }, "part 1 of"},
-		{"broken escape", func(m *MemoryBackend) { _ = m.Set(memService, PartItem(testkeys.Tenant, 1), "%G0") }, "not ours"},
-		{"manifest not JSON", func(m *MemoryBackend) { _ = m.Set(memService, KeyItem(testkeys.Tenant), "{") }, "manifest cannot be read"},
-		{"manifest of another format", func(m *MemoryBackend) { _ = m.Set(memService, KeyItem(testkeys.Tenant), `{"format":"x"}`) }, "not calmkey's"},
-		{"manifest from the future", func(m *MemoryBackend) {
+		{"missing part", func(m *vaulttest.MemoryBackend) { _ = m.Delete(memService, PartItem(testkeys.Tenant, 2)) }, "part 2 of"},
+		{"missing first part", func(m *vaulttest.MemoryBackend) { _ = m.Delete(memService, PartItem(testkeys.Tenant, 1)) }, "part 1 of"},
+		{"broken escape", func(m *vaulttest.MemoryBackend) { _ = m.Set(memService, PartItem(testkeys.Tenant, 1), "%G0") }, "not ours"},
+		{"manifest not JSON", func(m *vaulttest.MemoryBackend) { _ = m.Set(memService, KeyItem(testkeys.Tenant), "{") }, "manifest cannot be read"},
+		{"manifest of another format", func(m *vaulttest.MemoryBackend) { _ = m.Set(memService, KeyItem(testkeys.Tenant), `{"format":"x"}`) }, "not calmkey's"},
+		{"manifest from the future", func(m *vaulttest.MemoryBackend) {
 			_ = m.Set(memService, KeyItem(testkeys.Tenant), `{"format":"calmkey-service-key","version":9}`)
 		}, "version 9"},
-		{"manifest with impossible count", func(m *MemoryBackend) {
+		{"manifest with impossible count", func(m *vaulttest.MemoryBackend) {
 			man, _ := m.Get(memService, KeyItem(testkeys.Tenant))
 			_ = m.Set(memService, KeyItem(testkeys.Tenant), strings.Replace(man, `"chunks":`, `"chunks":1000`, 1))
 		}, "impossible"},
-		{"checksum right, key invalid", func(m *MemoryBackend) {
+		{"checksum right, key invalid", func(m *vaulttest.MemoryBackend) {
 			bad := edit(t, secretKey(t), func(_, uaa map[string]any) { delete(uaa, "clientid") })
 			k := &Key{Tenant: testkeys.Tenant, sec: func() *secrets { return &secrets{raw: bad} }}
 			s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService})
@@ -414,11 +415,11 @@ func TestStoreFailedSaveLeavesNothing(t *testing.T) {
 					t.Fatalf("test key has %d parts, want 3", n)
 				}
 				var sets atomic.Int32
-				m.Intercept(func(c Call) error {
-					if c.Op == OpSet && sets.Add(1) == int32(failAt) {
+				m.Intercept(func(c vaulttest.Call) error {
+					if c.Op == vaulttest.OpSet && sets.Add(1) == int32(failAt) {
 						return errors.New("disk full")
 					}
-					if c.Op == OpDelete && rollbackFails {
+					if c.Op == vaulttest.OpDelete && rollbackFails {
 						return errors.New("still broken")
 					}
 					return nil
@@ -488,7 +489,7 @@ func TestStoreUnavailable(t *testing.T) {
 	_, err = s.Stamp(ctx)
 	check("Stamp", err)
 	// Any other keychain failure is "unavailable" too.
-	m.FailOn(OpGet, errors.New("org.freedesktop.Secret.Error.IsLocked"))
+	m.FailOn(vaulttest.OpGet, errors.New("org.freedesktop.Secret.Error.IsLocked"))
 	_, err = s.Load(ctx, testkeys.Tenant)
 	if !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), "IsLocked") {
 		t.Errorf("locked: %v", err)
@@ -518,16 +519,16 @@ func TestKeychainHelp(t *testing.T) {
 func TestStoreTimeout(t *testing.T) {
 	ctx := context.Background()
 	key := mustParse(t, secretKey(t))
-	for _, op := range []Op{OpGet, OpSet} {
+	for _, op := range []vaulttest.Op{vaulttest.OpGet, vaulttest.OpSet} {
 		t.Run(string(op), func(t *testing.T) {
-			m := NewMemoryBackend()
+			m := vaulttest.NewMemoryBackend()
 			s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 100 * time.Millisecond})
 			s.grace = 50 * time.Millisecond
 			release := m.Hang(op)
 			defer release()
 			var err error
 			start := time.Now()
-			if op == OpGet {
+			if op == vaulttest.OpGet {
 				_, err = s.Load(ctx, testkeys.Tenant)
 			} else {
 				err = s.Save(ctx, key, "")
@@ -558,10 +559,10 @@ func TestStoreTimeout(t *testing.T) {
 // TestStoreLateSaveIsUndone: the caller is told "timeout" only once the
 // late write has ended and been undone, so nothing is left when Save returns.
 func TestStoreLateSaveIsUndone(t *testing.T) {
-	m := NewMemoryBackend()
+	m := vaulttest.NewMemoryBackend()
 	s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 100 * time.Millisecond})
-	m.Intercept(func(c Call) error {
-		if c.Op == OpSet && c.User == KeyItem(testkeys.Tenant) {
+	m.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpSet && c.User == KeyItem(testkeys.Tenant) {
 			time.Sleep(300 * time.Millisecond) // ends 200ms past the deadline
 		}
 		return nil
@@ -591,10 +592,10 @@ func TestStoreLateSaveIsUndone(t *testing.T) {
 // TestStoreTimeoutPartsUndone: a deadline that passes between the parts
 // stops the save; what it wrote is removed before Save returns.
 func TestStoreTimeoutPartsUndone(t *testing.T) {
-	m := NewMemoryBackend()
+	m := vaulttest.NewMemoryBackend()
 	s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 60 * time.Millisecond})
-	m.Intercept(func(c Call) error {
-		if c.Op == OpSet {
+	m.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpSet {
 			time.Sleep(25 * time.Millisecond)
 		}
 		return nil
@@ -610,7 +611,7 @@ func TestStoreTimeoutPartsUndone(t *testing.T) {
 	}
 	sets := 0
 	for _, c := range m.Calls() {
-		if c.Op == OpSet {
+		if c.Op == vaulttest.OpSet {
 			sets++
 		}
 	}
@@ -622,12 +623,12 @@ func TestStoreTimeoutPartsUndone(t *testing.T) {
 // TestStoreTimeoutStillHung: a write that has not ended WriteGrace after the
 // deadline is reported as possibly partial, with what to do.
 func TestStoreTimeoutStillHung(t *testing.T) {
-	m := NewMemoryBackend()
+	m := vaulttest.NewMemoryBackend()
 	s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService, Timeout: 50 * time.Millisecond})
 	s.grace = 100 * time.Millisecond
 	gate := make(chan struct{})
-	m.Intercept(func(c Call) error {
-		if c.Op == OpSet && c.User == KeyItem(testkeys.Tenant) {
+	m.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpSet && c.User == KeyItem(testkeys.Tenant) {
 			<-gate
 		}
 		return nil
@@ -663,8 +664,8 @@ func TestStoreLateDeleteFinishes(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.timeout = 80 * time.Millisecond
-	m.Intercept(func(c Call) error {
-		if c.Op == OpDelete {
+	m.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpDelete {
 			time.Sleep(40 * time.Millisecond)
 		}
 		return nil
@@ -679,7 +680,7 @@ func TestStoreLateDeleteFinishes(t *testing.T) {
 
 func TestStoreContext(t *testing.T) {
 	s, m := memStore(t)
-	release := m.Hang(OpGet)
+	release := m.Hang(vaulttest.OpGet)
 	defer release()
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() { time.Sleep(50 * time.Millisecond); cancel() }()
@@ -693,49 +694,9 @@ func TestStoreContext(t *testing.T) {
 	}
 }
 
-func TestMemoryBackend(t *testing.T) {
-	m := NewMemoryBackend()
-	if err := m.Set("s", "u", strings.Repeat("x", WindowsSecretLimit)); err != nil {
-		t.Fatal(err)
-	}
-	err := m.Set("s", "v", strings.Repeat("x", WindowsSecretLimit+1))
-	if !errors.Is(err, keyring.ErrSetDataTooBig) {
-		t.Errorf("over the limit: %v", err)
-	}
-	if _, err := m.Get("s", "v"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("refused item stored: %v", err)
-	}
-	if err := m.Delete("s", "v"); !errors.Is(err, ErrNotFound) {
-		t.Errorf("Delete missing: %v", err)
-	}
-	boom := errors.New("boom")
-	m.FailOn(OpDelete, boom)
-	if err := m.Delete("s", "u"); !errors.Is(err, boom) {
-		t.Errorf("injected failure: %v", err)
-	}
-	if _, err := m.Get("s", "u"); err != nil {
-		t.Errorf("failure hook hit another op: %v", err)
-	}
-	m.Intercept(nil)
-	release := m.Hang(OpGet)
-	done := make(chan struct{})
-	go func() { _, _ = m.Get("s", "u"); close(done) }()
-	select {
-	case <-done:
-		t.Fatal("Get did not hang")
-	case <-time.After(50 * time.Millisecond):
-	}
-	release()
-	release()
-	<-done
-	if got := len(m.Calls()); got != 7 {
-		t.Errorf("%d calls recorded, want 7", got)
-	}
-}
-
 // TestStoreTooBigIsABug: a backend that refuses our parts says so plainly.
 func TestStoreTooBigIsABug(t *testing.T) {
-	m := NewMemoryBackend()
+	m := vaulttest.NewMemoryBackend()
 	m.Limit = 100
 	s := Open(Options{LockDir: t.TempDir(), Backend: m, Service: memService})
 	err := s.Save(context.Background(), mustParse(t, secretKey(t)), "")

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -115,9 +116,9 @@ var deleteCmd = &command{
 the other tenants' keys stay as they are. On a terminal it asks first; in a
 script (stdin not a terminal) it needs --yes and otherwise stops with exit
 status 2. Answering no exits with 1. Delete the key here too when you delete
-it or its service instance in the SAP BTP cockpit: it can no longer log on.
-Without --tenant it also removes a damaged key stored by an earlier calmkey,
-whose tenant cannot be read.`,
+it or its service instance in the ` + vault.CockpitPath + `: it can no
+longer log on. Without --tenant it also removes a damaged key stored by an
+earlier calmkey, whose tenant cannot be read.`,
 	example: `  calmkeyctl delete
   calmkeyctl delete --tenant acme-prod --yes`,
 	run: runDelete,
@@ -138,7 +139,7 @@ timeout. --timeout bounds the whole command, keychain included. With
 there was one, "detail" and "hint". The result is kept as the tenant's last
 test, which 'calmkeyctl list' shows.
 
---all tests every tenant's key, 8 at a time, prints a line per tenant in
+--all tests every tenant's key, ` + strconv.Itoa(almtest.TestsAtOnce) + ` at a time, prints a line per tenant in
 name order, then a summary, and exits 1 if any tenant's logon fails. With
 --json: one object with "ok" (every tenant works), "tenants" (a test --json
 report per tenant, with "tenant"; "error_code" and "error" for a key that
@@ -163,12 +164,12 @@ var versionCmd = &command{
 }
 
 // readInput reads FILE, or stdin for "-", with vault.ReadKeyFile: under
-// the size cap, and giving up when ctx ends (a FIFO that no one opens, stdin
-// that never ends).
-func (a *app) readInput(ctx context.Context, name string, timeout time.Duration) (data []byte, fileName string, err error) {
-	data, err = vault.ReadKeyFile(ctx, func() (io.ReadCloser, error) {
+// the size cap, and giving up when the command's time ends (a FIFO that no
+// one opens, stdin that never ends).
+func (inv *invocation) readInput(name string) (data []byte, fileName string, err error) {
+	data, err = vault.ReadKeyFile(inv.ctx, func() (io.ReadCloser, error) {
 		if name == "-" {
-			return io.NopCloser(a.stdin), nil
+			return io.NopCloser(inv.stdin), nil
 		}
 		f, err := os.Open(name)
 		if err != nil {
@@ -185,7 +186,7 @@ func (a *app) readInput(ctx context.Context, name string, timeout time.Duration)
 	case errors.Is(err, context.Canceled):
 		return nil, "", errors.New("interrupted")
 	case errors.Is(err, context.DeadlineExceeded):
-		return nil, "", fmt.Errorf("the key did not arrive whole from %s within --timeout %s; check that something writes the key to it and ends, or allow more time with a longer --timeout", displayName(name), timeout)
+		return nil, "", fmt.Errorf("the key did not arrive whole from %s within --timeout %s; check that something writes the key to it and ends, or allow more time with a longer --timeout", displayName(name), inv.timeout)
 	case errors.As(err, &w):
 		return nil, "", w.error
 	case err != nil:
@@ -239,29 +240,29 @@ func (r osReason) Unwrap() error { return r.error }
 
 // parseInput reads and checks a key, printing problems and warnings to
 // stderr. key is nil when the input is not a valid key.
-func (a *app) parseInput(ctx context.Context, c *command, name string, timeout time.Duration) (key *vault.Key, fileName string, code int) {
-	data, fileName, err := a.readInput(ctx, name, timeout)
+func (inv *invocation) parseInput(name string) (key *vault.Key, fileName string, code int) {
+	data, fileName, err := inv.readInput(name)
 	if err != nil {
-		a.errorf(c, "%v", err)
+		inv.errorf("%v", err)
 		return nil, "", exitNo
 	}
 	key, err = vault.Parse(data)
 	var fe *vault.FormatError
 	switch {
 	case err == nil:
-		a.printWarnings(key.Warnings)
+		inv.printWarnings(key.Warnings)
 		return key, fileName, exitOK
 	case errors.As(err, &fe):
 		for _, p := range fe.Problems {
-			fmt.Fprintln(a.stderr, vault.Printable(p.String()))
+			fmt.Fprintln(inv.stderr, vault.Printable(p.String()))
 		}
-		a.printWarnings(fe.Warnings)
+		inv.printWarnings(fe.Warnings)
 		n := len(fe.Problems)
-		a.errorf(c, "%s is not a valid SAP Cloud ALM service key (%d %s). Download the key again from the SAP BTP cockpit (Instances and Subscriptions, your instance, Credentials, Download) and check that it is the whole file.",
-			displayName(name), n, plural(n, "problem", "problems"))
+		inv.errorf("%s is not a valid SAP Cloud ALM service key (%d %s). Download the key again from the %s (Download) and check that it is the whole file.",
+			displayName(name), n, plural(n, "problem", "problems"), vault.CockpitPath)
 		return nil, "", exitNo
 	default:
-		a.errorf(c, "%v", err)
+		inv.errorf("%v", err)
 		return nil, "", exitNo
 	}
 }
@@ -293,67 +294,54 @@ func plural(n int, one, many string) string {
 }
 
 func runCheck(a *app, c *command, args []string) int {
-	pos, timeout, code, done := a.parseTimed(c, c.flags(), args, 1, 1)
-	if done {
+	inv, pos, code := a.begin(c, c.flags(), args, shared{minArgs: 1, maxArgs: 1})
+	if inv == nil {
 		return code
 	}
-	ctx, cancel := context.WithTimeout(a.ctx, timeout)
-	defer cancel()
-	key, _, code := a.parseInput(ctx, c, pos[0], timeout)
+	defer inv.end()
+	key, _, code := inv.parseInput(pos[0])
 	if key == nil {
 		return code
 	}
-	fmt.Fprintf(a.stdout, "%s is a valid service key%s.\n", displayName(pos[0]), warningsNote(key.Warnings))
-	writeFacts(a.stdout, key, nil)
+	fmt.Fprintf(inv.stdout, "%s is a valid service key%s.\n", displayName(pos[0]), warningsNote(key.Warnings))
+	writeFacts(inv.stdout, &vault.Stored{Key: key}, false)
 	return exitOK
 }
 
 func runUpload(a *app, c *command, args []string) int {
-	pos, timeout, code, done := a.parseTimed(c, c.flags(), args, 1, 1)
-	if done {
+	inv, pos, code := a.begin(c, c.flags(), args, shared{minArgs: 1, maxArgs: 1})
+	if inv == nil {
 		return code
 	}
+	defer inv.end()
 	// One deadline for reading and storing.
-	s, ctx, cancel := a.store(timeout)
-	defer cancel()
-	key, fileName, code := a.parseInput(ctx, c, pos[0], timeout)
+	key, fileName, code := inv.parseInput(pos[0])
 	if key == nil {
 		return code
 	}
-	if err := s.Save(ctx, key, fileName); err != nil {
-		return a.failKeychain(c, err, timeout, key.Tenant)
+	if err := inv.store.Save(inv.ctx, key, fileName); err != nil {
+		return inv.fail(err, key.Tenant)
 	}
-	fmt.Fprintf(a.stdout, "Stored the service key for tenant %s (%s) in the keychain%s.\n", vault.Printable(orUnknown(key.Tenant)), key.CredentialType, warningsNote(key.Warnings))
+	fmt.Fprintf(inv.stdout, "Stored the service key for tenant %s (%s) in the keychain%s.\n", vault.Printable(orUnknown(key.Tenant)), key.CredentialType, warningsNote(key.Warnings))
 	return exitOK
 }
 
 func orUnknown(s string) string {
 	if s == "" {
-		return "(unknown)"
+		return vault.Unknown
 	}
 	return s
 }
 
-// writeFacts prints what is safe to show about a key, one fact a line, each
-// escaped where it would not print as itself.
-func writeFacts(w io.Writer, key *vault.Key, st *vault.Stored) {
-	row := func(label, value string) { fmt.Fprintf(w, "%-20s %s\n", label+":", vault.Printable(value)) }
-	row("Tenant", orUnknown(key.Tenant))
-	row("Region", orUnknown(key.Region))
-	row("Client ID", key.ClientID)
-	row("Credential type", key.CredentialTypeText())
-	row("API endpoint", key.APIEndpoint)
-	row("Token URL", key.TokenURL())
-	if st != nil {
-		up := st.UploadedAt.UTC().Format(time.RFC3339)
-		if st.FileName != "" {
-			up += " from " + st.FileName
+// writeFacts prints the key-facts form (vault.Facts), one fact a line;
+// uploaded says whether the key was stored (check's was not).
+func writeFacts(w io.Writer, st *vault.Stored, uploaded bool) {
+	for _, f := range vault.Facts(st.Summary(), time.Now()) {
+		if f.ID == vault.FactUploaded && !uploaded {
+			continue
 		}
-		row("Uploaded at", up)
+		fmt.Fprintf(w, "%-20s %s\n", f.Label+":", f.Value)
 	}
-	// The days are calendar days in the local time zone, worded as in the
-	// format check's warning and the app; the time is local, with its offset.
-	row("Certificate expiry", vault.CertExpiry(key.CertExpiry, time.Now()).Words(time.RFC3339))
 }
 
 // statusJSON is status --json. Field names are a contract for scripts.
@@ -379,6 +367,9 @@ type keyJSON struct {
 	UploadedAt             *time.Time `json:"uploaded_at,omitempty"`
 	FileName               string     `json:"file_name,omitempty"`
 	CertExpiry             *time.Time `json:"cert_expiry,omitempty"`
+	// TenantNameError says why the tenant is not a valid tenant name (a
+	// key stored by an earlier calmkey under a look-alike name).
+	TenantNameError string `json:"tenant_name_error,omitempty"`
 }
 
 func newKeyJSON(sum vault.Summary) keyJSON {
@@ -388,12 +379,29 @@ func newKeyJSON(sum vault.Summary) keyJSON {
 		Tenant: sum.Tenant, Region: sum.Region, ClientID: sum.ClientID,
 		CredentialType: string(sum.CredentialType), CredentialTypeDeclared: &declared,
 		APIEndpoint: sum.APIEndpoint, TokenURL: sum.TokenURL, UploadedAt: &up, FileName: sum.FileName,
+		TenantNameError: nameProblem(sum.Tenant),
 	}
 	if !sum.CertExpiry.IsZero() {
 		exp := sum.CertExpiry.UTC()
 		k.CertExpiry = &exp
 	}
 	return k
+}
+
+// nameProblem is vault.TenantNameError's text for tenant, "" for a valid
+// name.
+func nameProblem(tenant string) string {
+	if err := vault.TenantNameError(tenant); err != nil {
+		return err.Error()
+	}
+	return ""
+}
+
+// nameWarning is the warning status and list give for a key stored under a
+// name that is not a valid tenant name.
+func nameWarning(tenant string) string {
+	return fmt.Sprintf("%s. An earlier calmkey stored this key under that name; it may imitate another tenant's name. Check the key in the %s, and delete it here with 'calmkeyctl delete%s' if it is not the tenant's.",
+		nameProblem(tenant), vault.CockpitPath, tenantArg(tenant))
 }
 
 func (a *app) writeJSON(v any) {
@@ -406,30 +414,34 @@ func (a *app) writeJSON(v any) {
 }
 
 func runStatus(a *app, c *command, args []string) int {
-	fl := c.flags()
-	asJSON := fl.Bool("json", false, "print one JSON object")
-	tenant := tenantFlag(fl)
-	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
-	if done {
+	inv, _, code := a.begin(c, c.flags(), args, shared{json: true, tenant: true})
+	if inv == nil {
 		return code
 	}
-	s, ctx, cancel := a.store(timeout)
-	defer cancel()
-	st, code := a.loadStored(ctx, c, s, *tenant, timeout, *asJSON, func(errCode, msg string, tenants []string) any {
+	defer inv.end()
+	inv.jsonErr = func(errCode, msg string, tenants []string) any {
 		return statusJSON{Service: a.service(), ErrorCode: errCode, Error: msg, Tenants: tenants}
-	})
+	}
+	st, code := inv.loadStored()
 	if st == nil {
 		return code
 	}
 	key := st.Key
-	if *asJSON {
-		a.writeJSON(statusJSON{Stored: true, Service: a.service(), keyJSON: newKeyJSON(st.Summary()), Warnings: key.Warnings})
+	if inv.asJSON {
+		inv.writeJSON(statusJSON{Stored: true, Service: a.service(), keyJSON: newKeyJSON(st.Summary()), Warnings: key.Warnings})
 		return exitOK
 	}
-	fmt.Fprintf(a.stdout, "A service key is stored for tenant %s (keychain service %q).\n", vault.Printable(key.Tenant), a.service())
-	writeFacts(a.stdout, key, st)
+	fmt.Fprintf(inv.stdout, "A service key is stored for tenant %s (keychain service %q).\n", vault.Printable(key.Tenant), a.service())
+	writeFacts(inv.stdout, st, true)
+	badName := nameProblem(key.Tenant) != ""
+	if badName {
+		fmt.Fprintf(inv.stdout, "Warning: %s\n", nameWarning(key.Tenant))
+	}
 	for _, w := range key.Warnings {
-		fmt.Fprintf(a.stdout, "Warning: %s\n", vault.Printable(w.String()))
+		// The format check's warning on the name says less than the above.
+		if !(badName && strings.HasSuffix(w.Path, "uaa.identityzone")) {
+			fmt.Fprintf(inv.stdout, "Warning: %s\n", vault.Printable(w.String()))
+		}
 	}
 	return exitOK
 }
@@ -437,14 +449,12 @@ func runStatus(a *app, c *command, args []string) int {
 func runShow(a *app, c *command, args []string) int {
 	fl := c.flags()
 	reveal := fl.Bool("reveal", false, "show uaa.clientsecret and uaa.key instead of a mask")
-	tenant := tenantFlag(fl)
-	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
-	if done {
+	inv, _, code := a.begin(c, fl, args, shared{tenant: true})
+	if inv == nil {
 		return code
 	}
-	s, ctx, cancel := a.store(timeout)
-	defer cancel()
-	st, code := a.loadStored(ctx, c, s, *tenant, timeout, false, nil)
+	defer inv.end()
+	st, code := inv.loadStored()
 	if st == nil {
 		return code
 	}
@@ -452,35 +462,33 @@ func runShow(a *app, c *command, args []string) int {
 	if len(out) == 0 || out[len(out)-1] != '\n' {
 		out = append(out, '\n')
 	}
-	a.stdout.Write(out)
+	inv.stdout.Write(out)
 	return exitOK
 }
 
 func runDownload(a *app, c *command, args []string) int {
 	fl := c.flags()
 	force := fl.Bool("force", false, "replace FILE when it exists")
-	tenant := tenantFlag(fl)
-	pos, timeout, code, done := a.parseTimed(c, fl, args, 1, 1)
-	if done {
+	inv, pos, code := a.begin(c, fl, args, shared{tenant: true, minArgs: 1, maxArgs: 1})
+	if inv == nil {
 		return code
 	}
+	defer inv.end()
 	name := pos[0]
 	// Refuse before touching the keychain; privfile's O_EXCL create is what
 	// guards against a file appearing meanwhile.
 	if name != "-" && !*force {
 		if _, err := os.Lstat(name); err == nil {
-			return a.refuseOverwrite(c, name)
+			return inv.refuseOverwrite(name)
 		}
 	}
-	s, ctx, cancel := a.store(timeout)
-	defer cancel()
-	st, code := a.loadStored(ctx, c, s, *tenant, timeout, false, nil)
+	st, code := inv.loadStored()
 	if st == nil {
 		return code
 	}
 	data := st.Key.Bytes()
 	if name == "-" {
-		a.stdout.Write(data)
+		inv.stdout.Write(data)
 		return exitOK
 	}
 	var err error
@@ -489,99 +497,118 @@ func runDownload(a *app, c *command, args []string) int {
 	} else {
 		err = privfile.WriteNew(name, data) // 0600; on Windows, a DACL for you alone
 		if errors.Is(err, fs.ErrExist) {
-			return a.refuseOverwrite(c, name)
+			return inv.refuseOverwrite(name)
 		}
 	}
 	if err != nil {
-		a.errorf(c, "cannot write %s: %v. Nothing was written; choose a folder you can write to.", name, unwrapPath(err))
+		inv.errorf("cannot write %s: %v. Nothing was written; choose a folder you can write to.", displayName(name), unwrapPath(err))
 		return exitNo
 	}
-	fmt.Fprintf(a.stdout, "Wrote the service key of tenant %s to %s (readable by you only). It holds the secret: delete it when you no longer need it.\n", vault.Printable(st.Key.Tenant), name)
+	fmt.Fprintf(inv.stdout, "Wrote the service key of tenant %s to %s (readable by you only). It holds the secret: delete it when you no longer need it.\n", vault.Printable(st.Key.Tenant), displayName(name))
 	return exitOK
 }
 
-func (a *app) refuseOverwrite(c *command, name string) int {
-	a.errorf(c, "%s exists and was left as it is. Choose another file name, or add --force to replace it.", name)
+func (inv *invocation) refuseOverwrite(name string) int {
+	inv.errorf("%s exists and was left as it is. Choose another file name, or add --force to replace it.", displayName(name))
 	return exitNo
 }
 
 func runDelete(a *app, c *command, args []string) int {
 	fl := c.flags()
 	yes := fl.Bool("yes", false, "delete without asking")
-	tenant := tenantFlag(fl)
-	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
-	if done {
+	inv, _, code := a.begin(c, fl, args, shared{tenant: true})
+	if inv == nil {
 		return code
 	}
+	defer inv.end()
 	if !*yes && !a.env.terminal {
-		return a.usageError(c, fl, "stdin is not a terminal, so there is no one to ask: add --yes to delete the stored key")
+		return inv.usageError("stdin is not a terminal, so there is no one to ask: add --yes to delete the stored key")
 	}
-	s, ctx, cancel := a.store(timeout)
-	defer cancel()
-	target := *tenant
-	var damaged error // what calmkey cannot read and Delete(ctx, "") removes
-	if target == "" {
-		sums, err := s.List(ctx)
-		if errors.Is(err, vault.ErrCorrupt) {
-			damaged = err
-		} else {
-			var ok bool
-			if target, code, ok = a.chooseTenant(c, sums, err, timeout, false, nil); !ok {
-				return code
-			}
-		}
+	target, damaged, code, ok := inv.deleteTarget()
+	if !ok {
+		return code
 	}
 	var asked *vault.Stored // the key the user agreed to delete
 	if !*yes {
-		var what string
-		if damaged != nil {
-			fmt.Fprintf(a.stderr, "%s.\n", capitalize(damaged.Error()))
-			what = "what cannot be read"
-		} else {
-			st, err := s.Load(ctx, target)
-			switch {
-			case err == nil:
-				asked = st
-				what = fmt.Sprintf("the service key of tenant %s (%s)", vault.Printable(target), st.Key.CredentialType)
-			case errors.Is(err, vault.ErrCorrupt):
-				what = fmt.Sprintf("the damaged service key of tenant %s", vault.Printable(target))
-			default:
-				return a.failKeychain(c, err, timeout, *tenant)
-			}
+		if asked, code, ok = inv.confirmDelete(target, damaged); !ok {
+			return code
 		}
-		fmt.Fprintf(a.stderr, "Delete %s from the keychain? This cannot be undone. [y/N] ", what)
-		answer, _ := bufio.NewReader(a.stdin).ReadString('\n')
-		switch strings.ToLower(strings.TrimSpace(answer)) {
-		case "y", "yes":
+		// The keychain gets its --timeout from the answer on: a slow answer
+		// is the user's time, not the keychain's.
+		inv.restart()
+	}
+	return inv.deleteKey(target, asked)
+}
+
+// deleteTarget is the tenant delete acts on (see pickTenant), or "" and
+// damaged when the keychain holds what calmkey cannot read, which
+// Delete(ctx, "") removes.
+func (inv *invocation) deleteTarget() (target string, damaged error, code int, ok bool) {
+	if inv.named != "" {
+		return inv.named, nil, exitOK, true
+	}
+	sums, err := inv.store.List(inv.ctx)
+	if errors.Is(err, vault.ErrCorrupt) {
+		return "", err, exitOK, true
+	}
+	target, code, ok = inv.chooseTenant(sums, err)
+	return target, nil, code, ok
+}
+
+// confirmDelete asks on the terminal whether to delete target's key (or
+// what cannot be read, when damaged). ok is true for yes; asked is the key
+// the user agreed to delete, nil when it could not be read.
+func (inv *invocation) confirmDelete(target string, damaged error) (asked *vault.Stored, code int, ok bool) {
+	var what string
+	if damaged != nil {
+		fmt.Fprintf(inv.stderr, "%s.\n", capitalize(damaged.Error()))
+		what = "what cannot be read"
+	} else {
+		st, err := inv.store.Load(inv.ctx, target)
+		switch {
+		case err == nil:
+			asked = st
+			what = fmt.Sprintf("the service key of tenant %s (%s)", vault.Printable(target), st.Key.CredentialType)
+		case errors.Is(err, vault.ErrCorrupt):
+			what = fmt.Sprintf("the damaged service key of tenant %s", vault.Printable(target))
 		default:
-			fmt.Fprintln(a.stderr, "Not deleted.")
-			return exitNo
+			return nil, inv.fail(err, inv.named), false
 		}
 	}
-	// After a question, only the key asked about is deleted: one that
-	// another program stored in its place meanwhile stays.
+	fmt.Fprintf(inv.stderr, "Delete %s from the keychain? This cannot be undone. [y/N] ", what)
+	answer, _ := bufio.NewReader(inv.stdin).ReadString('\n')
+	switch strings.ToLower(strings.TrimSpace(answer)) {
+	case "y", "yes":
+		return asked, exitOK, true
+	}
+	fmt.Fprintln(inv.stderr, "Not deleted.")
+	return nil, exitNo, false
+}
+
+// deleteKey deletes target's key ("": what cannot be read) and its last
+// test. After a question, only the key asked about is deleted: one that
+// another program stored in its place meanwhile stays.
+func (inv *invocation) deleteKey(target string, asked *vault.Stored) int {
 	var err error
 	if asked != nil {
-		err = s.DeleteIf(ctx, target, asked)
+		err = inv.store.DeleteIf(inv.ctx, target, asked.Identity())
 	} else {
-		err = s.Delete(ctx, target)
+		err = inv.store.Delete(inv.ctx, target)
 	}
 	if errors.Is(err, vault.ErrChanged) {
-		a.errorf(c, "%v. Run delete again to delete the key stored now.", err)
+		inv.errorf("%v. Run delete again to delete the key stored now.", err)
 		return exitNo
 	}
 	if err != nil {
-		return a.failKeychain(c, err, timeout, *tenant)
+		return inv.fail(err, inv.named)
 	}
 	if target == "" {
-		fmt.Fprintln(a.stdout, "Deleted what could not be read from the keychain.")
+		fmt.Fprintln(inv.stdout, "Deleted what could not be read from the keychain.")
 		return exitOK
 	}
-	fmt.Fprintf(a.stdout, "Deleted the service key of tenant %s from the keychain.\n", vault.Printable(target))
-	// Its last test goes with it; a failure here changes nothing stored.
-	if h, err := a.history(); err == nil {
-		_ = h.Forget(ctx, target)
-	}
+	fmt.Fprintf(inv.stdout, "Deleted the service key of tenant %s from the keychain.\n", vault.Printable(target))
+	// A failure here changes nothing stored, and is said.
+	inv.forget(target)
 	return exitOK
 }
 
@@ -597,51 +624,57 @@ type testErrorJSON struct {
 
 func runTest(a *app, c *command, args []string) int {
 	fl := c.flags()
-	asJSON := fl.Bool("json", false, "print one JSON object")
-	tenant := tenantFlag(fl)
-	all := fl.Bool("all", false, fmt.Sprintf("test every tenant's key, %d at a time", allInFlight))
-	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
-	if done {
+	all := fl.Bool("all", false, fmt.Sprintf("test every tenant's key, %d at a time", almtest.TestsAtOnce))
+	inv, _, code := a.begin(c, fl, args, shared{json: true, tenant: true})
+	if inv == nil {
 		return code
 	}
-	if *all && *tenant != "" {
-		return a.usageError(c, fl, "--all tests every tenant: leave out --tenant, or --all")
+	defer inv.end()
+	switch {
+	case *all && inv.named != "":
+		return inv.usageError("--all tests every tenant: leave out --tenant, or --all")
+	case *all:
+		return inv.testAll()
 	}
-	s, ctx, cancel := a.store(timeout)
-	defer cancel()
-	if *all {
-		return a.testAll(ctx, c, s, timeout, *asJSON)
-	}
-	st, code := a.loadStored(ctx, c, s, *tenant, timeout, *asJSON, func(errCode, msg string, tenants []string) any {
+	return inv.testTenant()
+}
+
+// testTenant is test without --all: one tenant's logon, its report, and
+// the report kept as the tenant's last test.
+func (inv *invocation) testTenant() int {
+	inv.jsonErr = func(errCode, msg string, tenants []string) any {
 		return testErrorJSON{Steps: []struct{}{}, ErrorCode: errCode, Error: msg, Tenants: tenants}
-	})
+	}
+	ctx, cancel := inv.logonContext()
+	defer cancel()
+	st, code := inv.loadStored()
 	if st == nil {
 		return code
 	}
-	if !*asJSON {
-		fmt.Fprintf(a.stdout, "Testing the service key of tenant %s (%s)...\n", vault.Printable(st.Key.Tenant), st.Key.CredentialType)
+	if !inv.asJSON {
+		fmt.Fprintf(inv.stdout, "Testing the service key of tenant %s (%s)...\n", vault.Printable(st.Key.Tenant), st.Key.CredentialType)
 	}
-	rep := a.logon(ctx, st.Key, timeout)
-	if *asJSON {
-		a.writeJSON(rep)
+	rep := inv.logon(ctx, st.Key)
+	if inv.asJSON {
+		inv.writeJSON(rep)
 	} else {
 		s := rep.String()
-		fmt.Fprint(a.stdout, s)
+		fmt.Fprint(inv.stdout, s)
 		if !strings.HasSuffix(s, "\n") {
-			fmt.Fprintln(a.stdout)
+			fmt.Fprintln(inv.stdout)
 		}
 	}
 	switch {
 	case rep.OK:
-	case errors.Is(a.ctx.Err(), context.Canceled):
-		a.errorf(c, "interrupted.")
+	case inv.interrupted():
+		inv.errorf("interrupted.")
 	case rep.KeyRejected:
-		a.errorf(c, "the key was rejected. To delete it here too, run 'calmkeyctl delete%s'.", tenantArg(st.Key.Tenant))
+		inv.errorf("the key was rejected. To delete it here too, run 'calmkeyctl delete%s'.", tenantArg(st.Key.Tenant))
 	case errors.Is(ctx.Err(), context.DeadlineExceeded):
-		a.errorf(c, "the logon did not finish within --timeout %s. Try again, or allow more time with a longer --timeout.", timeout)
+		inv.errorf("the logon did not finish within --timeout %s. Try again, or allow more time with a longer --timeout.", inv.timeout)
 	}
-	if !errors.Is(a.ctx.Err(), context.Canceled) {
-		a.record(ctx, c, almtest.NewLastTest(st, rep))
+	if !inv.interrupted() {
+		inv.record(almtest.NewLastTest(st, rep))
 	}
 	if !rep.OK {
 		return exitNo
@@ -649,29 +682,18 @@ func runTest(a *app, c *command, args []string) int {
 	return exitOK
 }
 
-// logon runs the logon test with key, with what is left of the command's
-// deadline.
-func (a *app) logon(ctx context.Context, key *vault.Key, timeout time.Duration) *almtest.Report {
-	left := timeout
+// interrupted reports whether the user interrupted the command (Ctrl-C).
+func (inv *invocation) interrupted() bool {
+	return errors.Is(inv.app.ctx.Err(), context.Canceled)
+}
+
+// logon runs the logon test with key, bounded by ctx (logonContext).
+func (inv *invocation) logon(ctx context.Context, key *vault.Key) *almtest.Report {
+	left := inv.timeout
 	if d, ok := ctx.Deadline(); ok {
 		left = time.Until(d)
 	}
-	return almtest.Run(ctx, key, almtest.Options{Timeout: max(left, time.Millisecond), RootCAs: a.env.rootCAs})
-}
-
-// record keeps tests as their tenants' last (almtest.History), which list
-// shows and the desktop app shows. A failure is a warning: the test itself ran.
-func (a *app) record(ctx context.Context, c *command, tests ...almtest.LastTest) {
-	h, err := a.history()
-	if err == nil {
-		// Its own short deadline: the command's may be spent by a slow logon.
-		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-		defer cancel()
-		err = h.Record(rctx, tests...)
-	}
-	if err != nil {
-		fmt.Fprintf(a.stderr, "calmkeyctl %s: warning: the result was not kept as the last test: %v\n", c.name, err)
-	}
+	return almtest.Run(ctx, key, almtest.Options{Timeout: max(left, time.Millisecond), RootCAs: inv.env.rootCAs})
 }
 
 func runVersion(a *app, c *command, args []string) int {

@@ -549,7 +549,7 @@ func TestE2EX509FromStdin(t *testing.T) {
 		t.Errorf("token_url %q is not the certurl", st.TokenURL)
 	}
 	r = c.run("", "status")
-	if !strings.Contains(r.stdout, expiry.Local().Format(time.RFC3339)) || !strings.Contains(r.stdout, "x509") {
+	if !strings.Contains(r.stdout, "Certificate expiry:  "+vault.FormatTime(expiry)+" (in ") || !strings.Contains(r.stdout, "x509") {
 		t.Errorf("status does not show the certificate expiry:\n%s", r.stdout)
 	}
 	r = c.run("", "show")

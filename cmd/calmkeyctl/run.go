@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -277,13 +276,6 @@ func (a *app) parseTimed(c *command, fs *flag.FlagSet, args []string, minArgs, m
 	return pos, *t, exitOK, false
 }
 
-// store opens the keychain store for a command bounded by timeout, and the
-// context that bounds it.
-func (a *app) store(timeout time.Duration) (*vault.Store, context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(a.ctx, timeout)
-	return a.open(timeout), ctx, cancel
-}
-
 // open opens the keychain store; its calls are bounded by timeout and by
 // the context they are given.
 func (a *app) open(timeout time.Duration) *vault.Store {
@@ -381,91 +373,7 @@ func shellQuote(s string) string {
 	}
 }
 
-func (a *app) failKeychain(c *command, err error, timeout time.Duration, tenant string) int {
-	msg, code := keychainError(err, timeout, tenant)
-	a.errorf(c, "%s", msg)
-	return code
-}
-
-// jsonError makes the --json reply of a command that could not read a key
-// from the error code and message, and the tenants when several have a key
-// and none was named.
-type jsonError func(errCode, msg string, tenants []string) any
-
-// pickTenant is the tenant a key command acts on: the one named with
-// --tenant, or else the only one that has a key. When none or several have
-// a key, or the keychain fails, it reports why (with asJSON, also as the
-// JSON reply jsonErr makes) and returns ok false and the exit status: 2 for
-// several, listing them.
-func (a *app) pickTenant(ctx context.Context, c *command, s *vault.Store, named string, timeout time.Duration, asJSON bool, jsonErr jsonError) (tenant string, code int, ok bool) {
-	if named != "" {
-		return named, exitOK, true
-	}
-	sums, err := s.List(ctx)
-	return a.chooseTenant(c, sums, err, timeout, asJSON, jsonErr)
-}
-
-// chooseTenant is pickTenant once the keys are listed: sums, or err.
-func (a *app) chooseTenant(c *command, sums []vault.Summary, err error, timeout time.Duration, asJSON bool, jsonErr jsonError) (tenant string, code int, ok bool) {
-	if err == nil && len(sums) == 1 {
-		return sums[0].Tenant, exitOK, true
-	}
-	var msg string
-	var names []string
-	switch {
-	case err != nil:
-		msg, code = keychainError(err, timeout, "")
-	case len(sums) == 0:
-		msg, code = keychainError(vault.ErrNotFound, timeout, "")
-		err = vault.ErrNotFound
-	default:
-		code = exitUsage
-		var b strings.Builder
-		fmt.Fprintf(&b, "%d tenants have a service key; name one with --tenant NAME:", len(sums))
-		for _, sum := range sums {
-			names = append(names, sum.Tenant)
-			fmt.Fprintf(&b, "\n  %s", vault.Printable(sum.Tenant))
-		}
-		msg = b.String()
-	}
-	if asJSON {
-		errCode := "tenant_required"
-		if err != nil {
-			errCode = errorCode(err)
-		}
-		a.writeJSON(jsonErr(errCode, msg, names))
-	}
-	a.errorf(c, "%s", msg)
-	return "", code, false
-}
-
-// loadStored reads the key of the tenant named (or the only one, see
-// pickTenant). On failure it reports why and returns nil and the exit
-// status; with asJSON it also prints the reply that jsonErr makes, so that
-// a script still gets one JSON object on stdout.
-func (a *app) loadStored(ctx context.Context, c *command, s *vault.Store, named string, timeout time.Duration, asJSON bool, jsonErr jsonError) (*vault.Stored, int) {
-	tenant, code, ok := a.pickTenant(ctx, c, s, named, timeout, asJSON, jsonErr)
-	if !ok {
-		return nil, code
-	}
-	st, err := s.Load(ctx, tenant)
-	if err == nil {
-		return st, exitOK
-	}
-	msg, code := keychainError(err, timeout, tenant)
-	if asJSON {
-		a.writeJSON(jsonErr(errorCode(err), msg, nil))
-	}
-	a.errorf(c, "%s", msg)
-	return nil, code
-}
-
 // tenantFlag adds --tenant to fs.
 func tenantFlag(fs *flag.FlagSet) *string {
 	return fs.String("tenant", "", "the tenant (uaa.identityzone) whose key to use; may be left out when one tenant has a key")
-}
-
-// history is where the last tests are kept (almtest.History).
-func (a *app) history() (*almtest.History, error) {
-	return almtest.OpenHistory(a.env.historyDir, a.service())
 }

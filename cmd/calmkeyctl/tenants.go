@@ -2,13 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"sync"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
@@ -16,22 +17,22 @@ import (
 
 // Several tenants: list, and test --all.
 
-// allInFlight bounds the logon tests test --all runs at once.
-const allInFlight = 8
-
 var listCmd = &command{
 	name:    "list",
 	usage:   "list [--json]",
 	summary: "every tenant's key: region, type, expiry, last test",
 	help: `Lists every tenant that has a key, by name: region, credential type,
 certificate expiry (x509 keys) and the last logon test that 'calmkeyctl
-test' ran: its outcome and when. Never shows a secret. It reads one
-keychain item per tenant (and one for the index of tenants), not the keys
-themselves, so damage in a key's parts shows in status and test. Exit status 0 whenever the keychain answered, also
-when no key is stored. With --json, prints one JSON object: "service",
-"tenants" (a list: "tenant", "region", "client_id", "credential_type",
-"credential_type_declared", "api_endpoint", "token_url", "uploaded_at",
-"file_name", "cert_expiry", "last_test" with "result" (works, warning,
+test' ran: its outcome and when. Never shows a secret. It reads every
+tenant's key whole (` + strconv.Itoa(vault.LoadsAtOnce) + ` at a time), so a key with a damaged part shows as
+damaged, as status and test show it. A key stored by an earlier calmkey
+under a name that is not a valid tenant (subdomain) name, such as a
+look-alike of another tenant's name, is flagged. Exit status 0 whenever the
+keychain answered, also when no key is stored. With --json, prints one JSON
+object: "service", "tenants" (a list: "tenant", "region", "client_id",
+"credential_type", "credential_type_declared", "api_endpoint", "token_url",
+"uploaded_at", "file_name", "cert_expiry", "tenant_name_error" for a name
+that is not a valid tenant name, "last_test" with "result" (works, warning,
 fails, rejected), "ok" and "at", or null when not tested; "error_code"
 corrupt and "error" for a damaged key), and "error_code" and "error" when
 the keychain cannot be read.`,
@@ -62,66 +63,82 @@ type lastTestJSON struct {
 }
 
 func runList(a *app, c *command, args []string) int {
-	fl := c.flags()
-	asJSON := fl.Bool("json", false, "print one JSON object")
-	_, timeout, code, done := a.parseTimed(c, fl, args, 0, 0)
-	if done {
+	inv, _, code := a.begin(c, c.flags(), args, shared{json: true})
+	if inv == nil {
 		return code
 	}
-	s, ctx, cancel := a.store(timeout)
-	defer cancel()
-	sums, err := s.List(ctx)
-	if err != nil {
-		msg, code := keychainError(err, timeout, "")
-		if *asJSON {
-			a.writeJSON(listJSON{Service: a.service(), Tenants: []tenantJSON{}, ErrorCode: errorCode(err), Error: msg})
-		}
-		a.errorf(c, "%s", msg)
+	defer inv.end()
+	inv.jsonErr = func(errCode, msg string, _ []string) any {
+		return listJSON{Service: a.service(), Tenants: []tenantJSON{}, ErrorCode: errCode, Error: msg}
+	}
+	entries, code, ok := inv.loadAll(inv.ctx, false)
+	if !ok {
 		return code
 	}
-	tests := a.lastTests(ctx, c)
-	if *asJSON {
+	tests := inv.lastTests()
+	if inv.asJSON {
 		out := listJSON{Service: a.service(), Tenants: []tenantJSON{}}
-		for _, sum := range sums {
-			out.Tenants = append(out.Tenants, summaryJSON(sum, tests.For(sum)))
+		for _, e := range entries {
+			out.Tenants = append(out.Tenants, entryJSON(e, tests))
 		}
-		a.writeJSON(out)
+		inv.writeJSON(out)
 		return exitOK
 	}
-	if len(sums) == 0 {
-		fmt.Fprintf(a.stdout, "No service key is stored (keychain service %q). Upload one with 'calmkeyctl upload FILE'.\n", a.service())
-		return exitOK
-	}
-	fmt.Fprintf(a.stdout, "%d %s stored (keychain service %q):\n\n", len(sums), plural(len(sums), "service key", "service keys"), a.service())
-	// The tenant comes last: a name of any length or script then cannot
-	// push the other columns out of line.
-	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "REGION\tTYPE\tCERTIFICATE EXPIRY\tLAST TEST\tTENANT")
-	now := time.Now()
-	for _, sum := range sums {
-		name := vault.Printable(sum.Tenant)
-		if sum.Err != nil {
-			fmt.Fprintf(tw, "-\t-\t-\tdamaged: see 'calmkeyctl status%s'\t%s\n", tenantArg(sum.Tenant), name)
-			continue
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", vault.Printable(orUnknown(sum.Region)), sum.CredentialTypeText(), expiryCell(sum.CertExpiry, now), lastTestCell(tests.For(sum)), name)
-	}
-	tw.Flush()
+	inv.writeList(entries, tests)
 	return exitOK
 }
 
-// lastTests reads the recorded tests; a history that cannot be read is a
-// warning, and every tenant shows as not tested.
-func (a *app) lastTests(ctx context.Context, c *command) almtest.LastTests {
-	h, err := a.history()
-	var tests almtest.LastTests
-	if err == nil {
-		tests, err = h.Read(ctx)
+// loadAll reads every tenant's key (vault.Store.LoadAll). When the keychain
+// fails, or its index of tenants is damaged (which hides which tenants
+// there are), or with needOne none is stored, it reports why and returns
+// ok false and the exit status.
+func (inv *invocation) loadAll(ctx context.Context, needOne bool) (entries []vault.Entry, code int, ok bool) {
+	entries, err := inv.store.LoadAll(ctx)
+	switch {
+	case err != nil:
+	case len(entries) == 1 && entries[0].Tenant == "" && entries[0].Err != nil:
+		err = entries[0].Err
+	case len(entries) == 0 && needOne:
+		err = vault.ErrNotFound
+	default:
+		return entries, exitOK, true
 	}
-	if err != nil {
-		fmt.Fprintf(a.stderr, "calmkeyctl %s: warning: the last tests cannot be read: %v\n", c.name, err)
+	return nil, inv.fail(err, ""), false
+}
+
+// writeList is list's table: a row per tenant, damaged keys as damaged,
+// then a warning for each name that is not a valid tenant name.
+func (inv *invocation) writeList(entries []vault.Entry, tests almtest.LastTests) {
+	if len(entries) == 0 {
+		fmt.Fprintf(inv.stdout, "No service key is stored (keychain service %q). Upload one with 'calmkeyctl upload FILE'.\n", inv.service())
+		return
 	}
-	return tests
+	fmt.Fprintf(inv.stdout, "%d %s stored (keychain service %q):\n\n", len(entries), plural(len(entries), "service key", "service keys"), inv.service())
+	// The tenant comes last: a name of any length or script then cannot
+	// push the other columns out of line.
+	tw := tabwriter.NewWriter(inv.stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "REGION\tTYPE\tCERTIFICATE EXPIRY\tLAST TEST\tTENANT")
+	now := time.Now()
+	var badNames []string
+	for _, e := range entries {
+		name := vault.Printable(e.Tenant)
+		if nameProblem(e.Tenant) != "" {
+			badNames = append(badNames, e.Tenant)
+			name += "  (not a valid tenant name: see below)"
+		}
+		if e.Err != nil {
+			fmt.Fprintf(tw, "-\t-\t-\tdamaged: see 'calmkeyctl status%s'\t%s\n", tenantArg(e.Tenant), name)
+			continue
+		}
+		sum := e.Stored.Summary()
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", vault.Printable(orUnknown(sum.Region)), sum.CredentialTypeText(), expiryCell(sum.CertExpiry, now), lastTestCell(tests.For(sum)), name)
+	}
+	tw.Flush()
+	if n := len(badNames); n == 1 {
+		fmt.Fprintf(inv.stdout, "\nWarning: %s\n", nameWarning(badNames[0]))
+	} else if n > 1 {
+		fmt.Fprintf(inv.stdout, "\nWarning: the %d names flagged above are not valid tenant (subdomain) names. An earlier calmkey stored these keys; such a name may imitate another tenant's name. 'calmkeyctl status --tenant NAME' tells why for each; check the keys in the %s, and delete those that are not the tenants' with 'calmkeyctl delete --tenant NAME'.\n", n, vault.CockpitPath)
+	}
 }
 
 // expiryCell is the certificate expiry in list: the local date and the
@@ -134,32 +151,37 @@ func expiryCell(notAfter, now time.Time) string {
 	return e.Date() + " (" + e.When() + ")"
 }
 
-// lastTestCell is the last test in list: its outcome and local time.
+// lastTestCell is the last test in list: its outcome and when
+// (vault.FormatTime).
 func lastTestCell(lt *almtest.LastTest) string {
 	if lt == nil {
 		return "not tested"
 	}
-	return lt.Report.Short() + ", " + lt.At().Local().Format("2006-01-02 15:04")
+	return lt.Report.Short() + ", " + vault.FormatTime(lt.At())
 }
 
-func summaryJSON(sum vault.Summary, lt *almtest.LastTest) tenantJSON {
-	if sum.Err != nil {
-		return tenantJSON{keyJSON: keyJSON{Tenant: sum.Tenant}, ErrorCode: errorCode(sum.Err), Error: sum.Err.Error()}
+// entryJSON is a tenant's object in list --json: the key's facts and last
+// test, or error_code and error for a damaged key.
+func entryJSON(e vault.Entry, tests almtest.LastTests) tenantJSON {
+	if e.Err != nil {
+		return tenantJSON{keyJSON: keyJSON{Tenant: e.Tenant, TenantNameError: nameProblem(e.Tenant)}, ErrorCode: errorCode(e.Err), Error: e.Err.Error()}
 	}
+	sum := e.Stored.Summary()
 	t := tenantJSON{keyJSON: newKeyJSON(sum)}
-	if lt != nil {
+	if lt := tests.For(sum); lt != nil {
 		t.LastTest = &lastTestJSON{Result: lt.Report.Code(), OK: lt.Report.OK, At: lt.At().UTC()}
 	}
 	return t
 }
 
-// allJSON is test --all --json.
+// allJSON is test --all --json. Tenants holds a tenantReport or a
+// tenantError per tenant.
 type allJSON struct {
-	OK        bool              `json:"ok"`
-	Tenants   []json.RawMessage `json:"tenants"`
-	Summary   allSummary        `json:"summary"`
-	ErrorCode string            `json:"error_code,omitempty"`
-	Error     string            `json:"error,omitempty"`
+	OK        bool       `json:"ok"`
+	Tenants   []any      `json:"tenants"`
+	Summary   allSummary `json:"summary"`
+	ErrorCode string     `json:"error_code,omitempty"`
+	Error     string     `json:"error,omitempty"`
 }
 
 type allSummary struct {
@@ -169,103 +191,85 @@ type allSummary struct {
 	FailedTenants []string `json:"failed_tenants"`
 }
 
-// tenantTest is one tenant's part of test --all: a report, or why there is
-// none (its key could not be read).
-type tenantTest struct {
-	sum vault.Summary
-	st  *vault.Stored
-	rep *almtest.Report
-	err error
+// tenantReport is one tenant's object in test --all --json: "tenant", then
+// the fields of its test --json report in their order.
+type tenantReport struct {
+	Tenant string `json:"tenant"`
+	reportJSON
 }
 
-func (tt *tenantTest) ok() bool { return tt.err == nil && tt.rep != nil && tt.rep.OK }
+// tenantError is one tenant's object in test --all --json when its key
+// could not be read: "tenant", then the shape of testErrorJSON.
+type tenantError struct {
+	Tenant string `json:"tenant"`
+	testErrorJSON
+}
 
-// testAll is test --all: every tenant's logon, allInFlight at a time, a
-// line per tenant in name order as soon as it and those before it are done,
-// then a summary; exit status 1 if any tenant fails.
-func (a *app) testAll(ctx context.Context, c *command, s *vault.Store, timeout time.Duration, asJSON bool) int {
-	sums, err := s.List(ctx)
-	if err != nil {
-		msg, code := keychainError(err, timeout, "")
-		if asJSON {
-			a.writeJSON(allJSON{Tenants: []json.RawMessage{}, Summary: allSummary{FailedTenants: []string{}}, ErrorCode: errorCode(err), Error: msg})
-		}
-		a.errorf(c, "%s", msg)
+// reportJSON is an almtest.Report as its MarshalJSON writes it (test
+// --json), as fields that a struct can put after "tenant";
+// TestReportJSONMatches keeps the two the same.
+type reportJSON struct {
+	OK             bool           `json:"ok"`
+	KeyRejected    bool           `json:"key_rejected"`
+	Steps          []almtest.Step `json:"steps"`
+	Started        time.Time      `json:"started"`
+	Ms             int64          `json:"ms"`
+	TokenLifetimeS int64          `json:"token_lifetime_s"`
+	Scopes         []string       `json:"scopes"`
+}
+
+func newReportJSON(r *almtest.Report) reportJSON {
+	j := reportJSON{
+		OK: r.OK, KeyRejected: r.KeyRejected, Steps: r.Steps, Started: r.Started.Round(0),
+		Ms: r.Duration.Milliseconds(), TokenLifetimeS: int64(r.TokenLifetime / time.Second), Scopes: r.Scopes,
+	}
+	if j.Steps == nil {
+		j.Steps = []almtest.Step{}
+	}
+	if j.Scopes == nil {
+		j.Scopes = []string{}
+	}
+	return j
+}
+
+// tenantTest is one tenant's part of test --all: its key as loaded (or why
+// it could not be), and the report of its logon.
+type tenantTest struct {
+	vault.Entry
+	rep *almtest.Report
+}
+
+func (tt *tenantTest) ok() bool { return tt.Err == nil && tt.rep != nil && tt.rep.OK }
+
+// testAll is test --all: every tenant's logon, almtest.TestsAtOnce at a
+// time, a line per tenant in name order as soon as it and those before it
+// are done, then a summary; exit status 1 if any tenant fails.
+func (inv *invocation) testAll() int {
+	inv.jsonErr = func(errCode, msg string, _ []string) any {
+		return allJSON{Tenants: []any{}, Summary: allSummary{FailedTenants: []string{}}, ErrorCode: errCode, Error: msg}
+	}
+	ctx, cancel := inv.logonContext()
+	defer cancel()
+	entries, code, ok := inv.loadAll(ctx, true)
+	if !ok {
 		return code
 	}
-	if len(sums) == 0 {
-		msg, code := keychainError(vault.ErrNotFound, timeout, "")
-		if asJSON {
-			a.writeJSON(allJSON{Tenants: []json.RawMessage{}, Summary: allSummary{FailedTenants: []string{}}, ErrorCode: "not_stored", Error: msg})
+	if !inv.asJSON {
+		fmt.Fprintf(inv.stdout, "Testing the service keys of %d %s, %d at a time...\n", len(entries), plural(len(entries), "tenant", "tenants"), min(almtest.TestsAtOnce, len(entries)))
+	}
+	results := inv.testEach(ctx, entries, func(r *tenantTest) {
+		if !inv.asJSON {
+			inv.writeTenantLine(inv.stdout, r)
 		}
-		a.errorf(c, "%s", msg)
-		return code
+	})
+	if !inv.interrupted() {
+		inv.recordAll(results)
 	}
-	if !asJSON {
-		fmt.Fprintf(a.stdout, "Testing the service keys of %d %s, %d at a time...\n", len(sums), plural(len(sums), "tenant", "tenants"), min(allInFlight, len(sums)))
-	}
-	results := make([]tenantTest, len(sums))
-	done := make([]chan struct{}, len(sums))
-	for i := range done {
-		done[i] = make(chan struct{})
-	}
-	slots := make(chan struct{}, allInFlight)
-	var wg sync.WaitGroup
-	for i, sum := range sums {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			defer close(done[i])
-			slots <- struct{}{}
-			defer func() { <-slots }()
-			results[i] = a.testOne(ctx, s, sum, timeout)
-		}()
-	}
-	var sum allSummary
-	sum.FailedTenants = []string{}
-	for i := range results {
-		<-done[i]
-		r := &results[i]
-		sum.Tested++
-		if r.ok() {
-			sum.OK++
-		} else {
-			sum.Failed++
-			sum.FailedTenants = append(sum.FailedTenants, r.sum.Tenant)
-		}
-		if !asJSON {
-			a.writeTenantLine(a.stdout, r, timeout)
-		}
-	}
-	wg.Wait()
-	var tests []almtest.LastTest
-	for _, r := range results {
-		if r.rep != nil {
-			tests = append(tests, almtest.NewLastTest(r.st, r.rep))
-		}
-	}
-	if !errors.Is(a.ctx.Err(), context.Canceled) && len(tests) > 0 {
-		a.record(ctx, c, tests...)
-	}
-	if asJSON {
-		out := allJSON{OK: sum.Failed == 0, Summary: sum}
-		for i := range results {
-			out.Tenants = append(out.Tenants, tenantReportJSON(&results[i], timeout))
-		}
-		a.writeJSON(out)
+	sum := summarize(results)
+	if inv.asJSON {
+		inv.writeJSON(allJSON{OK: sum.Failed == 0, Tenants: inv.tenantReports(results), Summary: sum})
 	} else {
-		line := fmt.Sprintf("%d %s tested: %d %s", sum.Tested, plural(sum.Tested, "tenant", "tenants"), sum.OK, plural(sum.OK, "works", "work"))
-		if sum.Failed > 0 {
-			names := ""
-			for i, n := range sum.FailedTenants {
-				if i > 0 {
-					names += ", "
-				}
-				names += vault.Printable(n)
-			}
-			line += fmt.Sprintf(", %d %s (%s)", sum.Failed, plural(sum.Failed, "fails", "fail"), names)
-		}
-		fmt.Fprintln(a.stdout, line+".")
+		fmt.Fprintln(inv.stdout, sum.line())
 	}
 	if sum.Failed > 0 {
 		return exitNo
@@ -273,28 +277,103 @@ func (a *app) testAll(ctx context.Context, c *command, s *vault.Store, timeout t
 	return exitOK
 }
 
-// testOne loads a tenant's key and logs on with it.
-func (a *app) testOne(ctx context.Context, s *vault.Store, sum vault.Summary, timeout time.Duration) tenantTest {
-	r := tenantTest{sum: sum}
-	if sum.Err != nil {
-		r.err = sum.Err
-		return r
+// testEach logs on with every key that loaded, almtest.TestsAtOnce at a
+// time, and calls each with the tenants' results in name order, each as
+// soon as it and those before it are done.
+func (inv *invocation) testEach(ctx context.Context, entries []vault.Entry, each func(*tenantTest)) []tenantTest {
+	results := make([]tenantTest, len(entries))
+	done := make([]chan struct{}, len(entries))
+	for i := range done {
+		done[i] = make(chan struct{})
 	}
-	r.st, r.err = s.Load(ctx, sum.Tenant)
-	if r.err != nil {
-		return r
+	var g errgroup.Group
+	g.SetLimit(almtest.TestsAtOnce)
+	// Go waits for a free slot, so the tests start from a goroutine of
+	// their own while this one prints those that are done.
+	go func() {
+		for i, e := range entries {
+			g.Go(func() error {
+				defer close(done[i])
+				results[i] = tenantTest{Entry: e}
+				if e.Err == nil {
+					results[i].rep = inv.logon(ctx, e.Stored.Key)
+				}
+				return nil
+			})
+		}
+	}()
+	for i := range results {
+		<-done[i]
+		each(&results[i])
 	}
-	r.rep = a.logon(ctx, r.st.Key, timeout)
-	return r
+	// Every test has run, and so every Go has been called.
+	_ = g.Wait()
+	return results
+}
+
+// recordAll keeps the reports as the tenants' last tests.
+func (inv *invocation) recordAll(results []tenantTest) {
+	var tests []almtest.LastTest
+	for _, r := range results {
+		if r.rep != nil {
+			tests = append(tests, almtest.NewLastTest(r.Stored, r.rep))
+		}
+	}
+	if len(tests) > 0 {
+		inv.record(tests...)
+	}
+}
+
+func summarize(results []tenantTest) allSummary {
+	sum := allSummary{FailedTenants: []string{}}
+	for i := range results {
+		sum.Tested++
+		if results[i].ok() {
+			sum.OK++
+		} else {
+			sum.Failed++
+			sum.FailedTenants = append(sum.FailedTenants, results[i].Tenant)
+		}
+	}
+	return sum
+}
+
+// line is test --all's last line: how many were tested, work and fail,
+// naming those that fail.
+func (s allSummary) line() string {
+	line := fmt.Sprintf("%d %s tested: %d %s", s.Tested, plural(s.Tested, "tenant", "tenants"), s.OK, plural(s.OK, "works", "work"))
+	if s.Failed > 0 {
+		names := make([]string, len(s.FailedTenants))
+		for i, n := range s.FailedTenants {
+			names[i] = vault.Printable(n)
+		}
+		line += fmt.Sprintf(", %d %s (%s)", s.Failed, plural(s.Failed, "fails", "fail"), strings.Join(names, ", "))
+	}
+	return line + "."
+}
+
+// tenantReports are test --all --json's tenants: a tenantReport each, or
+// a tenantError for a key that could not be read.
+func (inv *invocation) tenantReports(results []tenantTest) []any {
+	out := make([]any, len(results))
+	for i, r := range results {
+		if r.Err != nil {
+			msg, _ := keychainError(r.Err, inv.timeout, r.Tenant)
+			out[i] = tenantError{Tenant: r.Tenant, testErrorJSON: testErrorJSON{Steps: []struct{}{}, ErrorCode: errorCode(r.Err), Error: msg}}
+			continue
+		}
+		out[i] = tenantReport{Tenant: r.Tenant, reportJSON: newReportJSON(r.rep)}
+	}
+	return out
 }
 
 // writeTenantLine is test --all's line for one tenant: a status word, the
 // tenant and its credential type, the outcome and, on trouble, the first
 // step in trouble and what to do.
-func (a *app) writeTenantLine(w io.Writer, r *tenantTest, timeout time.Duration) {
-	name := vault.Printable(r.sum.Tenant)
-	if r.err != nil {
-		msg, _ := keychainError(r.err, timeout, r.sum.Tenant)
+func (inv *invocation) writeTenantLine(w io.Writer, r *tenantTest) {
+	name := vault.Printable(r.Tenant)
+	if r.Err != nil {
+		msg, _ := keychainError(r.Err, inv.timeout, r.Tenant)
 		fmt.Fprintf(w, "FAIL  %s: the key cannot be read: %s\n", name, msg)
 		return
 	}
@@ -305,7 +384,7 @@ func (a *app) writeTenantLine(w io.Writer, r *tenantTest, timeout time.Duration)
 	case r.rep.Code() == "warning":
 		word = "warn"
 	}
-	line := fmt.Sprintf("%s  %s (%s): %s", word, name, r.st.Key.CredentialType, r.rep.Short())
+	line := fmt.Sprintf("%s  %s (%s): %s", word, name, r.Stored.Key.CredentialType, r.rep.Short())
 	if step := r.rep.FirstTrouble(); step != nil {
 		line += "; " + step.String()
 		if step.Hint != "" {
@@ -315,24 +394,4 @@ func (a *app) writeTenantLine(w io.Writer, r *tenantTest, timeout time.Duration)
 		line += fmt.Sprintf(" (%d ms)", r.rep.Duration.Milliseconds())
 	}
 	fmt.Fprintln(w, line)
-}
-
-// tenantReportJSON is one tenant's object in test --all --json: "tenant",
-// then its test --json report's fields in their order, or the shape of
-// testErrorJSON when its key could not be read.
-func tenantReportJSON(r *tenantTest, timeout time.Duration) json.RawMessage {
-	var body any = r.rep
-	if r.err != nil {
-		msg, _ := keychainError(r.err, timeout, r.sum.Tenant)
-		body = testErrorJSON{Steps: []struct{}{}, ErrorCode: errorCode(r.err), Error: msg}
-	}
-	name, err := json.Marshal(r.sum.Tenant)
-	if err == nil {
-		var fields []byte
-		if fields, err = json.Marshal(body); err == nil && len(fields) > 2 && fields[0] == '{' {
-			// {"tenant":...,  and the object's own members after it.
-			return json.RawMessage(append(append([]byte(`{"tenant":`), name...), append([]byte{','}, fields[1:]...)...))
-		}
-	}
-	panic(fmt.Sprintf("test --all: a report does not marshal: %v", err)) // our own plain types always do
 }

@@ -49,6 +49,16 @@ func newTenants(t *testing.T, good, bad []string) *tenantSetup {
 			key = srv.X509KeyWith(testkeys.Fields{Tenant: tenant})
 		}
 		ts.files[tenant] = key
+		if vault.TenantNameError(tenant) != nil {
+			// Refused now; stored as an earlier calmkey did, it must work.
+			if r := runIn(t, ts.e, string(key), "upload", "-"); r.code != exitNo || !strings.Contains(r.stderr, "uaa.identityzone: is not a valid tenant (subdomain) name") {
+				t.Fatalf("upload of %q: %v; want it refused", tenant, r)
+			}
+			if got := storeAsEarlier(t, ts.mem, unitService, ts.e.lockDir, key, ""); got != tenant {
+				t.Fatalf("stored %q as %q", tenant, got)
+			}
+			continue
+		}
 		if r := runIn(t, ts.e, string(key), "upload", "-"); r.code != exitOK || !strings.Contains(r.stdout, vault.Printable(tenant)) {
 			t.Fatalf("upload of %q: %v", tenant, r)
 		}
@@ -312,9 +322,13 @@ func TestOddTenantNamesInProcess(t *testing.T) {
 	}
 	r = runIn(t, ts.e, "", "list")
 	for _, n := range oddNames {
-		if !strings.Contains(r.stdout, "  "+n+"\n") {
-			t.Errorf("list lacks %q:\n%s", n, r.stdout)
+		// None is a valid tenant (subdomain) name: each is flagged.
+		if !strings.Contains(r.stdout, "  "+n+"  (not a valid tenant name: see below)\n") {
+			t.Errorf("list lacks %q, flagged:\n%s", n, r.stdout)
 		}
+	}
+	if !strings.Contains(r.stdout, "\nWarning: the 4 names flagged above are not valid tenant (subdomain) names.") {
+		t.Errorf("list does not say why it flags the names:\n%s", r.stdout)
 	}
 	for _, n := range oddNames {
 		r := runIn(t, ts.e, "", "status", "--tenant", n, "--json")
@@ -338,9 +352,15 @@ func TestOddTenantNamesInProcess(t *testing.T) {
 	if !strings.Contains(r.stderr, "calmkeyctl delete --tenant "+long+"'") {
 		t.Errorf("test of a rejected key does not propose the delete: %q", r.stderr)
 	}
+	// A second key of such a name is refused by the format check; status
+	// says why the stored one is flagged, and how to delete it, quoted.
 	r = runIn(t, ts.e, string(ts.good.SecretKeyWith(testkeys.Fields{Tenant: "acme prod", ClientID: "sb-2!b1|sapcloudalm!b2"})), "upload", "-")
-	if r.code != exitNo || !strings.Contains(r.stderr, "tenant acme prod already has a service key") || !strings.Contains(r.stderr, shellQuote("acme prod")) {
+	if r.code != exitNo || !strings.Contains(r.stderr, "uaa.identityzone: is not a valid tenant (subdomain) name") {
 		t.Errorf("second key of 'acme prod': %v", r)
+	}
+	r = runIn(t, ts.e, "", "status", "--tenant", "acme prod")
+	if r.code != exitOK || !strings.Contains(r.stdout, `Warning: "acme prod" is not a valid tenant (subdomain) name`) || !strings.Contains(r.stdout, "'calmkeyctl delete --tenant "+shellQuote("acme prod")+"'") {
+		t.Errorf("status of 'acme prod': %v", r)
 	}
 	if q := shellQuote("it's-a-tenant"); q != `'it'\''s-a-tenant'` && q != `"it's-a-tenant"` {
 		t.Errorf("shellQuote = %s", q)
@@ -401,10 +421,10 @@ func BenchmarkTestAll20(b *testing.B) {
 	})
 }
 
-// TestDamagedTenantInListAndTestAll: a tenant whose manifest is damaged is
-// listed as such (list reads no parts: damaged parts show when the key is
-// read); test --all fails both damaged tenants with the reason and tests
-// the others; the JSON names them with error_code corrupt.
+// TestDamagedTenantInListAndTestAll: tenants whose manifest or a part is
+// damaged are listed as such (list reads every key whole: it vouches for
+// nothing it did not read); test --all fails both damaged tenants with the
+// reason and tests the others; the JSON names them with error_code corrupt.
 func TestDamagedTenantInListAndTestAll(t *testing.T) {
 	ts := newTenants(t, []string{"acme-dev", "acme-prod", "beta"}, nil)
 	_ = ts.mem.Set(unitService, vault.KeyItem("acme-dev"), "{not json")
@@ -412,11 +432,12 @@ func TestDamagedTenantInListAndTestAll(t *testing.T) {
 	v, _ := ts.mem.Get(unitService, part)
 	_ = ts.mem.Set(unitService, part, v[:len(v)-1])
 	r := runIn(t, ts.e, "", "list")
-	if r.code != exitOK || !regexp.MustCompile(`not tested\s+acme-prod\n`).MatchString(r.stdout) || !regexp.MustCompile(`damaged: see 'calmkeyctl status --tenant acme-dev'\s+acme-dev\n`).MatchString(r.stdout) {
+	if r.code != exitOK || !regexp.MustCompile(`damaged: see 'calmkeyctl status --tenant acme-prod'\s+acme-prod\n`).MatchString(r.stdout) ||
+		!regexp.MustCompile(`damaged: see 'calmkeyctl status --tenant acme-dev'\s+acme-dev\n`).MatchString(r.stdout) || !regexp.MustCompile(`not tested\s+beta\n`).MatchString(r.stdout) {
 		t.Errorf("list with damaged keys: %v", r)
 	}
 	r = runIn(t, ts.e, "", "list", "--json")
-	if r.code != exitOK || strings.Count(r.stdout, `"error_code": "corrupt"`) != 1 {
+	if r.code != exitOK || strings.Count(r.stdout, `"error_code": "corrupt"`) != 2 || !strings.Contains(r.stdout, "acme-prod is damaged (its checksum does not match)") {
 		t.Errorf("list --json with damaged keys: %v", r)
 	}
 	r = runIn(t, ts.e, "", "test", "--all")

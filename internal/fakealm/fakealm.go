@@ -149,57 +149,70 @@ func Start(t testing.TB, opts Options) *Server {
 	if s.expiresIn == 0 {
 		s.expiresIn = DefaultExpiresIn
 	}
-	notAfter := opts.CertNotAfter
-	if notAfter.IsZero() {
-		notAfter = time.Now().Add(90 * 24 * time.Hour)
-	}
-	s.chainPEM, s.keyPEM = s.CA.Client(t, "calmkey-test-client", notAfter, opts.KeyAlg)
-	pair, err := tls.X509KeyPair([]byte(s.chainPEM), []byte(s.keyPEM))
-	if err != nil {
-		t.Fatalf("fakealm: client certificate: %v", err)
-	}
-	s.clientCert = pair.Leaf
+	s.makeClientCert(t, opts.CertNotAfter, opts.KeyAlg)
 
 	hosts := []string{"127.0.0.1", "localhost"}
 	if opts.Host != "" {
 		hosts = append([]string{opts.Host}, hosts...)
 	}
 	serverCert := s.CA.ServerTLS(t, hosts...)
-	quiet := log.New(io.Discard, "", 0) // clients that reject our certificate are a test's point, not noise
-
-	start := func(h http.Handler, mtls bool) *httptest.Server {
-		if d := opts.Delay; d > 0 {
-			inner := h
-			h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				select {
-				case <-time.After(d):
-					inner.ServeHTTP(w, r)
-				case <-r.Context().Done():
-				}
-			})
-		}
-		srv := httptest.NewUnstartedServer(h)
-		srv.Config.ErrorLog = quiet
-		srv.TLS = &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12}
-		// Every server asks for a client certificate, to record whether one
-		// came; only certurl's verifies it. The others accept any, as a
-		// server that merely asks would: offering one there is the client's
-		// mistake, which Request.ClientCert shows.
-		srv.TLS.ClientAuth = tls.RequestClientCert
-		if mtls {
-			// IfGiven, not Require: XSUAA answers a request without a
-			// certificate with 401, which is what a client must handle.
-			srv.TLS.ClientAuth = tls.VerifyClientCertIfGiven
-			srv.TLS.ClientCAs = s.CA.Pool
-		}
-		srv.StartTLS()
-		t.Cleanup(srv.Close)
-		return srv
-	}
-	s.UAA = start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.token(EndpointUAA, w, r) }), false)
-	s.Cert = start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.token(EndpointCert, w, r) }), true)
-	s.API = start(http.HandlerFunc(s.api), false)
+	s.UAA = serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.token(EndpointUAA, w, r) }), serverTLS(serverCert, nil), opts.Delay)
+	s.Cert = serve(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.token(EndpointCert, w, r) }), serverTLS(serverCert, s.CA.Pool), opts.Delay)
+	s.API = serve(t, http.HandlerFunc(s.api), serverTLS(serverCert, nil), opts.Delay)
 	return s
+}
+
+// makeClientCert issues the x509 keys' client certificate, valid until
+// notAfter (90 days from now when zero).
+func (s *Server) makeClientCert(t testing.TB, notAfter time.Time, alg testkeys.Alg) {
+	t.Helper()
+	if notAfter.IsZero() {
+		notAfter = time.Now().Add(90 * 24 * time.Hour)
+	}
+	s.chainPEM, s.keyPEM = s.CA.Client(t, "calmkey-test-client", notAfter, alg)
+	pair, err := tls.X509KeyPair([]byte(s.chainPEM), []byte(s.keyPEM))
+	if err != nil {
+		t.Fatalf("fakealm: client certificate: %v", err)
+	}
+	s.clientCert = pair.Leaf
+}
+
+// serverTLS is a server's TLS config. Every server asks for a client
+// certificate, to record whether one came; only certurl's verifies it,
+// against clientCAs. The others accept any, as a server that merely asks
+// would: offering one there is the client's mistake, which
+// Request.ClientCert shows.
+func serverTLS(cert tls.Certificate, clientCAs *x509.CertPool) *tls.Config {
+	cfg := &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12, ClientAuth: tls.RequestClientCert}
+	if clientCAs != nil {
+		// IfGiven, not Require: XSUAA answers a request without a
+		// certificate with 401, which is what a client must handle.
+		cfg.ClientAuth = tls.VerifyClientCertIfGiven
+		cfg.ClientCAs = clientCAs
+	}
+	return cfg
+}
+
+// serve runs h over TLS until t ends, each request held delay first (a
+// client that gives up meanwhile gets nothing).
+func serve(t testing.TB, h http.Handler, cfg *tls.Config, delay time.Duration) *httptest.Server {
+	if delay > 0 {
+		inner := h
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			select {
+			case <-time.After(delay):
+				inner.ServeHTTP(w, r)
+			case <-r.Context().Done():
+			}
+		})
+	}
+	srv := httptest.NewUnstartedServer(h)
+	// Clients that reject our certificate are a test's point, not noise.
+	srv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	srv.TLS = cfg
+	srv.StartTLS()
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // RootCAs trusts the servers' certificates.
@@ -383,26 +396,7 @@ func oauthError(w http.ResponseWriter, code int, errCode, desc string) {
 
 func (s *Server) token(endpoint string, w http.ResponseWriter, r *http.Request) {
 	rec := &statusRecorder{ResponseWriter: w}
-	rq := Request{Endpoint: endpoint, Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type")}
-	auth := strings.ToLower(r.Header.Get("Authorization"))
-	rq.BasicAuth = strings.HasPrefix(auth, "basic ")
-	rq.Bearer = strings.HasPrefix(auth, "bearer ")
-	q := r.URL.Query()
-	rq.SecretInURL = q.Has("client_secret") || q.Has("client_id")
-	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
-		rq.ClientCertCN = r.TLS.VerifiedChains[0][0].Subject.CommonName
-	}
-	rq.ClientCert = offeredCert(r)
-	if r.Method == http.MethodPost {
-		// PostForm only: XSUAA takes the credentials from the body, and a
-		// client that puts them in the URL must not pass here.
-		if mt, _, _ := mime.ParseMediaType(rq.ContentType); mt == "application/x-www-form-urlencoded" {
-			_ = r.ParseForm()
-		}
-		rq.GrantType = r.PostForm.Get("grant_type")
-		rq.ClientID = r.PostForm.Get("client_id")
-		rq.SecretInBody = r.PostForm.Has("client_secret")
-	}
+	rq := seeTokenRequest(endpoint, r)
 	defer func() {
 		rq.Status = rec.status
 		s.record(rq)
@@ -445,6 +439,33 @@ func (s *Server) token(endpoint string, w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	s.issue(rec)
+}
+
+// seeTokenRequest is what a test may ask about a token request: how it
+// carried the credentials and which certificate came with it. It parses
+// the form of a POST.
+func seeTokenRequest(endpoint string, r *http.Request) Request {
+	rq := Request{Endpoint: endpoint, Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type")}
+	auth := strings.ToLower(r.Header.Get("Authorization"))
+	rq.BasicAuth = strings.HasPrefix(auth, "basic ")
+	rq.Bearer = strings.HasPrefix(auth, "bearer ")
+	q := r.URL.Query()
+	rq.SecretInURL = q.Has("client_secret") || q.Has("client_id")
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 {
+		rq.ClientCertCN = r.TLS.VerifiedChains[0][0].Subject.CommonName
+	}
+	rq.ClientCert = offeredCert(r)
+	if r.Method == http.MethodPost {
+		// PostForm only: XSUAA takes the credentials from the body, and a
+		// client that puts them in the URL must not pass here.
+		if mt, _, _ := mime.ParseMediaType(rq.ContentType); mt == "application/x-www-form-urlencoded" {
+			_ = r.ParseForm()
+		}
+		rq.GrantType = r.PostForm.Get("grant_type")
+		rq.ClientID = r.PostForm.Get("client_id")
+		rq.SecretInBody = r.PostForm.Has("client_secret")
+	}
+	return rq
 }
 
 // offeredCert reports whether the client offered a certificate.

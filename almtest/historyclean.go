@@ -1,0 +1,96 @@
+package almtest
+
+import (
+	"encoding/hex"
+	"slices"
+)
+
+// historyTextMax is the most runes a string read from the history keeps: a
+// step's detail is calmkey's own words around at most a few cleaned server
+// strings (cleanMax each), which fit with room to spare.
+const historyTextMax = 600
+
+// cleaned is lts fit to show: records that are not of the shape calmkey
+// writes are dropped whole, and every string of the others is cleaned as a
+// run cleans server text. The history file is the user's, but any program
+// of the user's can write it, and the window and calmkeyctl show what it
+// says.
+func (lts LastTests) cleaned() LastTests {
+	// No secret to scrub: a history never holds one, and its reader has
+	// none at hand. The cleaner still drops controls, escapes and bidi
+	// characters and caps the length.
+	c := newCleaner(nil)
+	out := make(LastTests, len(lts))
+	for tenant, lt := range lts {
+		if lt, ok := lt.cleaned(c); ok && lt.Tenant == tenant {
+			out[tenant] = lt
+		}
+	}
+	return out
+}
+
+// cleaned is lt with its report cleaned, or false when lt is not a record
+// calmkey writes. The names of the key are not cleaned but checked: they
+// must match a stored key's exactly (vault.Identity.Same), so one that
+// cleaning would change is refused rather than altered. A record of a
+// tenant stored under a name from before names were checked is lost that
+// way; its key then shows as not tested, which is true of what calmkey can
+// vouch for.
+func (lt LastTest) cleaned(c *cleaner) (LastTest, bool) {
+	if lt.Report == nil || !alreadyClean(c, lt.Tenant) || !alreadyClean(c, lt.ClientID) || !hashOrNone(lt.SHA256) {
+		return LastTest{}, false
+	}
+	rep, ok := lt.Report.cleaned(c)
+	lt.Report = rep
+	return lt, ok
+}
+
+// cleaned is a copy of r with its strings cleaned, or false when r is not
+// a report Run makes: the token step, then the API step, each with a status
+// Run gives, and OK and KeyRejected as Run sets them from those steps.
+// Scopes that are not plain scope names are dropped, as Run drops them.
+func (r *Report) cleaned(c *cleaner) (*Report, bool) {
+	if len(r.Steps) != 2 || r.Steps[0].ID != StepToken || r.Steps[1].ID != StepAPI ||
+		r.Started.IsZero() || r.Duration < 0 || r.TokenLifetime < 0 || r.TokenLifetime > maxLifetime {
+		return nil, false
+	}
+	api := r.Steps[1].Status
+	if r.OK != (api == StatusOK || api == StatusWarn) || (r.KeyRejected && r.OK) {
+		return nil, false
+	}
+	out := *r
+	out.Steps = make([]Step, len(r.Steps))
+	for i, st := range r.Steps {
+		if !slices.Contains(statuses, st.Status) || st.Duration < 0 || (st.HTTPStatus != 0 && (st.HTTPStatus < 100 || st.HTTPStatus > 599)) {
+			return nil, false
+		}
+		st.Detail, st.Hint = c.cleanTo(st.Detail, historyTextMax), c.cleanTo(st.Hint, historyTextMax)
+		out.Steps[i] = st
+	}
+	out.Scopes = nil
+	for _, sc := range r.Scopes {
+		if len(out.Scopes) < maxScopes && plainScope(sc) {
+			out.Scopes = append(out.Scopes, sc)
+		}
+	}
+	return &out, true
+}
+
+// statuses are the step statuses there are.
+var statuses = []Status{StatusOK, StatusWarn, StatusFail, StatusSkipped}
+
+// alreadyClean reports whether s is a non-empty string that cleaning leaves
+// as it is.
+func alreadyClean(c *cleaner, s string) bool {
+	return s != "" && c.cleanTo(s, historyTextMax) == s
+}
+
+// hashOrNone reports whether s is a hex SHA-256 as vault writes it, lower
+// case, or empty (a record from before the hash was kept).
+func hashOrNone(s string) bool {
+	if s == "" {
+		return true
+	}
+	b, err := hex.DecodeString(s)
+	return err == nil && len(b) == 32 && hex.EncodeToString(b) == s
+}
