@@ -6,8 +6,11 @@
 // or uaa.certurl for the token, endpoints.Api for the bearer token), only over
 // https with TLS 1.2 or newer and verified certificates, and follows no
 // redirect. An x509 key's client certificate is offered to the token host
-// only: not to the API host, nor to an https proxy. It honours
-// HTTPS_PROXY/NO_PROXY (http:// and https:// proxies) and SSL_CERT_FILE.
+// only: not to the API host, nor to an https proxy. Connections take the
+// route internal/netroute decides: HTTPS_PROXY/NO_PROXY first, then, on
+// Windows, the user's proxy settings (PAC and auto-detect included) and the
+// machine's WinHTTP proxy; the proxy may ask for Basic or Negotiate. It
+// honours SSL_CERT_FILE.
 //
 // Text that comes from a server (error replies, scopes, redirect targets,
 // certificate names, network errors) is cleaned before it reaches a Report:
@@ -19,6 +22,8 @@ package almtest
 import (
 	"crypto/x509"
 	"time"
+
+	"github.com/calmkey/calmkey/internal/netroute"
 )
 
 // DefaultTimeout bounds a whole run.
@@ -48,7 +53,8 @@ const (
 )
 
 // Step is one stage of a run. JSON: id, status, ms, http_status (omitted when
-// 0), detail, hint (omitted when empty).
+// 0), detail, hint (omitted when empty), route (omitted when the step
+// connected nowhere).
 type Step struct {
 	ID         string        `json:"id"`
 	Status     Status        `json:"status"`
@@ -56,6 +62,9 @@ type Step struct {
 	HTTPStatus int           `json:"http_status,omitempty"`
 	Detail     string        `json:"detail"`
 	Hint       string        `json:"hint,omitempty"`
+	// Route is the way the step's connection went out: direct, or via
+	// which proxy, and why. Nil when it connected nowhere.
+	Route *netroute.Route `json:"route,omitempty"`
 }
 
 // Report is the result of Run. It never holds the token, the client secret or
@@ -73,10 +82,14 @@ type Report struct {
 }
 
 // Options configure Run. Zero values: DefaultTimeout, system roots (honouring
-// SSL_CERT_FILE), proxy from the environment, time.Now.
+// SSL_CERT_FILE), the proxy netroute finds, time.Now.
 type Options struct {
 	Timeout time.Duration
 	RootCAs *x509.CertPool // tests pass their loopback CA here
+	// Proxy overrides the route: "direct", "system" (the system's
+	// settings, not the environment) or a proxy URL; "" follows
+	// netroute's order. Check it with netroute.ParseOverride.
+	Proxy string
 	// Now is the clock of what the report tells: when the run started,
 	// how long each step took, and whether the client certificate has
 	// expired. Deadlines, and a token's lifetime read from its expiry

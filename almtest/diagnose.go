@@ -18,6 +18,8 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/calmkey/calmkey/internal/netroute"
+
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -142,9 +144,11 @@ func (ru *runner) apiStatus(resp *http.Response, u *url.URL) diagnosis {
 // transportFailure explains a request that got no HTTP answer.
 func (ru *runner) transportFailure(err error, ex exchangeFacts, u *url.URL, field string) diagnosis {
 	d := ru.connectionFailure(err, ex, u, field)
-	if ru.badProxy && d.status == StatusFail {
-		// Not the variable's text: it may hold the proxy's password.
-		d.hint = "HTTPS_PROXY is set but is not a valid URL, so no proxy was used: set it to http://host:port (or http://user:password@host:port). " + d.hint
+	if rt := ex.route; rt != nil && rt.Note != "" && d.status == StatusFail {
+		// What went wrong on the way to the route (an unreadable
+		// HTTPS_PROXY, a PAC script that failed) may be why. The note
+		// never holds a proxy's password.
+		d.hint = sentence(rt.Note) + " " + d.hint
 	}
 	return d
 }
@@ -157,20 +161,25 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	if d, ok := ru.ctxFailure(host); ok {
 		return d
 	}
+	// The proxy's own failures (unreachable, 407, Negotiate, 403, closed)
+	// are worded where the proxy is handled.
+	if detail, hint, ok := netroute.Explain(err, u.Hostname()); ok {
+		return failed(detail, hint)
+	}
 	via := ""
-	if ex.proxy != nil {
-		if op := findOp(err, "proxyconnect"); op != nil {
-			return proxyConnectFailure(op.Err, ru.clean(ex.proxy.Host))
-		}
-		if ex.proxyStatus != 0 && ex.proxyStatus != http.StatusOK {
-			return proxyRefused(ru.clean(ex.proxy.Host), host, ex.proxyStatus)
-		}
-		via = " through the proxy " + ru.clean(ex.proxy.Host)
+	if rt := ex.route; rt != nil && rt.Kind == netroute.Proxy {
+		via = " through the proxy " + rt.Proxy
 	}
 	if d, ok := reachFailure(err, u, via, field); ok {
 		return d
 	}
 	if d, ok := ru.certificateFailure(err, host, field); ok {
+		var unknownCA x509.UnknownAuthorityError
+		if via != "" && errors.As(err, &unknownCA) {
+			// Found inside the tunnel: the proxy most likely inspects
+			// TLS with a company CA this computer does not trust.
+			d.detail += via + ", which probably inspects TLS with its own certificate authority"
+		}
 		return d
 	}
 	if d, ok := ru.handshakeFailure(err, ex, host, field); ok {
@@ -284,45 +293,6 @@ func (ru *runner) networkFailure(err error, host, via string) diagnosis {
 		"Check the network connection and the proxy settings (HTTPS_PROXY, NO_PROXY), then try again.")
 }
 
-// proxyConnectFailure explains a failed connection to the proxy: its
-// certificate (an https proxy), or what proxyFailure names.
-func proxyConnectFailure(err error, proxy string) diagnosis {
-	var verify *tls.CertificateVerificationError
-	if errors.As(err, &verify) {
-		return failed(fmt.Sprintf("the certificate of the proxy %s cannot be verified", proxy),
-			"HTTPS_PROXY names an https proxy whose certificate is not trusted here: add its root certificate to the system's trust store, or set SSL_CERT_FILE to a PEM file that holds it. Certificate checks cannot be turned off.")
-	}
-	return proxyFailure(err, proxy)
-}
-
-func proxyFailure(err error, proxy string) diagnosis {
-	const hint = "Check HTTPS_PROXY: it names the proxy as http://host:port; unset it if your network needs no proxy."
-	var dnsErr *net.DNSError
-	var ne net.Error
-	switch {
-	case errors.As(err, &dnsErr):
-		return failed(fmt.Sprintf("the proxy %s cannot be found (DNS)", proxy), hint)
-	case isRefused(err):
-		return failed(fmt.Sprintf("the proxy %s refused the connection", proxy), hint)
-	case errors.As(err, &ne) && ne.Timeout():
-		return failed(fmt.Sprintf("connecting to the proxy %s timed out", proxy), hint)
-	}
-	return failed(fmt.Sprintf("connecting to the proxy %s failed", proxy), hint)
-}
-
-func proxyRefused(proxy, host string, status int) diagnosis {
-	d := failed(fmt.Sprintf("the proxy %s refused to connect to %s (HTTP %d %s)", proxy, host, status, http.StatusText(status)), "")
-	switch status {
-	case http.StatusProxyAuthRequired:
-		d.hint = "The proxy wants a user name and password: give them in HTTPS_PROXY as http://user:password@host:port."
-	case http.StatusForbidden:
-		d.hint = "The proxy does not allow this host: ask your network administrators to allow it, or list it in NO_PROXY if it is reachable directly."
-	default:
-		d.hint = "Check HTTPS_PROXY and NO_PROXY, or ask your network administrators whether the proxy lets this host through."
-	}
-	return d
-}
-
 // isRefused: nothing listens there (by the OS's error code, see neterr_*.go).
 func isRefused(err error) bool { return isAny(err, errsRefused) }
 
@@ -388,6 +358,18 @@ func isCertAlert(code uint8) bool {
 		return true
 	}
 	return false
+}
+
+// sentence is s with a capital and a full stop.
+func sentence(s string) string {
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
 }
 
 func innermost(err error) error {

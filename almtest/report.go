@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/calmkey/calmkey/internal/netroute"
 )
 
 // Words is how a status reads in text.
@@ -65,11 +67,14 @@ type stepJSON struct {
 	HTTPStatus int    `json:"http_status,omitempty"`
 	Detail     string `json:"detail"`
 	Hint       string `json:"hint,omitempty"`
+	// Route: {"kind": "direct"|"proxy", "proxy": "host:port", "source",
+	// "note", "text"}.
+	Route *netroute.Route `json:"route,omitempty"`
 }
 
 // MarshalJSON writes the duration as whole milliseconds, "ms".
 func (s Step) MarshalJSON() ([]byte, error) {
-	return json.Marshal(stepJSON{s.ID, s.Status, s.Duration.Milliseconds(), s.HTTPStatus, s.Detail, s.Hint})
+	return json.Marshal(stepJSON{s.ID, s.Status, s.Duration.Milliseconds(), s.HTTPStatus, s.Detail, s.Hint, s.Route})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -78,7 +83,7 @@ func (s *Step) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*s = Step{ID: j.ID, Status: j.Status, Duration: time.Duration(j.Ms) * time.Millisecond, HTTPStatus: j.HTTPStatus, Detail: j.Detail, Hint: j.Hint}
+	*s = Step{ID: j.ID, Status: j.Status, Duration: time.Duration(j.Ms) * time.Millisecond, HTTPStatus: j.HTTPStatus, Detail: j.Detail, Hint: j.Hint, Route: j.Route}
 	return nil
 }
 
@@ -194,6 +199,16 @@ func (r *Report) warned() bool {
 	return false
 }
 
+// RouteText is a step's route as reports show it: "direct", "via
+// proxy.corp:8080 (from HTTPS_PROXY)", then what went wrong on the way, if
+// anything did ("; the proxy script ... could not be downloaded; used ...").
+func RouteText(rt netroute.Route) string {
+	if rt.Note != "" {
+		return rt.String() + "; " + rt.Note
+	}
+	return rt.String()
+}
+
 // String renders the report for a terminal, one line a step plus hints.
 func (r *Report) String() string {
 	var b strings.Builder
@@ -201,6 +216,9 @@ func (r *Report) String() string {
 	b.WriteByte('\n')
 	for _, s := range r.Steps {
 		fmt.Fprintf(&b, "  %s\n", s)
+		if s.Route != nil {
+			fmt.Fprintf(&b, "    Route: %s\n", RouteText(*s.Route))
+		}
 		if s.Hint != "" {
 			fmt.Fprintf(&b, "    What to do: %s\n", s.Hint)
 		}

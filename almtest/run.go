@@ -7,17 +7,17 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
-	"net"
+
 	"net/http"
 	"net/url"
 	"strings"
 	"sync"
 	"time"
 
-	"golang.org/x/net/http/httpproxy"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/calmkey/calmkey/internal/netroute"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -48,22 +48,32 @@ func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
 	}
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	// Read per run, not once per process as net/http does, so a changed
-	// environment (and a test) takes effect.
-	proxyCfg := httpproxy.FromEnvironment()
+	// A resolver per run, not once per process as net/http reads the
+	// environment: a changed setting (and a test) takes effect at the next
+	// run, and a PAC script's answers are kept for this one.
+	routes, routeErr := netroute.New(netroute.Options{Proxy: opts.Proxy})
 
 	ru := &runner{
-		ctx:      runCtx,
-		parent:   ctx,
-		key:      key,
-		limit:    limit,
-		roots:    rootCAs(opts.RootCAs),
-		proxy:    proxyCfg.ProxyFunc(),
-		badProxy: proxyCfg.HTTPSProxy != "" && !proxyReadable(proxyCfg.HTTPSProxy),
-		connect:  min(maxConnect, max(limit/3, time.Millisecond)),
-		report:   r,
-		now:      opts.now,
-		cleaner:  newCleaner(key),
+		ctx:     runCtx,
+		parent:  ctx,
+		key:     key,
+		limit:   limit,
+		roots:   rootCAs(opts.RootCAs),
+		routes:  routes,
+		connect: min(maxConnect, max(limit/3, time.Millisecond)),
+		report:  r,
+		now:     opts.now,
+		cleaner: newCleaner(key),
+	}
+	if routeErr != nil {
+		// Callers check Options.Proxy with netroute.ParseOverride first;
+		// this is the net under them. The error never quotes the value.
+		r.Steps = []Step{
+			{ID: StepToken, Status: StatusFail, Detail: "the proxy setting cannot be used: " + routeErr.Error(), Hint: "Give the proxy as http://host:port, or direct, or system."},
+			{ID: StepAPI, Status: StatusSkipped, Detail: "not run: there is no token"},
+		}
+		r.Duration = opts.now().Sub(r.Started)
+		return r
 	}
 	token := ru.tokenStep()
 	ru.apiStep(token)
@@ -78,13 +88,12 @@ type runner struct {
 	key    *vault.Key
 	limit  time.Duration
 	roots  *x509.CertPool
-	proxy  func(*url.URL) (*url.URL, error)
-	// badProxy: HTTPS_PROXY is set but unreadable, which Go ignores
-	// silently; a failed connection should mention it.
-	badProxy bool
-	connect  time.Duration
-	report   *Report
-	now      func() time.Time // Options.Now
+	// routes decides each connection's way out (netroute): the
+	// environment, Windows' settings and PAC, WinHTTP, direct.
+	routes  *netroute.Resolver
+	connect time.Duration
+	report  *Report
+	now     func() time.Time // Options.Now
 	// Every string from outside goes through clean before it reaches the
 	// report; see clean.go.
 	*cleaner
@@ -94,11 +103,12 @@ type runner struct {
 // transport fills it from its own goroutines, which may outlive a cancelled
 // request; hence the lock, and readers use seen.
 type exchange struct {
-	mu          sync.Mutex
-	proxy       *url.URL // the proxy the request went through, if any
-	proxyStatus int      // the proxy's answer to CONNECT
-	status      int
-	header      http.Header
+	mu sync.Mutex
+	// route is the way the connection went (direct, or which proxy and
+	// why); nil when none was dialled.
+	route  *netroute.Route
+	status int
+	header http.Header
 	// body is the start of the answer (up to keptBody bytes), as the
 	// client read it: what came in place of a token is told from it.
 	body []byte
@@ -112,11 +122,10 @@ const keptBody = 64 << 10
 
 // exchangeFacts is a copy of an exchange's fields, safe to read.
 type exchangeFacts struct {
-	proxy       *url.URL
-	proxyStatus int
-	status      int
-	header      http.Header
-	body        []byte
+	route  *netroute.Route
+	status int
+	header http.Header
+	body   []byte
 
 	serverVersion uint16
 }
@@ -124,59 +133,39 @@ type exchangeFacts struct {
 func (ex *exchange) seen() exchangeFacts {
 	ex.mu.Lock()
 	defer ex.mu.Unlock()
-	return exchangeFacts{ex.proxy, ex.proxyStatus, ex.status, ex.header, bytes.Clone(ex.body), ex.serverVersion}
+	return exchangeFacts{ex.route, ex.status, ex.header, bytes.Clone(ex.body), ex.serverVersion}
 }
 
 // client makes a fresh client for one request. Each step has its own, so that
 // a client certificate can only ever be offered to the token host, and the
 // run leaves no pooled connection behind.
 //
-// cfg, the config that may hold the certificate, is used for exactly one
-// handshake: with the request's own host, the host the key names. net/http
-// would also use it for the handshake with an https proxy
-// (HTTPS_PROXY=https://...), offering the proxy the certificate; so such a
-// proxy is handed to net/http as an http one, and DialContext puts TLS on
-// the connection to it with a config of its own, which has no certificate.
-// net/http then sends CONNECT and does the host's handshake inside the
-// tunnel, as with any http proxy.
+// net/http's own proxy path is not used (Proxy is nil): netroute's dialler
+// finds the route, runs CONNECT with the proxy's authentication and hands
+// back the tunnel, and net/http does the host's TLS handshake inside it
+// with cfg. So cfg, which may hold the certificate, is used for exactly
+// one handshake, with the host the key names; an https proxy gets a TLS
+// config of the dialler's own, without a certificate.
 func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *http.Transport) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, RootCAs: ru.roots}
 	if cert != nil {
 		cfg.Certificates = []tls.Certificate{*cert}
 	}
-	dialer := &net.Dialer{Timeout: ru.connect, KeepAlive: 30 * time.Second}
+	dialer := &netroute.Dialer{
+		Resolver: ru.routes,
+		Timeout:  ru.connect,
+		RootCAs:  ru.roots,
+		Observe: func(rt netroute.Route) {
+			ex.mu.Lock()
+			ex.route = &rt
+			ex.mu.Unlock()
+		},
+	}
 	tr := &http.Transport{
-		Proxy: func(req *http.Request) (*url.URL, error) {
-			p, err := ru.proxy(req.URL)
-			ex.mu.Lock()
-			ex.proxy = p
-			ex.mu.Unlock()
-			if p != nil && p.Scheme == "https" {
-				return tlsProxyAsHTTP(p), err
-			}
-			return p, err
-		},
-		OnProxyConnectResponse: func(_ context.Context, _ *url.URL, _ *http.Request, resp *http.Response) error {
-			ex.mu.Lock()
-			ex.proxyStatus = resp.StatusCode
-			ex.mu.Unlock()
-			return nil
-		},
-		// With a proxy, net/http dials only the proxy (then CONNECTs
-		// through it); the client makes one request, so the proxy chosen
-		// for it is the one dialled. addr is not compared with the proxy's
-		// host: net/http passes it in its own canonical form (lower case,
-		// punycode). watchHello reads the server's TLS version for the
-		// diagnosis, inside the tunnel when there is one.
-		DialContext: ex.watchHello(func(ctx context.Context, network, addr string) (net.Conn, error) {
-			ex.mu.Lock()
-			p := ex.proxy
-			ex.mu.Unlock()
-			if p != nil && p.Scheme == "https" {
-				return ru.dialTLSProxy(ctx, dialer, network, addr)
-			}
-			return dialer.DialContext(ctx, network, addr)
-		}),
+		Proxy: nil,
+		// watchHello reads the server's TLS version for the diagnosis,
+		// inside the tunnel when there is one.
+		DialContext:            ex.watchHello(dialer.DialContext),
 		TLSClientConfig:        cfg,
 		TLSHandshakeTimeout:    ru.connect,
 		ForceAttemptHTTP2:      true,
@@ -188,36 +177,6 @@ func (ru *runner) client(cert *tls.Certificate, ex *exchange) (*http.Client, *ht
 		// bearer token, to a host the key does not name.
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}, tr
-}
-
-// tlsProxyAsHTTP is an https proxy's URL as net/http must see it so that
-// client dials it through DialContext: scheme http, and the port https's
-// default when none is given.
-func tlsProxyAsHTTP(p *url.URL) *url.URL {
-	q := *p
-	q.Scheme = "http"
-	if q.Port() == "" {
-		q.Host = net.JoinHostPort(q.Hostname(), "443")
-	}
-	return &q
-}
-
-// dialTLSProxy connects to an https proxy: TLS 1.2 or newer, the run's
-// roots, HTTP/1.1 for CONNECT, and no client certificate. The connect limit
-// covers dialling and the handshake together. The name checked is addr's
-// host, as net/http would check it (in its canonical, punycode form).
-func (ru *runner) dialTLSProxy(ctx context.Context, dialer *net.Dialer, network, addr string) (net.Conn, error) {
-	name, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return nil, err
-	}
-	d := &tls.Dialer{NetDialer: dialer, Config: &tls.Config{
-		MinVersion: tls.VersionTLS12,
-		RootCAs:    ru.roots,
-		ServerName: name,
-		NextProtos: []string{"http/1.1"},
-	}}
-	return d.DialContext(ctx, network, addr)
 }
 
 type recordingTransport struct {
@@ -255,16 +214,6 @@ func (r keptReader) Read(p []byte) (int, error) {
 		r.ex.mu.Unlock()
 	}
 	return n, err
-}
-
-// proxyReadable mirrors how httpproxy reads a proxy setting, which goes
-// direct when it cannot.
-func proxyReadable(v string) bool {
-	if u, err := url.Parse(v); err == nil && u.Scheme != "" && u.Host != "" {
-		return true
-	}
-	u, err := url.Parse("http://" + v)
-	return err == nil && u.Host != ""
 }
 
 // tokenField is the key field the token URL comes from, as users see it.
@@ -313,6 +262,7 @@ func (ru *runner) tokenStep() (token string) {
 	tok, err := cfg.Token(context.WithValue(ru.ctx, oauth2.HTTPClient, hc))
 	facts := ex.seen()
 	st.HTTPStatus = facts.status
+	st.Route = facts.route
 	if err != nil {
 		d := ru.tokenFailure(err, facts, cred.parsed, tokenField(k))
 		st.Status, st.Detail, st.Hint = StatusFail, d.detail, d.hint
@@ -457,6 +407,7 @@ func (ru *runner) apiStep(token string) {
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Accept", "application/json")
 	resp, err := hc.Do(req)
+	st.Route = ex.seen().route
 	if err != nil {
 		d := ru.transportFailure(err, ex.seen(), u, "endpoints.Api")
 		st.Status, st.Detail, st.Hint = StatusFail, d.detail, d.hint

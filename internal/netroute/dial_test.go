@@ -441,7 +441,7 @@ func TestNoSchemeWeHave(t *testing.T) {
 	if !errors.As(err, &ae) || strings.Join(ae.Offered, ",") != "NTLM,Digest" || ae.Tried != "Basic" {
 		t.Fatalf("err = %v (%+v)", err, ae)
 	}
-	if want := "the proxy " + p.addr + " did not accept Basic authentication (it offers NTLM, Digest)"; ae.Error() != want {
+	if want := "the proxy " + p.addr + " did not accept Basic authentication (HTTP 407; it offers NTLM, Digest)"; ae.Error() != want {
 		t.Errorf("err = %q\nwant  %q", err, want)
 	}
 }

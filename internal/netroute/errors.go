@@ -32,14 +32,14 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	offered := "no scheme"
+	offered := "it names no scheme"
 	if len(e.Offered) > 0 {
-		offered = strings.Join(e.Offered, ", ")
+		offered = "it offers " + strings.Join(e.Offered, ", ")
 	}
 	if e.Tried == "" {
-		return fmt.Sprintf("the proxy %s requires authentication (it offers %s) and none of it could be given", e.Proxy, offered)
+		return fmt.Sprintf("the proxy %s requires authentication (HTTP 407; %s), and calmkey has none of that to give", e.Proxy, offered)
 	}
-	return fmt.Sprintf("the proxy %s did not accept %s authentication (it offers %s)", e.Proxy, e.Tried, offered)
+	return fmt.Sprintf("the proxy %s did not accept %s authentication (HTTP 407; %s)", e.Proxy, e.Tried, offered)
 }
 
 // ErrRejected: the proxy answered the last Negotiate token with another 407.

@@ -136,6 +136,8 @@ func authHint(e *AuthError, set string) string {
 		return "The proxy wants a Windows logon (Negotiate), which only works on Windows: run the test on Windows, or ask your network administrators for a proxy or rule that lets this computer through."
 	case has(e.Offered, "Basic"):
 		return "The proxy wants a user name and password: give them in the proxy URL, http://user:password@host:port (HTTPS_PROXY or --proxy)."
+	case len(e.Offered) == 0:
+		return "The proxy names no way to authenticate; if it takes a user name and password, give them in the proxy URL, http://user:password@host:port (HTTPS_PROXY or --proxy)."
 	case has(e.Offered, "NTLM"):
 		return "The proxy offers only NTLM, which calmkey does not speak (it speaks Negotiate and Basic): ask your network administrators to enable Negotiate for the proxy, or to let this computer through."
 	}

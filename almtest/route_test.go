@@ -1,0 +1,80 @@
+package almtest
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calmkey/calmkey/internal/fakealm"
+	"github.com/calmkey/calmkey/internal/fakeproxy"
+	"github.com/calmkey/calmkey/internal/netroute"
+)
+
+// TestRouteInReport: each step names its route, in text and JSON.
+func TestRouteInReport(t *testing.T) {
+	srv := fakealm.Start(t, fakealm.Options{Host: "alm.calmkey.test"})
+	key := parse(t, srv.SecretKey())
+	proxy := fakeproxy.Start(t, fakeproxy.Options{Basic: "alice:s3cret"})
+	setProxyEnv(t, "http://alice:s3cret@"+proxy.Addr, "")
+	r := Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second})
+	if !r.OK {
+		t.Fatalf("through a Basic proxy the logon should work:\n%s", r)
+	}
+	for _, s := range r.Steps {
+		if s.Route == nil || s.Route.Kind != netroute.Proxy || s.Route.Proxy != proxy.Addr || s.Route.Source != netroute.SourceHTTPSProxy {
+			t.Fatalf("%s: route %+v", s.ID, s.Route)
+		}
+	}
+	text := r.String()
+	if !strings.Contains(text, "    Route: via "+proxy.Addr+" (from HTTPS_PROXY)\n") {
+		t.Errorf("no route in the text:\n%s", text)
+	}
+	b, _ := json.Marshal(r)
+	if !strings.Contains(string(b), `"route":{"kind":"proxy","proxy":"`+proxy.Addr+`","source":"HTTPS_PROXY","text":"via `) {
+		t.Errorf("no route in the JSON: %s", b)
+	}
+	if strings.Contains(text+string(b), "s3cret") {
+		t.Error("the proxy password shows")
+	}
+	var back Report
+	if err := json.Unmarshal(b, &back); err != nil || back.Steps[0].Route == nil || back.Steps[0].Route.String() != r.Steps[0].Route.String() {
+		t.Errorf("route lost in a round trip: %v %+v", err, back.Steps[0].Route)
+	}
+	if got := proxy.Targets(); len(got) != 2 {
+		t.Errorf("proxy tunnelled %q", got)
+	}
+
+	// Options.Proxy overrides the environment: direct, then a proxy URL.
+	srvLoop := fakealm.Start(t, fakealm.Options{})
+	r = Run(context.Background(), parse(t, srvLoop.SecretKey()), Options{RootCAs: srvLoop.RootCAs(), Timeout: 10 * time.Second, Proxy: "direct"})
+	if !r.OK || r.Steps[0].Route == nil || r.Steps[0].Route.String() != "direct (loopback)" {
+		t.Fatalf("direct run: %+v\n%s", r.Steps[0].Route, r)
+	}
+	other := fakeproxy.Start(t, fakeproxy.Options{})
+	r = Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second, Proxy: other.URL})
+	if !r.OK || r.Steps[1].Route.String() != "via "+other.Addr+" (from --proxy)" || len(other.Targets()) != 2 {
+		t.Fatalf("--proxy run: %v\n%s", other.Targets(), r)
+	}
+}
+
+// TestProxyAuthFailures: the proxy's 407 and 403 get their own words.
+func TestProxyAuthFailures(t *testing.T) {
+	srv := fakealm.Start(t, fakealm.Options{Host: "alm.calmkey.test"})
+	key := parse(t, srv.SecretKey())
+	opts := Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second}
+
+	basic := fakeproxy.Start(t, fakeproxy.Options{Basic: "alice:right"})
+	setProxyEnv(t, "http://alice:wr0ng@"+basic.Addr, "")
+	r := Run(context.Background(), key, opts)
+	s := want(t, r, StepToken, StatusFail, []string{"proxy " + basic.Addr, "did not accept Basic", "407"}, []string{"user name and password", "HTTPS_PROXY"})
+	if strings.Contains(r.String(), "wr0ng") || strings.Contains(s.Hint, "wr0ng") {
+		t.Fatal("the password shows")
+	}
+
+	forbidden := fakeproxy.Start(t, fakeproxy.Options{Refuse: 403})
+	setProxyEnv(t, forbidden.URL, "")
+	r = Run(context.Background(), key, opts)
+	want(t, r, StepToken, StatusFail, []string{"proxy " + forbidden.Addr, "refused to connect to alm.calmkey.test", "403"}, []string{"does not allow alm.calmkey.test", "NO_PROXY"})
+}
