@@ -126,7 +126,7 @@ earlier calmkey, whose tenant cannot be read.`,
 
 var testCmd = &command{
 	name:    "test",
-	usage:   "test [--tenant NAME | --all] [--json] [--timeout D]",
+	usage:   "test [--tenant NAME | --all] [--proxy URL|direct|system] [--json] [--timeout D]",
 	summary: "log on with a tenant's key, or every tenant's",
 	help: `Logs on with the tenant's stored key (--tenant as for status): requests a
 token from the key's XSUAA, then calls the SAP Cloud ALM API with it, and
@@ -136,8 +136,9 @@ key without the projects read scope), 1 when it does not, including a
 timeout. --timeout bounds the whole command, keychain included. With
 --json, prints one JSON object: "ok" (bool) and "steps", each with "id"
 (token, api), "status" (ok, warn, fail, skipped), "ms", "http_status" when
-there was one, "detail" and "hint". The result is kept as the tenant's last
-test, which 'calmkeyctl list' shows.
+there was one, "detail", "hint" and "route" (how the step's connection went
+out: "kind" direct or proxy, "proxy" host:port, "source", "note", "text").
+The result is kept as the tenant's last test, which 'calmkeyctl list' shows.
 
 --all tests every tenant's key, ` + strconv.Itoa(almtest.TestsAtOnce) + ` at a time, prints a line per tenant in
 name order, then a summary, and exits 1 if any tenant's logon fails. With
@@ -146,11 +147,17 @@ report per tenant, with "tenant"; "error_code" and "error" for a key that
 could not be read) and "summary" ("tested", "ok", "failed",
 "failed_tenants"). This is the nightly check for many tenants.
 
-Behind a TLS-inspecting proxy, point SSL_CERT_FILE at a PEM file with its CA;
-HTTPS_PROXY and NO_PROXY are honoured.`,
+Proxies: HTTPS_PROXY and NO_PROXY come first; on Windows, then the user's
+proxy settings (PAC script and auto-detect included) and the machine-wide
+WinHTTP proxy. The proxy may ask for Basic (user:password@ in the proxy URL)
+or, on Windows, Negotiate as the logged-in user. --proxy overrides all of
+that: a proxy URL, direct, or system (the system's settings without the
+environment). 'calmkeyctl proxy' shows each host's route and why. Behind a
+TLS-inspecting proxy, point SSL_CERT_FILE at a PEM file with its CA.`,
 	example: `  calmkeyctl test
   calmkeyctl test --tenant acme-prod --json --timeout 10s | jq .ok
-  calmkeyctl test --all --timeout 2m || echo "a tenant's key no longer logs on"`,
+  calmkeyctl test --all --timeout 2m || echo "a tenant's key no longer logs on"
+  calmkeyctl test --proxy http://proxy.corp.example:8080`,
 	run: runTest,
 }
 
@@ -625,11 +632,16 @@ type testErrorJSON struct {
 func runTest(a *app, c *command, args []string) int {
 	fl := c.flags()
 	all := fl.Bool("all", false, fmt.Sprintf("test every tenant's key, %d at a time", almtest.TestsAtOnce))
+	proxy := proxyFlag(fl)
 	inv, _, code := a.begin(c, fl, args, shared{json: true, tenant: true})
 	if inv == nil {
 		return code
 	}
 	defer inv.end()
+	if code, ok := a.checkProxyFlag(c, fl, *proxy); !ok {
+		return code
+	}
+	inv.proxy = *proxy
 	switch {
 	case *all && inv.named != "":
 		return inv.usageError("--all tests every tenant: leave out --tenant, or --all")
@@ -693,7 +705,7 @@ func (inv *invocation) logon(ctx context.Context, key *vault.Key) *almtest.Repor
 	if d, ok := ctx.Deadline(); ok {
 		left = time.Until(d)
 	}
-	return almtest.Run(ctx, key, almtest.Options{Timeout: max(left, time.Millisecond), RootCAs: inv.env.rootCAs})
+	return almtest.Run(ctx, key, almtest.Options{Timeout: max(left, time.Millisecond), RootCAs: inv.env.rootCAs, Proxy: inv.proxy})
 }
 
 func runVersion(a *app, c *command, args []string) int {

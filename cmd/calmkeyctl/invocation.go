@@ -22,6 +22,7 @@ type invocation struct {
 	timeout time.Duration // --timeout
 	asJSON  bool          // --json
 	named   string        // --tenant, "" when left out
+	proxy   string        // test's --proxy: "", direct, system or a URL
 
 	// jsonErr makes the --json reply of a run that could not read what it
 	// needed, so that a script still gets one JSON object on stdout.

@@ -51,7 +51,7 @@ func (r Route) why() string {
 	case strings.HasPrefix(src, "PAC "):
 		return "the proxy script " + strings.TrimPrefix(src, "PAC ") + " says DIRECT"
 	case platformSystem() == nil:
-		return "no proxy is set (HTTPS_PROXY; on this system the environment is where proxies are set)"
+		return "no proxy is set: HTTPS_PROXY is not set, and on Linux and macOS the environment is where proxies are set"
 	}
 	return "no proxy is set (not in the environment, Windows' proxy settings or WinHTTP)"
 }

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/calmkey/calmkey/almtest"
+	"github.com/calmkey/calmkey/internal/netroute"
+	"github.com/calmkey/calmkey/vault"
+)
+
+var proxyCmd = &command{
+	name:    "proxy",
+	usage:   "proxy [--tenant NAME | URL...] [--proxy URL|direct|system] [--json] [--timeout D]",
+	summary: "the route each of a key's hosts would take, and why",
+	help: `Prints the route that each host of the tenant's key (--tenant as for status)
+would take: its token URL (uaa.url), its certificate URL (uaa.certurl, for
+x509 keys) and its API (endpoints.Api), each direct or via which proxy, and
+why. It connects to nothing but what the route needs to be known: on
+Windows a PAC script is fetched and run, as the test would. URL arguments
+are looked up instead of a key's hosts. Exit status 0; 1 when no key can
+be read.
+
+The order is the test's: HTTPS_PROXY and NO_PROXY when any proxy variable
+is set (final), then, on Windows, the user's proxy settings (auto-detect,
+the PAC script, the proxy server and its bypass list), then the
+machine-wide WinHTTP proxy (netsh winhttp set proxy), then direct. On Linux
+and macOS only the environment counts. --proxy overrides the order as in
+'calmkeyctl test'.
+
+With --json: {"tenant", "hosts": [{"field", "host", "route": {"kind",
+"proxy", "source", "note", "text"}, "why"}]}.`,
+	example: `  calmkeyctl proxy
+  calmkeyctl proxy --tenant acme-prod --json | jq -r '.hosts[].route.text'
+  calmkeyctl proxy https://acme.authentication.eu10.hana.ondemand.com`,
+	run: runProxy,
+}
+
+// proxyFlag is test's and proxy's --proxy.
+func proxyFlag(fs *flag.FlagSet) *string {
+	return fs.String("proxy", "", "the route to use: a proxy URL (http://[user:password@]host:port), direct, or system (the system's settings, not the environment); default: the environment, then the system's settings")
+}
+
+// checkProxyFlag refuses a --proxy value netroute cannot use, without
+// quoting it: it may hold a password.
+func (a *app) checkProxyFlag(c *command, fs *flag.FlagSet, v string) (int, bool) {
+	if _, err := netroute.ParseOverride(v); err != nil {
+		return a.usageError(c, fs, "--proxy: %v", err), false
+	}
+	return exitOK, true
+}
+
+type proxyJSON struct {
+	Tenant    string          `json:"tenant,omitempty"`
+	Hosts     []proxyHostJSON `json:"hosts"`
+	ErrorCode string          `json:"error_code,omitempty"`
+	Error     string          `json:"error,omitempty"`
+	Tenants   []string        `json:"tenants,omitempty"`
+}
+
+type proxyHostJSON struct {
+	Field string         `json:"field,omitempty"`
+	Host  string         `json:"host"`
+	Route netroute.Route `json:"route"`
+	Why   string         `json:"why"`
+}
+
+func runProxy(a *app, c *command, args []string) int {
+	fl := c.flags()
+	override := proxyFlag(fl)
+	inv, pos, code := a.begin(c, fl, args, shared{json: true, tenant: true, maxArgs: 16})
+	if inv == nil {
+		return code
+	}
+	defer inv.end()
+	if code, ok := a.checkProxyFlag(c, fl, *override); !ok {
+		return code
+	}
+	inv.jsonErr = func(errCode, msg string, tenants []string) any {
+		return proxyJSON{Hosts: []proxyHostJSON{}, ErrorCode: errCode, Error: msg, Tenants: tenants}
+	}
+	type host struct{ field, raw string }
+	var hosts []host
+	tenant := ""
+	if len(pos) > 0 {
+		if inv.named != "" {
+			return inv.usageError("give --tenant or URLs, not both")
+		}
+		for _, p := range pos {
+			hosts = append(hosts, host{"", p})
+		}
+	} else {
+		st, code := inv.loadStored()
+		if st == nil {
+			return code
+		}
+		k := st.Key
+		tenant = k.Tenant
+		hosts = append(hosts, host{"uaa.url", k.UAAURL})
+		if k.CertURL != "" {
+			hosts = append(hosts, host{"uaa.certurl", k.CertURL})
+		}
+		hosts = append(hosts, host{"endpoints.Api", k.APIEndpoint})
+	}
+	res, err := netroute.New(netroute.Options{Proxy: *override, Getenv: a.env.getenv})
+	if err != nil {
+		return inv.usageError("--proxy: %v", err)
+	}
+	out := proxyJSON{Tenant: tenant, Hosts: []proxyHostJSON{}}
+	for _, h := range hosts {
+		u, ok := hostURL(h.raw)
+		if !ok {
+			inv.warnf("%s is not an https URL or host name; left out", vault.Printable(h.raw))
+			continue
+		}
+		rt := res.Route(inv.ctx, u)
+		out.Hosts = append(out.Hosts, proxyHostJSON{Field: h.field, Host: u.Host, Route: rt, Why: rt.Why()})
+	}
+	if inv.asJSON {
+		inv.writeJSON(out)
+		return exitOK
+	}
+	if tenant != "" {
+		fmt.Fprintf(inv.stdout, "Routes of tenant %s's hosts:\n", vault.Printable(tenant))
+	}
+	tw := tabwriter.NewWriter(inv.stdout, 0, 0, 2, ' ', 0)
+	for _, h := range out.Hosts {
+		name := vault.Printable(h.Host)
+		if h.Field != "" {
+			name = h.Field + " " + name
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", name, almtest.RouteText(h.Route))
+		fmt.Fprintf(tw, "  \t  why: %s\n", h.Why)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// hostURL reads an https URL or a bare host[:port] as the https URL whose
+// route is asked for; a key's URLs are used as given.
+func hostURL(raw string) (*url.URL, bool) {
+	raw = strings.TrimSpace(raw)
+	if !strings.Contains(raw, "://") {
+		raw = "https://" + raw
+	}
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "https" || u.Hostname() == "" {
+		return nil, false
+	}
+	return &url.URL{Scheme: "https", Host: u.Host}, true
+}
