@@ -10,6 +10,7 @@ import (
 	"github.com/calmkey/calmkey/internal/fakealm"
 	"github.com/calmkey/calmkey/internal/fakeproxy"
 	"github.com/calmkey/calmkey/internal/netroute"
+	"github.com/calmkey/calmkey/internal/testkeys"
 )
 
 // TestRouteInReport: each step names its route, in text and JSON.
@@ -77,4 +78,14 @@ func TestProxyAuthFailures(t *testing.T) {
 	setProxyEnv(t, forbidden.URL, "")
 	r = Run(context.Background(), key, opts)
 	want(t, r, StepToken, StatusFail, []string{"proxy " + forbidden.Addr, "refused to connect to alm.calmkey.test", "403"}, []string{"does not allow alm.calmkey.test", "NO_PROXY"})
+}
+
+// TestTLSInspectionThroughProxy: a certificate from an unknown authority,
+// found inside the proxy's tunnel, is named as the proxy's doing.
+func TestTLSInspectionThroughProxy(t *testing.T) {
+	srv := fakealm.Start(t, fakealm.Options{Host: "alm.calmkey.test"})
+	p := fakeproxy.Start(t, fakeproxy.Options{})
+	other := testkeys.NewCA(t) // the roots this computer has, without the company CA
+	r := Run(context.Background(), parse(t, srv.SecretKey()), Options{RootCAs: other.Pool, Timeout: 10 * time.Second, Proxy: p.URL})
+	want(t, r, StepToken, StatusFail, []string{"not trusted", "through the proxy " + p.Addr, "inspects TLS"}, []string{"SSL_CERT_FILE"})
 }
