@@ -259,7 +259,7 @@ func basicAuth(u *url.Userinfo) string {
 // and the Negotiate challenge when the proxy sent one.
 func schemes(values []string) (offered []string, negChallenge []byte) {
 	for _, v := range values {
-		for _, part := range strings.Split(v, ",") {
+		for _, part := range splitOutsideQuotes(v) {
 			part = strings.TrimSpace(part)
 			if part == "" {
 				continue
@@ -280,6 +280,27 @@ func schemes(values []string) (offered []string, negChallenge []byte) {
 		}
 	}
 	return offered, negChallenge
+}
+
+// splitOutsideQuotes splits a header value at commas that are not inside
+// a quoted string (realm="a, b").
+func splitOutsideQuotes(v string) []string {
+	var parts []string
+	quoted, start := false, 0
+	for i := 0; i < len(v); i++ {
+		switch v[i] {
+		case '\\':
+			i++
+		case '"':
+			quoted = !quoted
+		case ',':
+			if !quoted {
+				parts = append(parts, v[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, v[start:])
 }
 
 func canonicalScheme(s string) string {

@@ -582,3 +582,10 @@ func clientCert(t *testing.T) (tls.Certificate, *x509.CertPool) {
 	pool.AddCert(c)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: k, Leaf: c}, pool
 }
+
+func TestSchemes(t *testing.T) {
+	offered, chal := schemes([]string{`Basic realm="corp, inc", charset="UTF-8"`, "NTLM, Negotiate dG9r", `Digest realm="x", nonce="a,b"`})
+	if strings.Join(offered, ",") != "Basic,NTLM,Negotiate,Digest" || string(chal) != "tok" {
+		t.Errorf("offered %q, challenge %q", offered, chal)
+	}
+}
