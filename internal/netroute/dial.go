@@ -48,6 +48,10 @@ type Dialer struct {
 	UserAgent string
 }
 
+// errNoToken: Windows finished its side of Negotiate while the proxy
+// still asks for more.
+var errNoToken = errors.New("Windows made no further logon token for the proxy")
+
 // maxRounds bounds the 407 loop: Basic takes one, NTLM two, Kerberos one
 // or two.
 const maxRounds = 6
@@ -187,6 +191,9 @@ func (d *Dialer) tunnel(ctx context.Context, nd *net.Dialer, network string, rt 
 				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: ErrRejected}
 			}
 			tok, err := neg.Token(challenge)
+			if err == nil && len(tok) == 0 {
+				err = errNoToken
+			}
 			if err != nil {
 				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: err}
 			}
@@ -199,6 +206,9 @@ func (d *Dialer) tunnel(ctx context.Context, nd *net.Dialer, network string, rt 
 				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: err}
 			}
 			tok, err := neg.Token(nil)
+			if err == nil && len(tok) == 0 {
+				err = errNoToken
+			}
 			if err != nil {
 				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: err}
 			}
