@@ -3,6 +3,7 @@ package main
 import (
 	"flag"
 	"fmt"
+	"io"
 	"net/url"
 	"strings"
 	"text/tabwriter"
@@ -31,8 +32,12 @@ machine-wide WinHTTP proxy (netsh winhttp set proxy), then direct. On Linux
 and macOS only the environment counts. --proxy overrides the order as in
 'calmkeyctl test'.
 
-With --json: {"tenant", "hosts": [{"field", "host", "route": {"kind",
-"proxy", "source", "note", "text"}, "why"}]}.`,
+Then it prints the settings read: the proxy variables (passwords masked)
+and, on Windows, the user's proxy settings and the WinHTTP proxy. With
+--json: {"tenant", "hosts": [{"field", "host", "route": {"kind", "proxy",
+"source", "note", "text"}, "why"}], "settings": {"override",
+"environment": [{"name", "value"}], "windows": {"auto_detect", "pac_url",
+"proxy", "bypass"}, "winhttp": {"proxy", "bypass"}}}.`,
 	example: `  calmkeyctl proxy
   calmkeyctl proxy --tenant acme-prod --json | jq -r '.hosts[].route.text'
   calmkeyctl proxy https://acme.authentication.eu10.hana.ondemand.com`,
@@ -54,11 +59,12 @@ func (a *app) checkProxyFlag(c *command, fs *flag.FlagSet, v string) (int, bool)
 }
 
 type proxyJSON struct {
-	Tenant    string          `json:"tenant,omitempty"`
-	Hosts     []proxyHostJSON `json:"hosts"`
-	ErrorCode string          `json:"error_code,omitempty"`
-	Error     string          `json:"error,omitempty"`
-	Tenants   []string        `json:"tenants,omitempty"`
+	Tenant    string             `json:"tenant,omitempty"`
+	Hosts     []proxyHostJSON    `json:"hosts"`
+	Settings  *netroute.Settings `json:"settings,omitempty"`
+	ErrorCode string             `json:"error_code,omitempty"`
+	Error     string             `json:"error,omitempty"`
+	Tenants   []string           `json:"tenants,omitempty"`
 }
 
 type proxyHostJSON struct {
@@ -110,6 +116,8 @@ func runProxy(a *app, c *command, args []string) int {
 		return inv.usageError("--proxy: %v", err)
 	}
 	out := proxyJSON{Tenant: tenant, Hosts: []proxyHostJSON{}}
+	settings := res.Settings()
+	out.Settings = &settings
 	for _, h := range hosts {
 		u, ok := hostURL(h.raw)
 		if !ok {
@@ -136,6 +144,7 @@ func runProxy(a *app, c *command, args []string) int {
 		fmt.Fprintf(tw, "  \t  why: %s\n", h.Why)
 	}
 	tw.Flush()
+	writeSettings(inv.stdout, settings)
 	return exitOK
 }
 
@@ -151,4 +160,48 @@ func hostURL(raw string) (*url.URL, bool) {
 		return nil, false
 	}
 	return &url.URL{Scheme: "https", Host: u.Host}, true
+}
+
+// writeSettings prints what the routes were decided from; passwords are
+// masked (netroute.MaskURL).
+func writeSettings(w io.Writer, s netroute.Settings) {
+	fmt.Fprintln(w, "Proxy settings read:")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	if s.Override != "" {
+		fmt.Fprintf(tw, "  --proxy\t%s\n", vault.Printable(s.Override))
+	}
+	if len(s.Environment) == 0 {
+		fmt.Fprintf(tw, "  environment\tno proxy variable is set\n")
+	}
+	for _, e := range s.Environment {
+		fmt.Fprintf(tw, "  %s\t%s\n", e.Name, vault.Printable(e.Value))
+	}
+	if ws := s.Windows; ws != nil {
+		var parts []string
+		switch {
+		case ws.Error != "":
+			parts = append(parts, ws.Error)
+		default:
+			parts = append(parts, "auto-detect "+map[bool]string{true: "on", false: "off"}[ws.AutoDetect])
+			if ws.PACURL != "" {
+				parts = append(parts, "setup script "+ws.PACURL)
+			}
+			if ws.Proxy != "" {
+				parts = append(parts, "proxy server "+ws.Proxy)
+			}
+			if ws.Bypass != "" {
+				parts = append(parts, "bypass "+ws.Bypass)
+			}
+		}
+		fmt.Fprintf(tw, "  Windows (this user)\t%s\n", vault.Printable(strings.Join(parts, "; ")))
+		machine := "none"
+		if s.WinHTTP != nil {
+			machine = s.WinHTTP.Proxy
+			if s.WinHTTP.Bypass != "" {
+				machine += "; bypass " + s.WinHTTP.Bypass
+			}
+		}
+		fmt.Fprintf(tw, "  WinHTTP (machine)\t%s\n", vault.Printable(machine))
+	}
+	tw.Flush()
 }

@@ -64,7 +64,10 @@ type UserSettings struct {
 }
 
 // Fixed is a fixed proxy and its bypass list.
-type Fixed struct{ Proxy, Bypass string }
+type Fixed struct {
+	Proxy  string `json:"proxy"`
+	Bypass string `json:"bypass,omitempty"`
+}
 
 // PACAnswer is what a PAC script (or auto-detect) said for one URL.
 type PACAnswer struct {

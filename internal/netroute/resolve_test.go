@@ -385,3 +385,17 @@ func TestRouteJSON(t *testing.T) {
 		t.Error("the password shows")
 	}
 }
+
+func TestSettings(t *testing.T) {
+	sys := &fakeSystem{user: UserSettings{AutoDetect: true, PACURL: "http://wpad/p.pac", Proxy: "p:1", Bypass: "<local>"}, machine: Fixed{Proxy: "m:2"}}
+	r := mustNew(t, Options{System: sys, Proxy: "http://bob:s3cret@flag:3", Getenv: env("HTTPS_PROXY", "http://alice:s3cret@env:8080", "NO_PROXY", ".corp", "http_proxy", "http://u:s3cret@[bad")})
+	s := r.Settings()
+	b, _ := json.Marshal(s)
+	want := `{"override":"http://bob:***@flag:3","environment":[{"name":"HTTPS_PROXY","value":"http://alice:***@env:8080"},{"name":"http_proxy","value":"(not a URL)"},{"name":"NO_PROXY","value":".corp"}],"windows":{"auto_detect":true,"pac_url":"http://wpad/p.pac","proxy":"p:1","bypass":"\u003clocal\u003e"},"winhttp":{"proxy":"m:2"}}`
+	if string(b) != want {
+		t.Errorf("settings\n%s\nwant\n%s", b, want)
+	}
+	if strings.Contains(string(b), "s3cret") {
+		t.Error("a password shows")
+	}
+}
