@@ -19,7 +19,6 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/calmkey/calmkey/internal/netroute"
-
 	"github.com/calmkey/calmkey/vault"
 )
 

@@ -7,7 +7,6 @@ import (
 	"crypto/x509"
 	"fmt"
 	"io"
-
 	"net/http"
 	"net/url"
 	"strings"
