@@ -90,6 +90,8 @@ type Options struct {
 	// settings, not the environment) or a proxy URL; "" follows
 	// netroute's order. Check it with netroute.ParseOverride.
 	Proxy string
+	// system stands in for Windows' proxy settings in tests.
+	system netroute.System
 	// Now is the clock of what the report tells: when the run started,
 	// how long each step took, and whether the client certificate has
 	// expired. Deadlines, and a token's lifetime read from its expiry

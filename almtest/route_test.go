@@ -89,3 +89,40 @@ func TestTLSInspectionThroughProxy(t *testing.T) {
 	r := Run(context.Background(), parse(t, srv.SecretKey()), Options{RootCAs: other.Pool, Timeout: 10 * time.Second, Proxy: p.URL})
 	want(t, r, StepToken, StatusFail, []string{"not trusted", "through the proxy " + p.Addr, "inspects TLS"}, []string{"SSL_CERT_FILE"})
 }
+
+// brokenPAC is Windows' settings with a PAC script that cannot be fetched
+// and a fixed proxy beside it.
+type brokenPAC struct{ fixed string }
+
+func (b brokenPAC) User() (netroute.UserSettings, error) {
+	return netroute.UserSettings{PACURL: "http://wpad.calmkey.test/proxy.pac", Proxy: b.fixed}, nil
+}
+
+func (brokenPAC) PAC(context.Context, string, netroute.UserSettings) (netroute.PACAnswer, error) {
+	return netroute.PACAnswer{}, &netroute.PACError{Script: "http://wpad.calmkey.test/proxy.pac", Reason: "could not be downloaded"}
+}
+
+func (brokenPAC) Machine() (netroute.Fixed, error) { return netroute.Fixed{}, nil }
+
+// TestPACFailureSaid: a PAC script that fails falls back to the fixed
+// proxy; the route says so, and so does the hint when the test fails.
+func TestPACFailureSaid(t *testing.T) {
+	srv := fakealm.Start(t, fakealm.Options{Host: "alm.calmkey.test"})
+	key := parse(t, srv.SecretKey())
+	setProxyEnv(t, "", "")
+	t.Setenv("HTTP_PROXY", "")
+	t.Setenv("http_proxy", "")
+	p := fakeproxy.Start(t, fakeproxy.Options{})
+	r := Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second, system: brokenPAC{p.Addr}})
+	if !r.OK {
+		t.Fatalf("through the fixed proxy the logon should work:\n%s", r)
+	}
+	wantRoute := "Route: via " + p.Addr + " (Windows settings); the proxy script http://wpad.calmkey.test/proxy.pac could not be downloaded; used the proxy " + p.Addr + " from Windows settings instead"
+	if !strings.Contains(r.String(), wantRoute) {
+		t.Errorf("want %q in\n%s", wantRoute, r)
+	}
+
+	// The fixed proxy is down: the failure's hint starts with the script.
+	r = Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second, system: brokenPAC{"127.0.0.1:9"}})
+	want(t, r, StepToken, StatusFail, []string{"proxy 127.0.0.1:9", "refused"}, []string{"The proxy script http://wpad.calmkey.test/proxy.pac could not be downloaded; used the proxy 127.0.0.1:9", "Windows' proxy settings"})
+}

@@ -50,7 +50,7 @@ func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
 	// A resolver per run, not once per process as net/http reads the
 	// environment: a changed setting (and a test) takes effect at the next
 	// run, and a PAC script's answers are kept for this one.
-	routes, routeErr := netroute.New(netroute.Options{Proxy: opts.Proxy})
+	routes, routeErr := netroute.New(netroute.Options{Proxy: opts.Proxy, System: opts.system})
 
 	ru := &runner{
 		ctx:     runCtx,
