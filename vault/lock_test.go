@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -216,8 +215,6 @@ func TestStoreLockHeldUntilUndone(t *testing.T) {
 		t.Errorf("the lock was released with %d items still there", n)
 	}
 }
-
-func runtimeGOOS() string { return runtime.GOOS }
 
 // BenchmarkKeychainLock is what one Save or Delete pays for the lock: take
 // and release it, uncontended (compare with BenchmarkRoundTrip's tens of
