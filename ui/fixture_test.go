@@ -2,7 +2,11 @@ package ui
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"os"
@@ -106,13 +110,13 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	f.history, f.historyDir = history, o.historyDir
-	x := New(f.app, f.win, Deps{Store: f.store, Test: o.test, History: history, Version: "test"})
+	do := func(fn func()) { f.ui <- fn }
+	x := mount(f.app, f.win, newWindow(f.app, f.win, Deps{Store: f.store, Test: o.test, History: history, Version: "test"}, do))
 	f.w = x.w
-	f.w.do = func(fn func()) { f.ui <- fn }
-	f.w.slowAfter = time.Hour // tests about slowness set their own
-	f.w.pollEvery = time.Hour // tests about watching set their own, or call check
-	f.w.openFile = func(func(fyne.URIReadCloser, error)) { t.Error("unexpected file-open dialog") }
-	f.w.chooseFolder = func(fyne.ListableURI, func(fyne.ListableURI, error)) { t.Error("unexpected folder dialog") }
+	f.w.busy.slowAfter = time.Hour // tests about slowness set their own
+	f.w.watch.every = time.Hour    // tests about watching set their own, or call check
+	f.w.pick.openFile = func(func(fyne.URIReadCloser, error)) { t.Error("unexpected file-open dialog") }
+	f.w.pick.chooseFolder = func(fyne.ListableURI, func(fyne.ListableURI, error)) { t.Error("unexpected folder dialog") }
 	t.Cleanup(func() {
 		// Close first, which stops the watcher, then let background work
 		// finish so it does not outlive the test's app.
@@ -160,24 +164,23 @@ func (f *fixture) drain(quiet time.Duration) {
 func (f *fixture) load() {
 	f.t.Helper()
 	f.w.load()
-	f.w.startWatch()
+	f.w.watch.start()
 	f.idle()
 }
 
 // check does what the watcher does on each check, on the test goroutine:
-// reads the stamp, hands it to the window, and waits until any read it
+// reads the stamps, hands them to the window, and waits until any read it
 // starts is through.
 func (f *fixture) check() {
 	f.t.Helper()
-	stamp, err := f.store.Stamp(context.Background())
-	f.w.stamped(stamp, f.w.historyStamp(), err)
+	f.w.stamped(f.w.readStamps(context.Background()))
 	f.idle()
 }
 
 // idle waits for the keychain call in flight to finish.
 func (f *fixture) idle() {
 	f.t.Helper()
-	f.pumpUntil("the keychain call to finish", func() bool { return f.w.busy == 0 })
+	f.pumpUntil("the keychain call to finish", func() bool { return f.w.busy.idle() })
 }
 
 // storeKey puts a key into the keychain as calmkeyctl would.
@@ -221,13 +224,13 @@ func (f *fixture) stored() (*vault.Stored, error) {
 // only tenant; it fails the test when there is none.
 func (f *fixture) sec() *section {
 	f.t.Helper()
-	if sec := f.w.section(testkeys.Tenant); sec != nil {
+	if sec := f.w.secs.byTenant(testkeys.Tenant); sec != nil {
 		return sec
 	}
-	if len(f.w.secs) == 1 {
-		return f.w.secs[0]
+	if len(f.w.secs.all) == 1 {
+		return f.w.secs.all[0]
 	}
-	f.t.Fatalf("no section of tenant %s among %d", testkeys.Tenant, len(f.w.secs))
+	f.t.Fatalf("no section of tenant %s among %d", testkeys.Tenant, len(f.w.secs.all))
 	return nil
 }
 
@@ -353,4 +356,83 @@ func (f *fixture) retryNotice() *notice {
 		f.t.Fatalf("no Try again; notice %q", f.noticeText())
 	}
 	return n
+}
+
+// okReport is a report as almtest.Run gives it for a key that logs on: the
+// shared record keeps only reports of that shape.
+func okReport() *almtest.Report {
+	return &almtest.Report{OK: true, Started: time.Now(), Steps: []almtest.Step{
+		{ID: almtest.StepToken, Status: almtest.StatusOK},
+		{ID: almtest.StepAPI, Status: almtest.StatusOK},
+	}}
+}
+
+// rejectedReport is a report as almtest.Run gives it for a key that the
+// token endpoint rejects.
+func rejectedReport() *almtest.Report {
+	return &almtest.Report{KeyRejected: true, Started: time.Now(), Steps: []almtest.Step{
+		{ID: almtest.StepToken, Status: almtest.StatusFail},
+		{ID: almtest.StepAPI, Status: almtest.StatusSkipped},
+	}}
+}
+
+// storeAsEarlier stores file, a key whose tenant need not be a valid tenant
+// (subdomain) name, as an earlier calmkey did (the format check now refuses
+// such names): as the one key of layout version 1 under a scratch service,
+// which a Store moves to the current layout and loads as it loads every
+// stored key; that key is then saved under the test's service. (As
+// calmkeyctl's tests do.)
+func (f *fixture) storeAsEarlier(file []byte, fileName string) {
+	f.t.Helper()
+	t := f.t
+	scratch := testService + "-earlier"
+	enc := percentEncode(file)
+	chunks := 0
+	for i := 0; i < len(enc); i += vault.ChunkSize {
+		chunks++
+		if err := f.backend.Set(scratch, vault.LegacyPartItem(chunks), enc[i:min(i+vault.ChunkSize, len(enc))]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sum := sha256.Sum256(file)
+	manifest, err := json.Marshal(map[string]any{
+		"format": "calmkey-service-key", "version": 1, "chunks": chunks, "size": len(file), "encoding": "percent",
+		"sha256": hex.EncodeToString(sum[:]), "uploadedAt": time.Now().UTC(), "fileName": fileName,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.backend.Set(scratch, vault.LegacyKeyItem, string(manifest)); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	from := vault.Open(vault.Options{Backend: f.backend, Service: scratch, LockDir: f.lockDir})
+	sums, err := from.List(ctx) // moves the old key to the current layout
+	if err != nil || len(sums) != 1 {
+		t.Fatalf("the key of an earlier calmkey was not moved: %v, %d keys", err, len(sums))
+	}
+	st, err := from.Load(ctx, sums[0].Tenant)
+	if err != nil {
+		t.Fatalf("the key of an earlier calmkey does not load: %v", err)
+	}
+	if err := f.store.Save(ctx, st.Key, fileName); err != nil {
+		t.Fatalf("saving %q: %v", sums[0].Tenant, err)
+	}
+	if err := from.Delete(ctx, sums[0].Tenant); err != nil {
+		t.Fatalf("emptying the scratch service: %v", err)
+	}
+}
+
+// percentEncode is layout version 1's encoding of the key's bytes: printable
+// ASCII and line ends as they are, every other byte and '%' as %XX.
+func percentEncode(data []byte) string {
+	var b strings.Builder
+	for _, c := range data {
+		if (c >= 0x20 && c < 0x7f && c != '%') || c == '\n' || c == '\r' || c == '\t' {
+			b.WriteByte(c)
+			continue
+		}
+		fmt.Fprintf(&b, "%%%02X", c)
+	}
+	return b.String()
 }
