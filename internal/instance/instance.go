@@ -4,7 +4,7 @@
 // window, and then exits.
 //
 // The first process takes an exclusive lock on a file beside the keychain
-// lock (the user's cache folder + "calmkey", see vault.LockFile) through
+// lock (see vault.LockFile; made by internal/lockfile) through
 // gofrs/flock (flock(2), or LockFileEx on Windows) and keeps it for the rest
 // of its life: the operating system drops it when the process exits, even by
 // a crash, so a lock is never stale. It listens on a loopback TCP port (it
@@ -51,6 +51,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/calmkey/calmkey/internal/lockfile"
 	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -164,12 +165,12 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(lockPath), 0o700); err != nil {
-		return nil, fmt.Errorf("calmkey cannot make the folder of its lock file %s: %w", filepath.Dir(lockPath), err)
+	fl, err := lockfile.Open(lockPath)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	fl := flock.New(lockPath, flock.SetPermissions(0o600))
 	pid := 0
 	shownOnce := false
 	for {
