@@ -59,9 +59,6 @@ func Open(opts Options) *Store {
 	return s
 }
 
-// Service is the keychain service name the Store's items live under.
-func (s *Store) Service() string { return s.service }
-
 // errMigrate: a read found a key of the old layout and no index; the key
 // must be moved, which needs the keychain lock held exclusively.
 var errMigrate = errors.New("the stored key must be moved to the current layout first")
