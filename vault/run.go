@@ -93,6 +93,9 @@ func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context,
 	if !c.state.CompareAndSwap(opRunning, opAbandoned) {
 		return s.result(ctx, <-c.done, unchanged)
 	}
+	if s.abandoned != nil {
+		s.abandoned()
+	}
 	if mode != lockWrite {
 		return s.ctxErr(ctx, "")
 	}

@@ -37,6 +37,10 @@ type Store struct {
 	now     func() time.Time
 	grace   time.Duration // WriteGrace; tests shorten it
 	noLock  bool          // benchmarks measure what the lock costs
+	// abandoned, when set (by tests), runs when run stops waiting for an
+	// op at its deadline: a test's fake keychain can hold an op until
+	// then, whatever the machine's speed.
+	abandoned func()
 	// busy is held while backend calls are in flight, including calls that
 	// outlived their caller's deadline, so a late write can never interleave
 	// with the next operation.
