@@ -13,7 +13,7 @@ import (
 	"github.com/calmkey/calmkey/vault"
 )
 
-// deleteDialog asks before the key is deleted.
+// deleteDialog asks before a tenant's key is deleted.
 type deleteDialog struct {
 	tenant   string
 	question *widget.Label

@@ -13,7 +13,7 @@ import (
 	"github.com/calmkey/calmkey/vault"
 )
 
-// displayDialog shows the stored key's JSON, masked until the user chooses
+// displayDialog shows a tenant's stored key as JSON, masked until the user chooses
 // Reveal, with copy buttons for what admins paste into a managed system.
 // It closes when another program deletes or replaces the key.
 type displayDialog struct {

@@ -22,7 +22,7 @@ import (
 // prefDownloadFolder is the Preferences key of the folder last saved to.
 const prefDownloadFolder = "downloadFolder"
 
-// downloadDialog asks where to save the key file: a folder, chosen with
+// downloadDialog asks where to save a tenant's key file: a folder, chosen with
 // Fyne's folder dialog, and a file name. It stands in for Fyne's file-save
 // dialog, which creates or empties the chosen file itself (os.Create, which
 // follows a symlink and empties its target) before the app could write it

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -36,10 +37,13 @@ type tester struct {
 	history *almtest.History // nil: nothing recorded
 	slots   chan struct{}    // a token per test in flight
 	do      func(func())
+	// recordWithin bounds keeping a test in the record, whose lock
+	// another process may hold: historyWithin, shorter in tests.
+	recordWithin time.Duration
 }
 
 func newTester(opts almtest.Options, history *almtest.History, do func(func())) *tester {
-	return &tester{opts: opts, run: almtest.Run, history: history, slots: make(chan struct{}, almtest.TestsAtOnce), do: do}
+	return &tester{opts: opts, run: almtest.Run, history: history, slots: make(chan struct{}, almtest.TestsAtOnce), do: do, recordWithin: historyWithin}
 }
 
 // start tests st's key once a slot is free, unless ctx ends first, and
@@ -61,7 +65,7 @@ func (t *tester) start(ctx context.Context, st *vault.Stored, started func(), do
 			t.do(started)
 			rep = t.run(ctx, st.Key, t.opts)
 			if ctx.Err() == nil && rep != nil && t.history != nil {
-				rctx, cancel := context.WithTimeout(context.Background(), historyWithin)
+				rctx, cancel := context.WithTimeout(context.Background(), t.recordWithin)
 				defer cancel()
 				recordErr = t.history.Record(rctx, almtest.NewLastTest(st, rep))
 			}

@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+	"github.com/gofrs/flock"
 
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/internal/fakealm"
@@ -250,5 +251,32 @@ func TestTestThatCannotRunSaysSo(t *testing.T) {
 	}
 	if f.sec().row.status.Text != "Not tested yet" || f.sec().row.testButton.Disabled() {
 		t.Errorf("after a failed run: status %q, Test disabled %v", f.sec().row.status.Text, f.sec().row.testButton.Disabled())
+	}
+}
+
+// A record whose lock another process holds does not hang the test's slot:
+// keeping the result is given up within its bound, the result shows and
+// says it was not kept, and the next test runs.
+func TestTestRecordLockHeldGivesUp(t *testing.T) {
+	f := withKey(t, fixtureOpts{})
+	f.w.tests.run = func(context.Context, *vault.Key, almtest.Options) *almtest.Report { return okReport() }
+	f.w.tests.recordWithin = 50 * time.Millisecond
+	fl := flock.New(f.history.Path() + ".lock")
+	if err := fl.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fl.Unlock() })
+	f.tap(f.sec().row.testButton)
+	f.waitTest()
+	mustContain(t, "the section's note", f.sec().note.Text, "could not be kept for next time")
+	mustContain(t, "title", f.sec().item.Title, "logon works")
+	if len(f.w.tests.slots) != 0 {
+		t.Errorf("%d test slots still taken", len(f.w.tests.slots))
+	}
+	_ = fl.Unlock()
+	f.tap(f.sec().row.testButton)
+	f.waitTest()
+	if f.sec().note.Visible() || len(f.recorded()) != 1 {
+		t.Errorf("with the lock free: note %q, %d recorded", f.sec().note.Text, len(f.recorded()))
 	}
 }

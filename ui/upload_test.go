@@ -467,3 +467,29 @@ func TestPastedKeyLeavesClipboardOnEveryOutcome(t *testing.T) {
 		})
 	}
 }
+
+// A save reads the keys back by the window's one read path: what another
+// program changed meanwhile is said; the window's own key is not news.
+func TestSaveSaysWhatAnotherProgramChanged(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	f.load()
+	f.pickFile(keyFile(t, "mine.txt", testkeys.SecretKey(testkeys.Fields{})))
+	test.Tap(f.w.bar.upload)
+	f.waitCheck()
+	v := f.w.dialogs.upload
+	if v == nil {
+		t.Fatalf("no confirmation; notice %q", f.noticeText())
+	}
+	// While the user looks at the key, calmkeyctl stores another tenant's.
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant", ClientID: "sb-other!b1|sapcloudalm!b16907"}), "ctl.txt")
+	v.dialog.Confirm()
+	f.idle()
+	if f.w.state != stStored || strings.Join(tenantsOf(f), ",") != testkeys.Tenant+",other-tenant" {
+		t.Fatalf("after storing: state %v, sections %q, notice %q", f.w.state, tenantsOf(f), f.noticeText())
+	}
+	mustContain(t, "message", f.w.line.message.Text, "a key of tenant other-tenant was stored by another program")
+	mustNotContain(t, "message", f.w.line.message.Text, "tenant "+testkeys.Tenant)
+	if f.w.secs.open() != f.w.secs.byTenant(testkeys.Tenant) {
+		t.Error("the stored tenant's section is not open")
+	}
+}
