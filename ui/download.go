@@ -88,7 +88,7 @@ func proposedFolder(remembered string) string {
 func (w *window) showDownload(sec *section, folder string) {
 	v := &downloadDialog{
 		tenant: sec.tenant, folder: folder, prefs: w.app.Preferences(),
-		chooseFolder: func(start fyne.ListableURI, cb func(fyne.ListableURI, error)) { w.pick.chooseFolder(start, cb) },
+		chooseFolder: func(start fyne.ListableURI, cb func(fyne.ListableURI, error)) { w.seam.chooseFolder(start, cb) },
 		saveTo:       func(path string) { w.placeDownload(sec, path) },
 	}
 	v.where = &widget.Label{Text: folder, Truncation: fyne.TextTruncateEllipsis}

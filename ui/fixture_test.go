@@ -115,8 +115,8 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	f.w = x.w
 	f.w.busy.slowAfter = time.Hour // tests about slowness set their own
 	f.w.watch.every = time.Hour    // tests about watching set their own, or call check
-	f.w.pick.openFile = func(func(fyne.URIReadCloser, error)) { t.Error("unexpected file-open dialog") }
-	f.w.pick.chooseFolder = func(fyne.ListableURI, func(fyne.ListableURI, error)) { t.Error("unexpected folder dialog") }
+	f.w.seam.openFile = func(func(fyne.URIReadCloser, error)) { t.Error("unexpected file-open dialog") }
+	f.w.seam.chooseFolder = func(fyne.ListableURI, func(fyne.ListableURI, error)) { t.Error("unexpected folder dialog") }
 	t.Cleanup(func() {
 		// Close first, which stops the watcher, then let background work
 		// finish so it does not outlive the test's app.

@@ -30,7 +30,7 @@ func (w *window) onUpload() {
 	if !w.mayUpload() {
 		return
 	}
-	w.pick.openFile(func(r fyne.URIReadCloser, err error) {
+	w.seam.openFile(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
 			w.dialogs.warn("The file could not be opened", err.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
 			return
@@ -209,7 +209,7 @@ func (w *window) confirmUpload(key *vault.Key, name string) {
 		warnings: &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance},
 		advice:   wrapped(advice),
 	}
-	v.facts.set((&vault.Stored{Key: key}).Summary(), w.now())
+	v.facts.set((&vault.Stored{Key: key}).Summary(), w.seam.now())
 	var warns []string
 	for _, f := range key.Warnings {
 		warns = append(warns, "• "+f.String())

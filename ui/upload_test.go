@@ -32,7 +32,7 @@ func keyFile(t *testing.T, name string, data []byte) fyne.URI {
 // pickFile makes the file-open dialog choose u.
 func (f *fixture) pickFile(u fyne.URI) {
 	f.t.Helper()
-	f.w.pick.openFile = func(cb func(fyne.URIReadCloser, error)) {
+	f.w.seam.openFile = func(cb func(fyne.URIReadCloser, error)) {
 		r, err := storage.Reader(u)
 		if err != nil {
 			f.t.Fatal(err)
@@ -117,7 +117,7 @@ func TestDefaultFileDialogsShow(t *testing.T) {
 	// no file name to type and so creates no file: it has no Entry.
 	f := newFixture(t, fixtureOpts{})
 	fresh := newWindow(f.app, f.win, Deps{Store: f.store}, f.w.do)
-	fresh.pick.openFile(func(fyne.URIReadCloser, error) {})
+	fresh.seam.openFile(func(fyne.URIReadCloser, error) {})
 	if !f.overlayShown() {
 		t.Fatal("the default file-open dialog did not show")
 	}
@@ -127,7 +127,7 @@ func TestDefaultFileDialogsShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh.pick.chooseFolder(start, func(fyne.ListableURI, error) {})
+	fresh.seam.chooseFolder(start, func(fyne.ListableURI, error) {})
 	top := f.win.Canvas().Overlays().Top()
 	if top == nil {
 		t.Fatal("the default folder dialog did not show")
@@ -152,7 +152,7 @@ func TestUploadCancelledStoresNothing(t *testing.T) {
 
 	// A dialog closed without a file does nothing either.
 	f.w.dialogs.upload = nil
-	f.w.pick.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, nil) }
+	f.w.seam.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, nil) }
 	test.Tap(f.w.bar.upload)
 	f.drain(50 * time.Millisecond)
 	if f.w.dialogs.upload != nil || f.w.dialogs.notice != nil || f.w.dialogs.problems != nil {
@@ -220,7 +220,7 @@ func TestUploadX509KeyShowsCertificateExpiry(t *testing.T) {
 	// The dialog's clock stands still; the certificate ends five calendar
 	// days later at the same wall-clock time.
 	now := time.Now()
-	f.w.now = func() time.Time { return now }
+	f.w.seam.now = func() time.Time { return now }
 	notAfter := now.AddDate(0, 0, 5)
 	ca := testkeys.NewCA(t)
 	chain, keyPEM := ca.Client(t, testkeys.ClientID, notAfter, testkeys.RSAPKCS1)
@@ -271,7 +271,7 @@ func TestUploadShowsWarnings(t *testing.T) {
 func TestUploadFileThatCannotBeOpenedOrRead(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.load()
-	f.w.pick.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, errors.New("permission denied")) }
+	f.w.seam.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, errors.New("permission denied")) }
 	test.Tap(f.w.bar.upload)
 	mustContain(t, "notice", f.noticeText(), "could not be opened", "permission denied", "SAP BTP cockpit")
 

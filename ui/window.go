@@ -42,8 +42,7 @@ type window struct {
 	// tests, whose driver would run it on the calling goroutine and race
 	// with the test.
 	do   func(func())
-	now  func() time.Time
-	pick pickers
+	seam seams
 
 	// State, touched on the UI goroutine only.
 	state   keyState
@@ -62,16 +61,18 @@ type window struct {
 	dialogs *dialogs
 }
 
-// pickers stand for Fyne's file and folder dialogs, which have no public
-// API to pick an entry: tests replace them.
-type pickers struct {
+// seams are what tests replace: Fyne's file and folder dialogs, which have
+// no public API to pick an entry, and the clock.
+type seams struct {
 	openFile     func(callback func(fyne.URIReadCloser, error))
 	chooseFolder func(start fyne.ListableURI, callback func(fyne.ListableURI, error))
+	now          func() time.Time
 }
 
 func newWindow(a fyne.App, fw fyne.Window, d Deps, do func(func())) *window {
-	w := &window{app: a, win: fw, store: d.Store, history: d.History, do: do, now: time.Now}
-	w.pick = pickers{
+	w := &window{app: a, win: fw, store: d.Store, history: d.History, do: do}
+	w.seam = seams{
+		now: time.Now,
 		openFile: func(callback func(fyne.URIReadCloser, error)) {
 			fd := dialog.NewFileOpen(callback, fw)
 			fd.SetFilter(storage.NewExtensionFileFilter([]string{".txt", ".json"}))
@@ -95,7 +96,9 @@ func newWindow(a fyne.App, fw fyne.Window, d Deps, do func(func())) *window {
 	acts := sectionActions{display: w.onDisplay, download: w.onDownload, delete: w.onDelete, test: w.onTest}
 	w.secs = &sectionList{
 		accordion: widget.NewAccordion(),
-		newSec:    func(tenant string) *section { return newSection(tenant, func() time.Time { return w.now() }, acts) },
+		newSec: func(tenant string) *section {
+			return newSection(tenant, func() time.Time { return w.seam.now() }, acts)
+		},
 	}
 	w.dialogs = &dialogs{parent: fw}
 	return w

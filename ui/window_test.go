@@ -137,7 +137,7 @@ func TestCertificateExpiryHighlightedWhenNear(t *testing.T) {
 			// time: the same days whatever the zone or the time of day.
 			f := newFixture(t, fixtureOpts{})
 			now := time.Now()
-			f.w.now = func() time.Time { return now }
+			f.w.seam.now = func() time.Time { return now }
 			chain, keyPEM := ca.Client(t, testkeys.ClientID, now.AddDate(0, 0, tc.days), testkeys.ECDSA)
 			k := f.storeKey(testkeys.X509Key(testkeys.Fields{}, chain, keyPEM), "x509.json")
 			f.load()
@@ -308,7 +308,7 @@ func TestShortcutsActOnlyWhereTheirButtonIsOffered(t *testing.T) {
 	}
 	// Ctrl+O opens the file dialog.
 	opened := 0
-	f.w.pick.openFile = func(func(fyne.URIReadCloser, error)) { opened++ }
+	f.w.seam.openFile = func(func(fyne.URIReadCloser, error)) { opened++ }
 	f.shortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: mod})
 	if opened != 1 {
 		t.Fatalf("Ctrl+O opened %d file dialogs, want 1", opened)
