@@ -89,6 +89,9 @@ func main() {
 	if inst != nil {
 		inst.Serve(func() bool { return raise(w) })
 	}
+	// The way out is bounded (fynestop.go): from the close button or a
+	// signal, the process ends within exitWithin whatever hangs.
+	onCloseOrSignal(a, w)
 	go exitWhenStopped()
 	w.ShowAndRun()
 }
@@ -99,14 +102,17 @@ const defaultWidth, defaultHeight = 860, 760
 
 // raise shows w, restored if minimised, and asks for the focus, on the UI
 // goroutine; it reports whether it did. It answers false once the app is
-// quitting, so that a new start waits for this process to exit rather than
-// exit itself with no window left. After the loop has ended, DoAndWait
-// either drops the function or runs it on the calling goroutine, where
-// stopped is true.
+// on its way out (closing, or quitting), so that a new start waits for this
+// process to exit rather than exit itself with no window left. After the
+// loop has ended, DoAndWait either drops the function or runs it on the
+// calling goroutine, where stopped is true.
 func raise(w fyne.Window) bool {
+	if exiting.Load() {
+		return false
+	}
 	shown := false
 	fyne.DoAndWait(func() {
-		if stopped() {
+		if exiting.Load() || stopped() {
 			return
 		}
 		w.Show()
