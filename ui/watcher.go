@@ -92,7 +92,11 @@ func (wt *watcher) run() {
 // check reads the stamps and hands them to the UI goroutine; false when
 // the window closed meanwhile.
 func (wt *watcher) check() bool {
-	s, err := wt.read(context.Background())
+	// The store bounds its Stamp and the history's has historyWithin;
+	// this bounds the pair as the window's own calls are bounded.
+	ctx, cancel := context.WithTimeout(context.Background(), opWithin)
+	s, err := wt.read(ctx)
+	cancel()
 	done := make(chan struct{})
 	wt.do(func() {
 		defer close(done)
