@@ -312,7 +312,7 @@ func findAccordionHeader(t *testing.T, f *fixture, tenant string) *widget.Button
 }
 
 // A test that calmkeyctl records shows in the window at the next check,
-// though no key changed.
+// though no key changed: the check reads the history again, not the keys.
 func TestTestRecordedByCLIShows(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 	f.check()
@@ -320,8 +320,12 @@ func TestTestRecordedByCLIShows(t *testing.T) {
 		t.Fatal("a test shows before any ran")
 	}
 	f.record(okReport())
+	from := len(f.backend.Calls())
 	f.check()
 	mustContain(t, "title", f.sec().item.Title, "logon works")
+	if _, reload := keychainReads(f, from); reload != 0 {
+		t.Errorf("a recorded test made the window read %d keychain items of the keys", reload)
+	}
 	if f.w.line.message.Visible() {
 		t.Errorf("a recorded test is called a key change: %q", f.w.line.message.Text)
 	}

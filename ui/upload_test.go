@@ -83,6 +83,11 @@ func TestUploadFileShowsKeyAndAdviceThenStores(t *testing.T) {
 		}
 	}
 	mustContain(t, "certificate expiry", v.facts.label(vault.FactCertExpiry).Text, "none")
+	// Where the key will log on, before it is stored.
+	mustContain(t, "token URL", v.facts.label(vault.FactTokenURL).Text, "https://", "/oauth/token")
+	if v.facts.label(vault.FactUploaded) != nil {
+		t.Error("the confirmation shows an upload time before the key is stored")
+	}
 	mustContain(t, "advice", v.advice.Text, "one service key", "regularly", "one-use", "Analytics API")
 	if v.warnings.Visible() {
 		t.Errorf("warnings shown for a clean key: %q", v.warnings.Text)

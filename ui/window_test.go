@@ -362,3 +362,11 @@ func expiryText(notAfter, now time.Time) (string, widget.Importance) {
 	l := f.label(vault.FactCertExpiry)
 	return l.Text, l.Importance
 }
+
+// The window holds the keys of several tenants, and its title says so.
+func TestWindowTitleSaysKeys(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	if got := f.win.Title(); got != "calmkey — SAP Cloud ALM Service Keys" {
+		t.Errorf("title %q", got)
+	}
+}
