@@ -83,7 +83,8 @@ func hardExit(why string) {
 // ShowAndRun: until Fyne has set its own handler a signal ends the
 // process at once, as by default, and from then on both see it. A signal
 // that comes before Fyne's handler is set is followed by a Quit of calmkey's
-// own.
+// own. It takes the window's close intercept (Fyne keeps one): ui sets
+// none, and one that ui.New set would be replaced here.
 func onCloseOrSignal(a fyne.App, w fyne.Window) {
 	w.SetCloseIntercept(func() {
 		armExit("the close button")

@@ -45,26 +45,7 @@ func main() {
 	// so they never touch the user's keys, and calmkeyctl honours it too.
 	service := vault.ServiceFromEnv(os.Getenv)
 
-	// One app per user and keychain service, before anything of Fyne starts:
-	// a second start asks the running app to show and raise its window and
-	// exits. A start while the previous app is still closing waits until that
-	// process has exited: this also works around Fyne 2.7.1's start-up race
-	// (a Fyne app started while its previous instance is still shutting down
-	// can leave its window unshown). The lock is never released here: it goes
-	// with the process, after Fyne is done.
-	inst, err := instance.Start(context.Background(), instance.Options{Service: service})
-	switch {
-	case errors.Is(err, instance.ErrRunning):
-		fmt.Println(err)
-		return
-	case errors.Is(err, instance.ErrNoAnswer):
-		tell(err.Error())
-		os.Exit(1)
-	case err != nil:
-		// No lock to be had (an unwritable cache folder...): start anyway;
-		// one window is a convenience, the keychain has its own lock.
-		fmt.Fprintln(os.Stderr, "calmkey: starting without the one-instance check:", err)
-	}
+	inst := oneInstance(service)
 
 	a := app.NewWithID("io.calmkey.app") // as in FyneApp.toml
 	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
@@ -94,6 +75,31 @@ func main() {
 	onCloseOrSignal(a, w)
 	go exitWhenStopped()
 	w.ShowAndRun()
+}
+
+// oneInstance makes this process the one app of the user and keychain
+// service, before anything of Fyne starts: a second start asks the running
+// app to show and raise its window and exits. A start while the previous
+// app is still closing waits until that process has exited: this also works
+// around Fyne 2.7.1's start-up race (a Fyne app started while its previous
+// instance is still shutting down can leave its window unshown). The lock
+// is never released here: it goes with the process, after Fyne is done. nil
+// means there was no lock to be had, and the app starts anyway.
+func oneInstance(service string) *instance.Instance {
+	inst, err := instance.Start(context.Background(), instance.Options{Service: service})
+	switch {
+	case errors.Is(err, instance.ErrRunning):
+		fmt.Println(err)
+		os.Exit(0)
+	case errors.Is(err, instance.ErrNoAnswer):
+		tell(err.Error())
+		os.Exit(1)
+	case err != nil:
+		// No lock to be had (an unwritable cache folder...): start anyway;
+		// one window is a convenience, the keychain has its own lock.
+		fmt.Fprintln(os.Stderr, "calmkey: starting without the one-instance check:", err)
+	}
+	return inst
 }
 
 // The window's size at start: one open tenant section, its details and

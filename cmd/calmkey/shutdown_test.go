@@ -5,7 +5,10 @@ package main
 // once, and the new window must come within about two seconds.
 
 import (
+	"encoding/json"
+	"fmt"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -13,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calmkey/calmkey/internal/instance"
 	wt "github.com/calmkey/calmkey/internal/windowtest"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -34,12 +38,13 @@ func TestTermThenStartWithTestedKey(t *testing.T) {
 	wt.RequireTools(t)
 	bin := binaries(t)
 	svc := wt.StoreWithCLI(t, filepath.Join(bin, "calmkeyctl"))
-	recordRejected(t, strings.TrimPrefix(svc, vault.ServiceEnv+"="))
+	service := strings.TrimPrefix(svc, vault.ServiceEnv+"=")
+	recordRejected(t, service)
 	// A hung old process prints where each goroutine waits on SIGQUIT.
 	env := []string{svc, "GOTRACEBACK=all"}
 	n := rounds(t, "CALMKEY_TERM_ROUNDS", 5)
 	app := launch(t, bin, "calmkey", env...)
-	var exits, shows []time.Duration
+	var exits, locks, shows []time.Duration
 	forced := 0
 	for i := range n {
 		time.Sleep(time.Duration(rand.IntN(1500)) * time.Millisecond)
@@ -48,6 +53,7 @@ func TestTermThenStartWithTestedKey(t *testing.T) {
 			t.Fatal(err)
 		}
 		next := wt.Start(t, []string{filepath.Join(bin, "calmkey")}, env...)
+		locked := lockTaken(t, service, next, sent)
 		code, exited := app.WaitExit(termBound)
 		took := time.Since(sent)
 		if !exited {
@@ -65,17 +71,47 @@ func TestTermThenStartWithTestedKey(t *testing.T) {
 			forced++
 			t.Logf("round %d: the app was ended by its hard exit; its output:\n%s", i+1, app.Out.String())
 		}
-		exits, shows = append(exits, took), append(shows, next.Shown)
-		t.Logf("round %d: the old app exited %v after SIGTERM, the new window showed %v after its start",
-			i+1, took.Round(time.Millisecond), next.Shown.Round(time.Millisecond))
+		lock := <-locked
+		exits, locks, shows = append(exits, took), append(locks, lock), append(shows, next.Shown)
+		t.Logf("round %d: the old app exited %v after SIGTERM; the new start took the lock %v and showed its window %v after its start",
+			i+1, took.Round(time.Millisecond), lock.Round(time.Millisecond), next.Shown.Round(time.Millisecond))
 		app = next
 	}
 	if !drawn(t, app) {
 		t.Errorf("the last new window stayed blank")
 	}
-	t.Logf("SIGTERM then start, key stored and tested, %d rounds: exit after SIGTERM median %v, max %v (%d by the hard exit); new window after start median %v, max %v",
-		n, median(exits).Round(time.Millisecond), slices.Max(exits).Round(time.Millisecond), forced,
-		median(shows).Round(time.Millisecond), slices.Max(shows).Round(time.Millisecond))
+	ms := func(ds []time.Duration) string {
+		return fmt.Sprintf("median %v, max %v", median(ds).Round(time.Millisecond), slices.Max(ds).Round(time.Millisecond))
+	}
+	t.Logf("SIGTERM then start, key stored and tested, %d rounds: the old app exited after SIGTERM %s (%d by its hard exit); "+
+		"the new start took the lock %s and showed its window %s after its start", n, ms(exits), forced, ms(locks), ms(shows))
+}
+
+// lockTaken reports, once, how long after since the process r took the
+// one-instance lock (its process id is in the address file: it no longer
+// waits for the old app), or termBound when it did not.
+func lockTaken(t *testing.T, service string, r *wt.Running, since time.Time) <-chan time.Duration {
+	t.Helper()
+	_, addr, err := instance.Paths("", service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := r.Cmd.Process.Pid
+	c := make(chan time.Duration, 1)
+	go func() {
+		for time.Since(since) < termBound {
+			var a struct {
+				PID int `json:"pid"`
+			}
+			if b, err := os.ReadFile(addr); err == nil && json.Unmarshal(b, &a) == nil && a.PID == pid {
+				c <- time.Since(since)
+				return
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		c <- termBound
+	}()
+	return c
 }
 
 // dump asks a hung app for its goroutines (SIGQUIT, with GOTRACEBACK=all
