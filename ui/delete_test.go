@@ -10,6 +10,7 @@ import (
 
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
@@ -59,8 +60,8 @@ func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
 
 func TestDeleteFailureKeepsKey(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.backend.Intercept(func(c vault.Call) error {
-		if c.Op == vault.OpDelete || c.Op == vault.OpDeleteAll {
+	f.backend.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpDelete {
 			return errors.Join(vault.ErrUnavailable, errBackendDown)
 		}
 		return nil

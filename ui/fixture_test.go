@@ -22,6 +22,7 @@ import (
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 const testService = "calmkey-test-ui"
@@ -33,7 +34,7 @@ type fixture struct {
 	t       *testing.T
 	app     fyne.App
 	win     fyne.Window
-	backend *vault.MemoryBackend
+	backend *vaulttest.MemoryBackend
 	store   *vault.Store
 	w       *window // the window around the sections
 	ui      chan func()
@@ -74,7 +75,7 @@ func (f *fixture) close() {
 }
 
 type fixtureOpts struct {
-	backend *vault.MemoryBackend
+	backend *vaulttest.MemoryBackend
 	timeout time.Duration
 	test    almtest.Options
 	app     fyne.App // reuse, to see what an earlier "run" left in Preferences
@@ -87,7 +88,7 @@ type fixtureOpts struct {
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	t.Helper()
 	if o.backend == nil {
-		o.backend = vault.NewMemoryBackend()
+		o.backend = vaulttest.NewMemoryBackend()
 	}
 	if o.app == nil {
 		o.app = test.NewTempApp(t)

@@ -11,6 +11,7 @@ import (
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // keychainReads counts the keychain reads since from that read a key
@@ -19,7 +20,7 @@ import (
 func keychainReads(f *fixture, from int) (all, reload int) {
 	calls := f.backend.Calls()[from:]
 	for _, c := range calls {
-		if c.Op == vault.OpGet {
+		if c.Op == vaulttest.OpGet {
 			all++
 			if c.User != vault.IndexItem {
 				reload++

@@ -17,6 +17,7 @@ import (
 
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // keyFile writes data to a file in a temp dir and returns its URI.
@@ -384,7 +385,7 @@ func TestPasteInvalidText(t *testing.T) {
 func TestStoreFailsLeavesNothing(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
-	f.backend.FailOn(vault.OpSet, vault.ErrUnavailable)
+	f.backend.FailOn(vaulttest.OpSet, vault.ErrUnavailable)
 	f.w.dialogs.upload.dialog.Confirm()
 	f.idle()
 	mustContain(t, "notice", f.noticeText(), "was not stored", "cannot be reached")
@@ -439,7 +440,7 @@ func TestPastedKeyLeavesClipboardOnEveryOutcome(t *testing.T) {
 			f.w.dialogs.upload.dialog.Dismiss()
 		}},
 		{name: "failed", text: valid, end: func(t *testing.T, f *fixture) {
-			f.backend.FailOn(vault.OpSet, vault.ErrUnavailable)
+			f.backend.FailOn(vaulttest.OpSet, vault.ErrUnavailable)
 			f.w.dialogs.upload.dialog.Confirm()
 			f.idle()
 			mustContain(t, "notice", f.noticeText(), "was not stored")

@@ -15,6 +15,7 @@ import (
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // The window stays true to the keychain when another program (calmkeyctl)
@@ -128,8 +129,8 @@ func TestWatcherNeverOverlapsChecks(t *testing.T) {
 	var mu sync.Mutex
 	var gets []time.Time
 	gate := make(chan struct{})
-	f.backend.Intercept(func(c vault.Call) error {
-		if c.Op == vault.OpGet && c.User == vault.IndexItem {
+	f.backend.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpGet && c.User == vault.IndexItem {
 			mu.Lock()
 			gets = append(gets, time.Now())
 			mu.Unlock()
@@ -175,7 +176,7 @@ func TestForegroundChecksAtOnce(t *testing.T) {
 // keychain would otherwise ask to be unlocked every few seconds).
 func TestFailedCheckPausesUntilForeground(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.backend.FailOn(vault.OpGet, vault.ErrUnavailable)
+	f.backend.FailOn(vaulttest.OpGet, vault.ErrUnavailable)
 	f.check()
 	if !f.w.watch.paused.Load() || f.w.state != stStored || f.w.dialogs.notice != nil {
 		t.Fatalf("after a failed check: paused %v, state %v, notice %q", f.w.watch.paused.Load(), f.w.state, f.noticeText())
@@ -379,7 +380,7 @@ func TestStoreTimeoutShowsWhatMayBeLeft(t *testing.T) {
 	t.Run("undone", func(t *testing.T) {
 		f := newFixture(t, fixtureOpts{timeout: 100 * time.Millisecond})
 		f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
-		release := f.backend.Hang(vault.OpSet)
+		release := f.backend.Hang(vaulttest.OpSet)
 		t.Cleanup(release)
 		time.AfterFunc(300*time.Millisecond, release) // the late write ends within vault's grace
 		f.w.dialogs.upload.dialog.Confirm()
@@ -394,7 +395,7 @@ func TestStoreTimeoutShowsWhatMayBeLeft(t *testing.T) {
 		// This waits vault.WriteGrace (5 s).
 		f := newFixture(t, fixtureOpts{timeout: 100 * time.Millisecond})
 		f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
-		release := f.backend.Hang(vault.OpSet)
+		release := f.backend.Hang(vaulttest.OpSet)
 		t.Cleanup(release)
 		f.w.dialogs.upload.dialog.Confirm()
 		f.idle()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 func TestWindowOpensBeforeTheKeychainAnswers(t *testing.T) {
@@ -181,7 +182,7 @@ func TestExpiryText(t *testing.T) {
 }
 
 func TestKeychainUnavailableSaysWhatToDo(t *testing.T) {
-	b := vault.NewMemoryBackend()
+	b := vaulttest.NewMemoryBackend()
 	b.FailOn("", fmt.Errorf("%w: %v", vault.ErrUnavailable, errBackendDown))
 	f := newFixture(t, fixtureOpts{backend: b})
 	f.load()
@@ -261,7 +262,7 @@ func TestDamagedKeyCanBeDeleted(t *testing.T) {
 func TestSlowKeychainSaysItWaits(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	release := f.backend.Hang(vault.OpGet)
+	release := f.backend.Hang(vaulttest.OpGet)
 	t.Cleanup(release)
 	f.w.busy.slowAfter = 20 * time.Millisecond
 
@@ -283,8 +284,8 @@ func TestSlowKeychainSaysItWaits(t *testing.T) {
 }
 
 func TestKeychainThatNeverAnswersTimesOut(t *testing.T) {
-	b := vault.NewMemoryBackend()
-	t.Cleanup(b.Hang(vault.OpGet))
+	b := vaulttest.NewMemoryBackend()
+	t.Cleanup(b.Hang(vaulttest.OpGet))
 	f := newFixture(t, fixtureOpts{backend: b, timeout: 100 * time.Millisecond})
 	f.load()
 	if f.w.state != stFailed {
