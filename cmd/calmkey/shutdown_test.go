@@ -5,10 +5,12 @@ package main
 // once, and the new window must come within about two seconds.
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -17,6 +19,7 @@ import (
 	"time"
 
 	"github.com/calmkey/calmkey/internal/instance"
+	"github.com/calmkey/calmkey/internal/testkeys"
 	wt "github.com/calmkey/calmkey/internal/windowtest"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -159,4 +162,82 @@ func TestTermWhileDisplayHangs(t *testing.T) {
 	t.Logf("with the display hung, the app exited %v after SIGTERM", took.Round(time.Millisecond))
 	next := launch(t, bin, "calmkey", env...)
 	t.Logf("the new window showed %v after its start", next.Shown.Round(time.Millisecond))
+}
+
+// TestTermWhileClipboardManagerHangs: a way out that Fyne 2.7.1 itself
+// can hang on. An app that owns the clipboard (here: it took a pasted key
+// off it, which leaves it the owner of an empty clipboard) hands the
+// clipboard to the session's clipboard manager when it ends: GLFW's
+// glfwTerminate asks the manager to save it and waits for its answer with
+// no time limit. A manager that does not answer (testdata/deafclipman; a
+// session's manager may stop answering while the session logs out) held
+// the app for as long as it lived. The app must still exit within
+// termBound, by its hard exit, and a new start then shows its window.
+func TestTermWhileClipboardManagerHangs(t *testing.T) {
+	wt.RequireTools(t)
+	bin := binaries(t)
+	deaf := helper(t, "deafclipman")
+	env := []string{wt.ServiceEnv(wt.Service(t)), "GOTRACEBACK=all"}
+	app := launch(t, bin, "calmkey", env...)
+	wt.ExpectNoKey(t, app, "clipboard-before-paste.png")
+
+	// Paste a key and cancel: the app takes the key off the clipboard.
+	key := string(testkeys.SecretKey(testkeys.Fields{}))
+	wt.SetClipboard(t, key)
+	app.Key(t, "ctrl+v")
+	if text, shown := app.WaitFor(t, "Store this service key?", 30*time.Second); !shown {
+		t.Fatalf("no confirmation after pasting; the window reads:\n%s", text)
+	}
+	// The OCR cannot read the buttons' line reliably; the one blue thing
+	// on the dialog is Store in keychain, and Cancel, as wide, is at its left.
+	store, found := wt.FindColor(t, app.Screenshot(t), wt.PrimaryBlue, 6)
+	if !found {
+		t.Fatal("no Store in keychain button on the confirmation")
+	}
+	app.Click(t, store.X-store.W/2, store.Y+store.H/2)
+	for deadline := time.Now().Add(termBound); wt.Clipboard(t) == key; time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the pasted key stays on the clipboard after Cancel")
+		}
+	}
+
+	startDeafClipboardManager(t, deaf)
+	sent := time.Now()
+	if err := app.Cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code, exited := app.WaitExit(termBound)
+	took := time.Since(sent)
+	if !exited {
+		t.Fatalf("the app still runs %v after SIGTERM while the clipboard manager does not answer; where it waits:\n%s", termBound, dump(app))
+	}
+	if code != 0 || !strings.Contains(app.Out.String(), "did not finish closing") {
+		t.Errorf("the app exited %d, %v after SIGTERM, want 0 by its hard exit (GLFW waits on the clipboard manager); its output:\n%s",
+			code, took, app.Out.String())
+	}
+	t.Logf("with the clipboard manager deaf, the app exited %v after SIGTERM", took.Round(time.Millisecond))
+	next := launch(t, bin, "calmkey", env...)
+	t.Logf("the new window showed %v after its start", next.Shown.Round(time.Millisecond))
+}
+
+// startDeafClipboardManager starts testdata/deafclipman and waits until it
+// owns the CLIPBOARD_MANAGER selection; it is killed when the test ends.
+func startDeafClipboardManager(t *testing.T, path string) {
+	t.Helper()
+	man := exec.Command(path)
+	man.Stderr = os.Stderr
+	out, err := man.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := man.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = man.Process.Kill()
+		_ = man.Wait()
+	})
+	if line, err := bufio.NewReader(out).ReadString('\n'); err != nil || line != "ready\n" {
+		t.Fatalf("deafclipman did not take the CLIPBOARD_MANAGER selection: %q %v", line, err)
+	}
 }
