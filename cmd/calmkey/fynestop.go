@@ -23,9 +23,20 @@ import (
 // every second spent here is a second of no window for the user.
 //
 // Nothing on the way out needs to finish: the keychain and the history file
-// are written under their own locks, in steps that a killed process leaves
-// readable (a logout kills the app anyway when it takes too long), and the
-// app keeps no Fyne preferences. What can hang there:
+// are written under their own locks, in steps that vault and almtest
+// recover from when a process dies midway (a logout kills an app that takes
+// too long anyway), and the
+// app keeps nothing in Fyne's preferences it could not lose (the last
+// download folder). What can hang there:
+//   - Fyne 2.7.1's GLFW (go-gl/glfw v3.3), in glfwTerminate at the loop's
+//     end: an app that owns the X11 clipboard (it copied a value, or took a
+//     pasted key off the clipboard, which leaves it the owner of an empty
+//     one) hands it to the session's clipboard manager and waits for the
+//     manager's answer with no time limit; a manager that does not answer
+//     (one stopping at a logout) held the app for as long as it lived. So
+//     does an X server that does not answer. Shown by
+//     TestTermWhileClipboardManagerHangs and TestTermWhileDisplayHangs: the
+//     goroutine dump has the main goroutine in glfwTerminate.
 //   - Fyne 2.7.1 itself. When its loop ends it queues the app's OnStopped
 //     event (its own preferences save), whose runner hands it to the UI
 //     queue and waits; the loop then empties that queue but can miss a
