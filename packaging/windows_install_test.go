@@ -161,15 +161,19 @@ func wine(t testing.TB, env []string, args ...string) (string, int, time.Duratio
 	return string(out), 0, took
 }
 
-// msiexec runs msiexec silently with a verbose log, and fails the test with
-// that log when the exit status is not want.
-func msiexec(t testing.TB, want int, args ...string) time.Duration {
+// winPath is an absolute Linux path as Windows programs under Wine see it
+// (drive Z:). msiexec needs it: it would take "/tmp/..." for an option.
+func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
+
+// msiexec runs msiexec ACTION MSI silently with a verbose log, and fails the
+// test with that log when the exit status is not want.
+func msiexec(t testing.TB, want int, action, msi string) time.Duration {
 	t.Helper()
 	log := filepath.Join(t.TempDir(), "msiexec.log")
-	out, code, took := wine(t, nil, append(append([]string{"msiexec"}, args...), "/qn", "/l*v", log)...)
+	out, code, took := wine(t, nil, "msiexec", action, winPath(msi), "/qn", "/l*v", winPath(log))
 	if code != want {
 		b, _ := os.ReadFile(log)
-		t.Fatalf("msiexec %s: exit status %d, want %d\n%s\nlog:\n%s", strings.Join(args, " "), code, want, out, b)
+		t.Fatalf("msiexec %s %s: exit status %d, want %d\n%s\nlog:\n%s", action, filepath.Base(msi), code, want, out, b)
 	}
 	return took
 }
