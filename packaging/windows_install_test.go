@@ -202,7 +202,8 @@ func installedProducts(t testing.TB) []string {
 // regValues reads "    NAME    REG_TYPE    VALUE" lines from reg query.
 func regValues(out string) map[string]string {
 	vals := map[string]string{}
-	for _, m := range regexp.MustCompile(`(?m)^\s+(\S+)\s+REG_\w+\s+(.*?)\s*$`).FindAllStringSubmatch(out, -1) {
+	out = strings.ReplaceAll(out, "\r", "")
+	for _, m := range regexp.MustCompile(`(?m)^[ \t]+(\S+)[ \t]+REG_\w+[ \t]*(.*?)[ \t]*$`).FindAllStringSubmatch(out, -1) {
 		vals[m[1]] = m[2]
 	}
 	return vals
