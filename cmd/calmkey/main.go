@@ -49,7 +49,7 @@ func main() {
 
 	a := app.NewWithID("io.calmkey.app") // as in FyneApp.toml
 	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
-	w := a.NewWindow("calmkey — SAP Cloud ALM Service Key")
+	w := a.NewWindow(ui.Title)
 
 	// The last tests are shared with calmkeyctl; without a folder for them
 	// (no config folder) the app still works, without remembering tests.

@@ -171,21 +171,26 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
+	in, err := takeTurn(ctx, fl, lockPath, addrPath, wait)
+	if err != nil {
+		_ = fl.Close()
+	}
+	return in, err
+}
+
+// takeTurn takes the lock once its holder lets go, or asks the holder to
+// show its window until ctx ends (see Start for what each outcome means).
+// The caller closes fl when it returns an error.
+func takeTurn(ctx context.Context, fl *flock.Flock, lockPath, addrPath string, wait time.Duration) (*Instance, error) {
 	pid := 0
 	shownOnce := false
 	for {
 		ok, err := fl.TryLock()
 		if err != nil {
-			_ = fl.Close()
 			return nil, fmt.Errorf("calmkey cannot lock %s: %w", lockPath, err)
 		}
 		if ok {
-			in, err := listen(fl, addrPath)
-			if err != nil {
-				_ = fl.Close()
-				return nil, err
-			}
-			return in, nil
+			return listen(fl, addrPath)
 		}
 		// Someone holds the lock: ask it to show its window. No answer, or
 		// "closing": it is starting or exiting; try again until the wait ends.
@@ -195,20 +200,16 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		// once, and the app was busy) would end it just after.
 		var shown bool
 		shown, pid = ask(ctx, addrPath, pid)
-		next := retryEvery
-		switch {
-		case shown && shownOnce:
-			_ = fl.Close()
+		if shown && shownOnce {
 			return nil, &Error{Err: ErrRunning, PID: pid, Wait: wait}
-		default:
-			shownOnce = shown
-			if shown {
-				next = confirmAfter
-			}
+		}
+		shownOnce = shown
+		next := retryEvery
+		if shown {
+			next = confirmAfter
 		}
 		select {
 		case <-ctx.Done():
-			_ = fl.Close()
 			if shownOnce { // the wait ended before the confirmation
 				return nil, &Error{Err: ErrRunning, PID: pid, Wait: wait}
 			}
