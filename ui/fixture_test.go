@@ -2,11 +2,7 @@ package ui
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"log"
 	"os"
@@ -20,6 +16,7 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/calmkey/calmkey/almtest"
+	"github.com/calmkey/calmkey/internal/earlierkey"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
 	"github.com/calmkey/calmkey/vault/vaulttest"
@@ -379,61 +376,8 @@ func rejectedReport() *almtest.Report {
 
 // storeAsEarlier stores file, a key whose tenant need not be a valid tenant
 // (subdomain) name, as an earlier calmkey did (the format check now refuses
-// such names): as the one key of layout version 1 under a scratch service,
-// which a Store moves to the current layout and loads as it loads every
-// stored key; that key is then saved under the test's service. (As
-// calmkeyctl's tests do.)
+// such names).
 func (f *fixture) storeAsEarlier(file []byte, fileName string) {
 	f.t.Helper()
-	t := f.t
-	scratch := testService + "-earlier"
-	enc := percentEncode(file)
-	chunks := 0
-	for i := 0; i < len(enc); i += vault.ChunkSize {
-		chunks++
-		if err := f.backend.Set(scratch, vault.LegacyPartItem(chunks), enc[i:min(i+vault.ChunkSize, len(enc))]); err != nil {
-			t.Fatal(err)
-		}
-	}
-	sum := sha256.Sum256(file)
-	manifest, err := json.Marshal(map[string]any{
-		"format": "calmkey-service-key", "version": 1, "chunks": chunks, "size": len(file), "encoding": "percent",
-		"sha256": hex.EncodeToString(sum[:]), "uploadedAt": time.Now().UTC(), "fileName": fileName,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := f.backend.Set(scratch, vault.LegacyKeyItem, string(manifest)); err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	from := vault.Open(vault.Options{Backend: f.backend, Service: scratch, LockDir: f.lockDir})
-	sums, err := from.List(ctx) // moves the old key to the current layout
-	if err != nil || len(sums) != 1 {
-		t.Fatalf("the key of an earlier calmkey was not moved: %v, %d keys", err, len(sums))
-	}
-	st, err := from.Load(ctx, sums[0].Tenant)
-	if err != nil {
-		t.Fatalf("the key of an earlier calmkey does not load: %v", err)
-	}
-	if err := f.store.Save(ctx, st.Key, fileName); err != nil {
-		t.Fatalf("saving %q: %v", sums[0].Tenant, err)
-	}
-	if err := from.Delete(ctx, sums[0].Tenant); err != nil {
-		t.Fatalf("emptying the scratch service: %v", err)
-	}
-}
-
-// percentEncode is layout version 1's encoding of the key's bytes: printable
-// ASCII and line ends as they are, every other byte and '%' as %XX.
-func percentEncode(data []byte) string {
-	var b strings.Builder
-	for _, c := range data {
-		if (c >= 0x20 && c < 0x7f && c != '%') || c == '\n' || c == '\r' || c == '\t' {
-			b.WriteByte(c)
-			continue
-		}
-		fmt.Fprintf(&b, "%%%02X", c)
-	}
-	return b.String()
+	earlierkey.Store(f.t, f.backend, testService, f.lockDir, file, fileName)
 }

@@ -437,18 +437,24 @@ func (s *Store) Delete(ctx context.Context, tenant string) error {
 		if err != nil {
 			return err
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		found, err := s.removeFrom(b, ix, tenant, itemsOf(tenant))
-		if err != nil {
-			return err
-		}
-		if !found {
-			return notStored(tenant)
-		}
-		return nil
+		return s.removeTenant(ctx, b, ix, tenant)
 	}, nil)
+}
+
+// removeTenant is the delete of a tenant's key once the caller, under the
+// lock, has read the index ix and found nothing against it.
+func (s *Store) removeTenant(ctx context.Context, b Backend, ix *index, tenant string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	found, err := s.removeFrom(b, ix, tenant, itemsOf(tenant))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return notStored(tenant)
+	}
+	return nil
 }
 
 // DeleteIf deletes tenant's key only if it is still want (see
@@ -460,7 +466,6 @@ func (s *Store) Delete(ctx context.Context, tenant string) error {
 // delete the key shown. A damaged key (whose identity cannot be read) is
 // deleted.
 func (s *Store) DeleteIf(ctx context.Context, tenant string, want Identity) error {
-	it := itemsOf(tenant)
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	return s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
@@ -477,17 +482,7 @@ func (s *Store) DeleteIf(ctx context.Context, tenant string, want Identity) erro
 		case there && sum.Err == nil && !sum.Identity().Same(want):
 			return &Error{kind: ErrChanged, msg: "the service key of tenant " + Printable(tenant) + " was replaced meanwhile; nothing was deleted"}
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		found, err := s.removeFrom(b, ix, tenant, it)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return notStored(tenant)
-		}
-		return nil
+		return s.removeTenant(ctx, b, ix, tenant)
 	}, nil)
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/calmkey/calmkey/internal/earlierkey"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -34,7 +35,7 @@ func TestE2EListDamagedAndLookAlike(t *testing.T) {
 	}
 	expect(t, c.run(string(keys["acme-prod"]), "upload", "-"), exitOK, "upload acme-prod")
 	expect(t, c.run(string(keys["acme-dev"]), "upload", "-"), exitOK, "upload acme-dev")
-	storeAsEarlier(t, vault.KeyringBackend{}, c.service, "", keys["аcme-prod"], "")
+	earlierkey.Store(t, vault.KeyringBackend{}, c.service, "", keys["аcme-prod"], "")
 
 	part := vault.PartItem("acme-dev", 1)
 	v, err := keyring.Get(c.service, part)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calmkey/calmkey/internal/earlierkey"
 	"github.com/calmkey/calmkey/internal/fakealm"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
@@ -55,7 +56,7 @@ func newTenants(t *testing.T, good, bad []string) *tenantSetup {
 			if r := runIn(t, ts.e, string(key), "upload", "-"); r.code != exitNo || !strings.Contains(r.stderr, "uaa.identityzone: is not a valid tenant (subdomain) name") {
 				t.Fatalf("upload of %q: %v; want it refused", tenant, r)
 			}
-			if got := storeAsEarlier(t, ts.mem, unitService, ts.e.lockDir, key, ""); got != tenant {
+			if got := earlierkey.Store(t, ts.mem, unitService, ts.e.lockDir, key, ""); got != tenant {
 				t.Fatalf("stored %q as %q", tenant, got)
 			}
 			continue
