@@ -82,6 +82,13 @@ func dist(name string) string { return filepath.Join(distDir, name) }
 func zipName() string { return "calmkey-" + version + "-windows-amd64.zip" }
 func tarName() string { return "calmkey-" + version + "-linux-amd64.tar.xz" }
 func debName() string { return "calmkey_" + version + "_amd64.deb" }
+func msiName() string { return "calmkey-" + version + "-windows-amd64.msi" }
+
+// The package managers' manifests (scripts/manifests): a folder and a file.
+const (
+	wingetDir = "winget"
+	scoopName = "calmkey.json"
+)
 
 // ctlBuilds are the cgo-free calmkeyctl downloads (windows/amd64 is in the zip).
 var ctlBuilds = []struct{ goos, goarch string }{
@@ -245,7 +252,7 @@ func checkBuild(t testing.TB, file, goos, goarch string, cgo bool) {
 }
 
 func TestDistHoldsEveryDownloadAndSHA256SUMSPasses(t *testing.T) {
-	want := []string{"SHA256SUMS", zipName(), tarName(), debName()}
+	want := []string{"SHA256SUMS", zipName(), tarName(), debName(), msiName(), scoopName, wingetDir}
 	for _, b := range ctlBuilds {
 		want = append(want, ctlName(b.goos, b.goarch))
 	}
@@ -275,16 +282,19 @@ func TestDistHoldsEveryDownloadAndSHA256SUMSPasses(t *testing.T) {
 		listed = append(listed, f[1])
 	}
 	sort.Strings(listed)
-	if w := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return s == "SHA256SUMS" }); !slices.Equal(listed, w) {
-		t.Errorf("SHA256SUMS lists %v, want %v", listed, w)
+	// Every file but itself; the winget folder is not a download (its
+	// manifests go to winget-pkgs).
+	files := slices.DeleteFunc(slices.Clone(want), func(s string) bool { return s == "SHA256SUMS" || s == wingetDir })
+	if !slices.Equal(listed, files) {
+		t.Errorf("SHA256SUMS lists %v, want %v", listed, files)
 	}
 	out := run(t, distDir, "sha256sum", "-c", "SHA256SUMS")
-	if n := strings.Count(out, ": OK"); n != len(want)-1 {
-		t.Errorf("sha256sum -c confirmed %d files, want %d:\n%s", n, len(want)-1, out)
+	if n := strings.Count(out, ": OK"); n != len(files) {
+		t.Errorf("sha256sum -c confirmed %d files, want %d:\n%s", n, len(files), out)
 	}
 
 	// A dist build cleans up after itself.
-	for _, pattern := range []string{"../.dist-stage.*", "../cmd/calmkey/*.syso"} {
+	for _, pattern := range []string{"../.dist-stage.*", "../cmd/calmkey/*.syso", "../cmd/calmkeyctl/*.syso"} {
 		if left, _ := filepath.Glob(pattern); len(left) > 0 {
 			t.Errorf("make dist left %v behind", left)
 		}
@@ -400,13 +410,19 @@ func TestWindowsZip(t *testing.T) {
 	if got := subsystem(t, exe); got != pe.IMAGE_SUBSYSTEM_WINDOWS_GUI {
 		t.Errorf("calmkey.exe: subsystem %d, want the GUI subsystem (%d): a console would flash", got, pe.IMAGE_SUBSYSTEM_WINDOWS_GUI)
 	}
-	checkResources(t, exe)
+	checkResources(t, exe, "calmkey.exe", true)
 
 	ctl := filepath.Join(dir, "calmkeyctl.exe")
 	checkBuild(t, ctl, "windows", "amd64", false)
 	if got := subsystem(t, ctl); got != pe.IMAGE_SUBSYSTEM_WINDOWS_CUI {
 		t.Errorf("calmkeyctl.exe: subsystem %d, want the console subsystem (%d)", got, pe.IMAGE_SUBSYSTEM_WINDOWS_CUI)
 	}
+	checkResources(t, ctl, "calmkeyctl.exe", false)
+}
+
+// The arm64 calmkeyctl.exe has the same resources as the amd64 one.
+func TestWindowsArm64CalmkeyctlResources(t *testing.T) {
+	checkResources(t, dist(ctlName("windows", "arm64")), "calmkeyctl.exe", false)
 }
 
 func subsystem(t testing.TB, exe string) uint16 {
@@ -423,9 +439,10 @@ func subsystem(t testing.TB, exe string) uint16 {
 	return oh.Subsystem
 }
 
-// checkResources reads calmkey.exe's resources: the icon, the version
-// information and a manifest that declares per-monitor DPI awareness.
-func checkResources(t testing.TB, exe string) {
+// checkResources reads an executable's resources: the icon, the version
+// information naming it, and a manifest, which for the app (gui) declares
+// per-monitor DPI awareness.
+func checkResources(t testing.TB, exe, name string, gui bool) {
 	t.Helper()
 	f, err := os.Open(exe)
 	if err != nil {
@@ -434,7 +451,7 @@ func checkResources(t testing.TB, exe string) {
 	defer f.Close()
 	rs, err := winres.LoadFromEXE(f)
 	if err != nil {
-		t.Fatalf("calmkey.exe resources: %v", err)
+		t.Fatalf("%s resources: %v", name, err)
 	}
 
 	var manifests, versions [][]byte
@@ -450,12 +467,12 @@ func checkResources(t testing.TB, exe string) {
 	rs.WalkType(winres.RT_GROUP_ICON, func(id winres.Identifier, _ uint16, _ []byte) bool {
 		icon, err := rs.GetIcon(id)
 		if err != nil {
-			t.Errorf("calmkey.exe icon %v: %v", id, err)
+			t.Errorf("%s icon %v: %v", name, id, err)
 			return true
 		}
 		var ico bytes.Buffer
 		if err := icon.SaveICO(&ico); err != nil {
-			t.Errorf("calmkey.exe icon %v: %v", id, err)
+			t.Errorf("%s icon %v: %v", name, id, err)
 		}
 		if ico.Len() > 1000 {
 			icons++
@@ -463,34 +480,34 @@ func checkResources(t testing.TB, exe string) {
 		return true
 	})
 	if icons != 1 {
-		t.Errorf("calmkey.exe has %d icons, want 1", icons)
+		t.Errorf("%s has %d icons, want 1", name, icons)
 	}
 
 	if len(manifests) != 1 {
-		t.Fatalf("calmkey.exe has %d manifests, want 1", len(manifests))
+		t.Fatalf("%s has %d manifests, want 1", name, len(manifests))
 	}
 	m, err := winres.AppManifestFromXML(manifests[0])
 	if err != nil {
-		t.Fatalf("calmkey.exe manifest: %v", err)
+		t.Fatalf("%s manifest: %v", name, err)
 	}
-	if m.DPIAwareness != winres.DPIPerMonitorV2 {
+	if gui && m.DPIAwareness != winres.DPIPerMonitorV2 {
 		t.Errorf("calmkey.exe manifest declares DPI awareness %v, want per-monitor v2:\n%s", m.DPIAwareness, manifests[0])
 	}
 
 	if len(versions) != 1 {
-		t.Fatalf("calmkey.exe has %d version resources, want 1", len(versions))
+		t.Fatalf("%s has %d version resources, want 1", name, len(versions))
 	}
 	vi, err := winversion.FromBytes(versions[0])
 	if err != nil {
-		t.Fatalf("calmkey.exe version information: %v", err)
+		t.Fatalf("%s version information: %v", name, err)
 	}
 	js, err := vi.MarshalJSON()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`"ProductVersion":"` + version + `"`, `"ProductName":"calmkey"`, `"OriginalFilename":"calmkey.exe"`} {
+	for _, want := range []string{`"ProductVersion":"` + version + `"`, `"ProductName":"calmkey"`, `"OriginalFilename":"` + name + `"`} {
 		if !strings.Contains(string(js), want) {
-			t.Errorf("calmkey.exe version information lacks %s: %s", want, js)
+			t.Errorf("%s version information lacks %s: %s", name, want, js)
 		}
 	}
 }

@@ -3,14 +3,16 @@
 # only those that are missing. "build" is what compiling the desktop app needs;
 # "test" adds what the test session needs (a Secret Service, D-Bus, a virtual
 # display and tools to look at it); "dist" adds what make dist needs (the
-# mingw-w64 cross-compiler, archivers, and desktop-file-validate for its test). Quiet when nothing is missing.
+# mingw-w64 cross-compiler, archivers, wixl and msitools for the MSI,
+# osslsigncode to sign, and desktop-file-validate and openssl for its test).
+# Quiet when nothing is missing.
 set -euo pipefail
 
 want=${1:-build}
 build_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev)
 test_pkgs=(dbus dbus-x11 gnome-keyring libsecret-tools xvfb xdotool xclip x11-utils imagemagick tesseract-ocr
            wine wine64 gcc-mingw-w64-x86-64)
-dist_pkgs=(gcc-mingw-w64-x86-64 zip xz-utils desktop-file-utils)
+dist_pkgs=(gcc-mingw-w64-x86-64 zip xz-utils desktop-file-utils wixl msitools osslsigncode openssl)
 
 case "$(uname -s)" in
   Linux) ;;

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log"
-	"slices"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -14,7 +13,7 @@ import (
 	"github.com/calmkey/calmkey/vault"
 )
 
-// deleteDialog asks before the key is deleted.
+// deleteDialog asks before a tenant's key is deleted.
 type deleteDialog struct {
 	tenant   string
 	question *widget.Label
@@ -26,16 +25,14 @@ type deleteDialog struct {
 // onDelete reads the keychain again, then asks for confirmation, naming the
 // tenant, and reminds the user that deleting here does not delete the key
 // in SAP BTP.
-func (sec *section) onDelete() {
-	w := sec.w
-	if w.busy != 0 || sec.running != nil || w.section(sec.tenant) != sec {
+func (w *window) onDelete(sec *section) {
+	if !w.busy.idle() || sec.running != nil || w.secs.byTenant(sec.tenant) != sec {
 		return
 	}
-	w.whenFresh(sec, "Nothing was deleted from here.", sec.askDelete)
+	w.whenFresh(sec, "Nothing was deleted from here.", func() { w.askDelete(sec) })
 }
 
-func (sec *section) askDelete() {
-	w := sec.w
+func (w *window) askDelete(sec *section) {
 	var what string
 	switch {
 	case sec.stored != nil:
@@ -49,7 +46,7 @@ func (sec *section) askDelete() {
 		tenant:   sec.tenant,
 		question: wrapped("Delete " + what + " from this computer's keychain? The other tenants' keys stay as they are."),
 		reminder: wrapped("The key stays valid in the SAP BTP cockpit until you delete it there too " +
-			"(Instances and Subscriptions > your SAP Cloud ALM API instance > Credentials). " +
+			"(" + vault.CockpitPath + "). " +
 			"Managed systems that use it keep working until then."),
 	}
 	v.dialog = dialog.NewCustomConfirm("Delete the service key?", "Delete", "Keep", container.NewVBox(v.question, v.reminder), func(ok bool) {
@@ -86,7 +83,9 @@ func (w *window) deleteKey(sec *section) {
 			return err
 		}
 		if history != nil && tenant != "" {
-			if err := history.Forget(ctx, tenant); err != nil {
+			hctx, cancel := context.WithTimeout(ctx, historyWithin)
+			defer cancel()
+			if err := history.Forget(hctx, tenant); err != nil {
 				log.Printf("calmkey: the deleted key's last test stays on record: %v", err)
 			}
 		}
@@ -97,31 +96,25 @@ func (w *window) deleteKey(sec *section) {
 			// ErrNotFound: someone (calmkeyctl) deleted it first; the
 			// outcome the user asked for holds either way. The section
 			// goes now; the next check reads the rest again.
-			w.removeSection(sec)
-			w.stampOK = false
+			w.secs.remove(sec)
+			w.loadErr = nil
+			if len(w.secs.all) == 0 {
+				w.state = stEmpty
+			}
+			w.shown = nil
 			w.onForeground()
 		case errors.Is(err, vault.ErrChanged):
-			w.read(readingText, func(changes) {
-				w.warn("The key was not deleted", "Another program (calmkeyctl, another calmkey window or a script) replaced the service key of tenant "+vault.Printable(tenant)+" after you were asked, so nothing was deleted. The window now shows the key that is stored: delete it again if you mean to.")
+			w.read(readingText, nil, func(changes, error) {
+				w.dialogs.warn("The key was not deleted", byAnotherFirst+" replaced the service key of tenant "+vault.Printable(tenant)+" after you were asked, so nothing was deleted. The window now shows the key that is stored: delete it again if you mean to.")
 			})
 		case errors.Is(err, vault.ErrBusy):
-			w.offerRetry("The key was not deleted", keychainFailureText("deleted", err), func() { w.deleteKey(sec) })
+			w.dialogs.offerRetry("The key was not deleted", keychainFailureText("deleted", err), func() { w.deleteKey(sec) })
 		case errors.Is(err, vault.ErrTimeout):
 			// vault's text says what may be left.
-			w.warn("The keychain did not answer", "Deleting the service key did not finish: "+err.Error()+".")
-			w.read("", nil)
+			w.dialogs.warn("The keychain did not answer", "Deleting the service key did not finish: "+err.Error()+".")
+			w.read("", nil, nil)
 		default:
-			w.warn("The key was not deleted", keychainFailureText("deleted", err))
+			w.dialogs.warn("The key was not deleted", keychainFailureText("deleted", err))
 		}
 	})
-}
-
-// removeSection takes sec out of the window, as its key is deleted.
-func (w *window) removeSection(sec *section) {
-	sec.stopTest()
-	w.showSections(slices.DeleteFunc(slices.Clone(w.secs), func(s *section) bool { return s == sec }))
-	w.loadErr = nil
-	if len(w.secs) == 0 {
-		w.state = stEmpty
-	}
 }

@@ -8,15 +8,15 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 
-	f.tap(f.sec().deleteButton)
+	f.tap(f.sec().row.deleteButton)
 	v := f.w.dialogs.delete
 	if v == nil || !f.overlayShown() {
 		t.Fatal("Delete did not ask")
@@ -39,13 +39,13 @@ func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
 	}
 
 	// Delete: the key and its remembered test result go.
-	f.record(&almtest.Report{OK: true, Started: time.Now()})
-	f.tap(f.sec().deleteButton)
+	f.record(okReport())
+	f.tap(f.sec().row.deleteButton)
 	test.Tap(findButton(f.win.Canvas().Overlays().Top(), "Delete"))
 	f.idle()
 	f.drain(50 * time.Millisecond)
-	if f.w.state != stEmpty || len(f.w.secs) != 0 || !f.w.dropHint.Visible() {
-		t.Errorf("after deleting: state %v, %d sections, hint shown %v", f.w.state, len(f.w.secs), f.w.dropHint.Visible())
+	if f.w.state != stEmpty || len(f.w.secs.all) != 0 || !f.w.line.dropHint.Visible() {
+		t.Errorf("after deleting: state %v, %d sections, hint shown %v", f.w.state, len(f.w.secs.all), f.w.line.dropHint.Visible())
 	}
 	if n := keyItems(f); n != 0 {
 		t.Errorf("%d items left in the keychain", n)
@@ -53,27 +53,27 @@ func TestDeleteAsksNamingTenantWithDangerButton(t *testing.T) {
 	if len(f.recorded()) != 0 {
 		t.Error("the deleted key's test result is still remembered")
 	}
-	if f.w.upload.Hidden || f.w.upload.Disabled() {
+	if f.w.bar.upload.Hidden || f.w.bar.upload.Disabled() {
 		t.Error("Upload is not offered after deleting")
 	}
 }
 
 func TestDeleteFailureKeepsKey(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.backend.Intercept(func(c vault.Call) error {
-		if c.Op == vault.OpDelete || c.Op == vault.OpDeleteAll {
+	f.backend.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpDelete {
 			return errors.Join(vault.ErrUnavailable, errBackendDown)
 		}
 		return nil
 	})
-	f.tap(f.sec().deleteButton)
+	f.tap(f.sec().row.deleteButton)
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
 	mustContain(t, "notice", f.noticeText(), "was not deleted", "cannot be reached")
 	if f.w.state != stStored {
 		t.Errorf("state = %v after a failed delete, want stored", f.w.state)
 	}
-	if f.sec().deleteButton.Disabled() {
+	if f.sec().row.deleteButton.Disabled() {
 		t.Error("Delete is not offered again")
 	}
 }
@@ -83,23 +83,23 @@ func TestDeleteFailureKeepsKey(t *testing.T) {
 func TestDeleteWhenAlreadyGone(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 	f.deleteUnderneath()
-	f.tap(f.sec().deleteButton)
+	f.tap(f.sec().row.deleteButton)
 	f.idle()
 	if f.w.dialogs.delete != nil {
 		t.Error("Delete asked about a key that is gone")
 	}
-	if f.w.state != stEmpty || len(f.w.secs) != 0 {
-		t.Errorf("state %v, %d sections; want no key", f.w.state, len(f.w.secs))
+	if f.w.state != stEmpty || len(f.w.secs.all) != 0 {
+		t.Errorf("state %v, %d sections; want no key", f.w.state, len(f.w.secs.all))
 	}
 	mustContain(t, "notice", f.noticeText(), "deleted by another program", "Nothing was deleted from here")
-	mustContain(t, "message", f.w.message.Text, "The key of tenant "+testkeys.Tenant+" was deleted by another program")
+	mustContain(t, "message", f.w.line.message.Text, "The key of tenant "+testkeys.Tenant+" was deleted by another program")
 }
 
 // calmkeyctl deleted the key while the question was open: the outcome the
 // user asked for holds, without complaint.
 func TestDeleteConfirmedAfterItWasGone(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.tap(f.sec().deleteButton)
+	f.tap(f.sec().row.deleteButton)
 	f.deleteUnderneath()
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
@@ -112,7 +112,7 @@ func TestDeleteConfirmedAfterItWasGone(t *testing.T) {
 // is not deleted without asking again.
 func TestDeleteDoesNotDeleteAKeyReplacedUnderneath(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.tap(f.sec().deleteButton)
+	f.tap(f.sec().row.deleteButton)
 	mustContain(t, "question", f.w.dialogs.delete.question.Text, testkeys.Tenant)
 
 	f.deleteUnderneath()
@@ -124,13 +124,13 @@ func TestDeleteDoesNotDeleteAKeyReplacedUnderneath(t *testing.T) {
 		t.Fatalf("the replacing key was deleted: %v %v", st, err)
 	}
 	mustContain(t, "notice", f.noticeText(), "was not deleted", "replaced the service key of tenant "+testkeys.Tenant+" after you were asked", "delete it again")
-	if f.sec().clientID.Text != "sb-ctl!b1|sapcloudalm!b16907" {
-		t.Errorf("the window shows client %q, want the key stored now", f.sec().clientID.Text)
+	if f.sec().facts.label(vault.FactClientID).Text != "sb-ctl!b1|sapcloudalm!b16907" {
+		t.Errorf("the window shows client %q, want the key stored now", f.sec().facts.label(vault.FactClientID).Text)
 	}
 
 	// Asked again, it is deleted.
 	f.w.dialogs.notice.dialog.Hide()
-	f.tap(f.sec().deleteButton)
+	f.tap(f.sec().row.deleteButton)
 	mustContain(t, "question", f.w.dialogs.delete.question.Text, testkeys.Tenant)
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
@@ -143,7 +143,7 @@ func TestDeleteDoesNotDeleteAKeyReplacedUnderneath(t *testing.T) {
 // Try again, which then works.
 func TestDeleteWhileKeychainBusy(t *testing.T) {
 	f := withKey(t, fixtureOpts{timeout: 300 * time.Millisecond})
-	f.tap(f.sec().deleteButton)
+	f.tap(f.sec().row.deleteButton)
 	release := f.holdLock()
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()

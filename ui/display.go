@@ -13,11 +13,11 @@ import (
 	"github.com/calmkey/calmkey/vault"
 )
 
-// displayDialog shows the stored key's JSON, masked until the user chooses
+// displayDialog shows a tenant's stored key as JSON, masked until the user chooses
 // Reveal, with copy buttons for what admins paste into a managed system.
 // It closes when another program deletes or replaces the key.
 type displayDialog struct {
-	w        *window
+	clip     *clipboard
 	key      *vault.Key
 	revealed bool
 	open     bool
@@ -31,8 +31,7 @@ type displayDialog struct {
 
 // onDisplay reads the keychain again, then shows the key: a key deleted or
 // replaced underneath is never shown.
-func (sec *section) onDisplay() {
-	w := sec.w
+func (w *window) onDisplay(sec *section) {
 	if sec.stored == nil {
 		return
 	}
@@ -40,7 +39,7 @@ func (sec *section) onDisplay() {
 		if sec.stored == nil {
 			return
 		}
-		v := newDisplayDialog(w, sec.stored.Key)
+		v := newDisplayDialog(w.win, sec.stored.Key, w.clip)
 		w.dialogs.display = v
 		tracked(v.dialog, &v.open)
 		v.dialog.Show()
@@ -48,8 +47,8 @@ func (sec *section) onDisplay() {
 	})
 }
 
-func newDisplayDialog(w *window, key *vault.Key) *displayDialog {
-	v := &displayDialog{w: w, key: key}
+func newDisplayDialog(parent fyne.Window, key *vault.Key, clip *clipboard) *displayDialog {
+	v := &displayDialog{clip: clip, key: key}
 	v.json = &widget.Label{Text: string(key.JSON(false)), TextStyle: fyne.TextStyle{Monospace: true}}
 	v.reveal = &widget.Button{Text: "Reveal secrets", Icon: theme.VisibilityIcon(), OnTapped: v.onReveal}
 	v.copyTokenURL = &widget.Button{Text: "Token URL", Icon: theme.ContentCopyIcon(), OnTapped: func() {
@@ -78,7 +77,7 @@ func newDisplayDialog(w *window, key *vault.Key) *displayDialog {
 		top.Add(wrapped(note))
 	}
 	body := container.NewBorder(top, container.NewHBox(v.reveal), nil, nil, container.NewScroll(v.json))
-	v.dialog = dialog.NewCustom("Service key of "+shortName(key.Tenant), "Close", body, w.win)
+	v.dialog = dialog.NewCustom("Service key of "+shortName(key.Tenant), "Close", body, parent)
 	return v
 }
 
@@ -98,15 +97,12 @@ func (v *displayDialog) onReveal() {
 // onCopy puts text on the clipboard. A secret is taken off it again after
 // clearAfter, unless the user has copied something else meanwhile.
 func (v *displayDialog) onCopy(what, text string, secret bool) {
-	w := v.w
-	clip := w.app.Clipboard()
-	clip.SetContent(text)
+	v.clip.copy(text, secret)
 	if !secret {
 		v.setCopied(what + " copied.")
 		return
 	}
-	w.clearClipboardLater(text)
-	v.setCopied(fmt.Sprintf("%s copied. It will be cleared from the clipboard in %s.", what, roundDuration(w.clearAfter)))
+	v.setCopied(fmt.Sprintf("%s copied. It will be cleared from the clipboard in %s.", what, roundDuration(v.clip.clearAfter)))
 }
 
 func (v *displayDialog) setCopied(text string) {

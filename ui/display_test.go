@@ -15,7 +15,7 @@ func TestDisplayMasksSecretsUntilReveal(t *testing.T) {
 	k := f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
 	f.load()
 
-	f.tap(f.sec().displayButton)
+	f.tap(f.sec().row.displayButton)
 	v := f.w.dialogs.display
 	if v == nil || !f.overlayShown() {
 		t.Fatal("Display showed nothing")
@@ -42,7 +42,7 @@ func TestDisplayMasksSecretsUntilReveal(t *testing.T) {
 
 	// Displaying again starts masked.
 	v.dialog.Dismiss()
-	f.tap(f.sec().displayButton)
+	f.tap(f.sec().row.displayButton)
 	mustNotContain(t, "JSON shown again", f.w.dialogs.display.json.Text, testkeys.Secret)
 }
 
@@ -50,7 +50,7 @@ func TestDisplayCopyButtons(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	k := f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
 	f.load()
-	f.tap(f.sec().displayButton)
+	f.tap(f.sec().row.displayButton)
 	v := f.w.dialogs.display
 	clip := f.app.Clipboard()
 
@@ -77,8 +77,8 @@ func redact(s string) string { return strings.ReplaceAll(s, testkeys.Secret, "<s
 
 func TestCopiedSecretLeavesClipboard(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.w.clearAfter = 30 * time.Millisecond
-	f.tap(f.sec().displayButton)
+	f.w.clip.clearAfter = 30 * time.Millisecond
+	f.tap(f.sec().row.displayButton)
 	clip := f.app.Clipboard()
 
 	test.Tap(f.w.dialogs.display.copySecret)
@@ -107,7 +107,7 @@ func TestCopiedSecretLeavesClipboard(t *testing.T) {
 
 func TestClosingWindowTakesCopiedSecretOffClipboard(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.tap(f.sec().displayButton)
+	f.tap(f.sec().row.displayButton)
 	test.Tap(f.w.dialogs.display.copySecret)
 	f.close()
 	if got := f.app.Clipboard().Content(); got != "" {
@@ -121,7 +121,7 @@ func TestDisplayX509KeyHasNoSecretToCopy(t *testing.T) {
 	chain, keyPEM := ca.Client(t, testkeys.ClientID, time.Now().Add(60*24*time.Hour), testkeys.ECDSA)
 	f.storeKey(testkeys.X509Key(testkeys.Fields{}, chain, keyPEM), "")
 	f.load()
-	f.tap(f.sec().displayButton)
+	f.tap(f.sec().row.displayButton)
 	v := f.w.dialogs.display
 	if !v.copySecret.Disabled() {
 		t.Error("Client secret can be copied from an x509 key")

@@ -22,7 +22,7 @@ import (
 // prefDownloadFolder is the Preferences key of the folder last saved to.
 const prefDownloadFolder = "downloadFolder"
 
-// downloadDialog asks where to save the key file: a folder, chosen with
+// downloadDialog asks where to save a tenant's key file: a folder, chosen with
 // Fyne's folder dialog, and a file name. It stands in for Fyne's file-save
 // dialog, which creates or empties the chosen file itself (os.Create, which
 // follows a symlink and empties its target) before the app could write it
@@ -30,25 +30,26 @@ const prefDownloadFolder = "downloadFolder"
 // writes there, and never over an existing file or link unless the user
 // says to replace it.
 type downloadDialog struct {
-	w       *window
-	sec     *section
-	folder  string
-	where   *widget.Label
-	change  *widget.Button
-	name    *widget.Entry
-	problem *widget.Label
-	save    *widget.Button
-	cancel  *widget.Button
-	dialog  *dialog.CustomDialog
-	open    bool
-	replace *dialog.ConfirmDialog // the last "replace it?" question
+	tenant       string
+	chooseFolder func(start fyne.ListableURI, callback func(fyne.ListableURI, error))
+	saveTo       func(path string) // writes the key there (the dialog is closed)
+	prefs        fyne.Preferences
+	folder       string
+	where        *widget.Label
+	change       *widget.Button
+	name         *widget.Entry
+	problem      *widget.Label
+	save         *widget.Button
+	cancel       *widget.Button
+	dialog       *dialog.CustomDialog
+	open         bool
+	replace      *dialog.ConfirmDialog // the last "replace it?" question
 }
 
 // onDownload asks where to save the key, byte for byte as uploaded. The
 // folder proposed is the one last saved to, else Downloads, else home; it
 // is looked up away from the UI goroutine (it may be on a network share).
-func (sec *section) onDownload() {
-	w := sec.w
+func (w *window) onDownload(sec *section) {
 	if sec.stored == nil {
 		return
 	}
@@ -56,7 +57,7 @@ func (sec *section) onDownload() {
 	go func() {
 		folder := proposedFolder(remembered)
 		w.do(func() {
-			if sec.stored != nil && w.section(sec.tenant) == sec && !w.closed {
+			if sec.stored != nil && w.secs.byTenant(sec.tenant) == sec && !w.closed {
 				w.showDownload(sec, folder)
 			}
 		})
@@ -85,7 +86,11 @@ func proposedFolder(remembered string) string {
 }
 
 func (w *window) showDownload(sec *section, folder string) {
-	v := &downloadDialog{w: w, sec: sec, folder: folder}
+	v := &downloadDialog{
+		tenant: sec.tenant, folder: folder, prefs: w.app.Preferences(),
+		chooseFolder: func(start fyne.ListableURI, cb func(fyne.ListableURI, error)) { w.seam.chooseFolder(start, cb) },
+		saveTo:       func(path string) { w.placeDownload(sec, path) },
+	}
 	v.where = &widget.Label{Text: folder, Truncation: fyne.TextTruncateEllipsis}
 	v.change = &widget.Button{Text: "Choose…", Icon: theme.FolderOpenIcon(), OnTapped: v.onChooseFolder}
 	v.name = widget.NewEntry()
@@ -114,7 +119,7 @@ func (v *downloadDialog) onChooseFolder() {
 	if l, err := storage.ListerForURI(storage.NewFileURI(v.folder)); err == nil {
 		start = l
 	}
-	v.w.chooseFolder(start, func(u fyne.ListableURI, err error) {
+	v.chooseFolder(start, func(u fyne.ListableURI, err error) {
 		switch {
 		case err != nil:
 			v.setProblem("The folder could not be opened (" + err.Error() + "). Choose another one.")
@@ -142,11 +147,10 @@ func (v *downloadDialog) onSave() {
 		v.setProblem(p)
 		return
 	}
-	w := v.w
 	path := filepath.Join(v.folder, name)
 	v.dialog.Hide()
-	w.app.Preferences().SetString(prefDownloadFolder, v.folder)
-	w.placeDownload(v.sec, path)
+	v.prefs.SetString(prefDownloadFolder, v.folder)
+	v.saveTo(path)
 }
 
 // fileNameProblem says what is wrong with a file name typed in the
@@ -183,9 +187,9 @@ func (w *window) placeDownload(sec *section, path string) {
 			case errors.Is(err, fs.ErrNotExist):
 				w.writeDownload(sec, path, false)
 			case err != nil:
-				w.warn("The key was not saved", "calmkey could not look at "+path+" ("+err.Error()+"). Choose another folder and download it again.")
+				w.dialogs.warn("The key was not saved", "calmkey could not look at "+path+" ("+err.Error()+"). Choose another folder and download it again.")
 			case fi.IsDir():
-				w.warn("The key was not saved", path+" is a folder. Download again and choose another file name.")
+				w.dialogs.warn("The key was not saved", path+" is a folder. Download again and choose another file name.")
 			case fi.Mode()&fs.ModeSymlink != 0:
 				w.askReplace(sec, path, "Replace the link?", filepath.Base(path)+" is a link to "+vault.Printable(target)+
 					". Replace the link itself with the key file? The file it points to is left as it is.")
@@ -234,9 +238,9 @@ func (w *window) writeDownload(sec *section, path string, replace bool) {
 					// Something appeared there since the user chose it.
 					w.placeDownload(sec, path)
 				case err != nil:
-					w.warn("The key was not saved", "Writing the key file failed ("+err.Error()+"). Choose another folder, or free some disk space, and download it again.")
+					w.dialogs.warn("The key was not saved", "Writing the key file failed ("+err.Error()+"). Choose another folder, or free some disk space, and download it again.")
 				default:
-					w.tell("Key saved", "The service key was saved to "+path+". The file holds the client secret or private key: only your user can read it. Delete it once you no longer need it.")
+					w.dialogs.tell("Key saved", "The service key was saved to "+path+". The file holds the client secret or private key: only your user can read it. Delete it once you no longer need it.")
 				}
 			})
 		}()

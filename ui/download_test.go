@@ -29,7 +29,7 @@ func (f *fixture) openDownload(dir string) *downloadDialog {
 	f.t.Helper()
 	f.app.Preferences().SetString(prefDownloadFolder, dir)
 	f.w.dialogs.download = nil
-	test.Tap(f.sec().downloadButton)
+	test.Tap(f.sec().row.downloadButton)
 	f.pumpUntil("the download dialog", func() bool { return f.w.dialogs.download != nil })
 	return f.w.dialogs.download
 }
@@ -111,7 +111,7 @@ func TestDownloadChoosesFolderWithoutOpeningAFile(t *testing.T) {
 
 	// The folder dialog gives a folder; the dialog only shows it.
 	var start fyne.ListableURI
-	f.w.chooseFolder = func(s fyne.ListableURI, cb func(fyne.ListableURI, error)) {
+	f.w.seam.chooseFolder = func(s fyne.ListableURI, cb func(fyne.ListableURI, error)) {
 		start = s
 		l, err := storage.ListerForURI(storage.NewFileURI(other))
 		if err != nil {
@@ -132,10 +132,10 @@ func TestDownloadChoosesFolderWithoutOpeningAFile(t *testing.T) {
 	}
 
 	// A failing or cancelled folder dialog keeps the folder.
-	f.w.chooseFolder = func(_ fyne.ListableURI, cb func(fyne.ListableURI, error)) { cb(nil, errors.New("permission denied")) }
+	f.w.seam.chooseFolder = func(_ fyne.ListableURI, cb func(fyne.ListableURI, error)) { cb(nil, errors.New("permission denied")) }
 	test.Tap(v.change)
 	mustContain(t, "problem", v.problem.Text, "could not be opened", "permission denied")
-	f.w.chooseFolder = func(_ fyne.ListableURI, cb func(fyne.ListableURI, error)) { cb(nil, nil) }
+	f.w.seam.chooseFolder = func(_ fyne.ListableURI, cb func(fyne.ListableURI, error)) { cb(nil, nil) }
 	test.Tap(v.change)
 	if v.folder != other {
 		t.Errorf("a cancelled folder dialog changed the folder to %q", v.folder)

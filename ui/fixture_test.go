@@ -16,8 +16,10 @@ import (
 	"github.com/gofrs/flock"
 
 	"github.com/calmkey/calmkey/almtest"
+	"github.com/calmkey/calmkey/internal/earlierkey"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 const testService = "calmkey-test-ui"
@@ -29,7 +31,7 @@ type fixture struct {
 	t       *testing.T
 	app     fyne.App
 	win     fyne.Window
-	backend *vault.MemoryBackend
+	backend *vaulttest.MemoryBackend
 	store   *vault.Store
 	w       *window // the window around the sections
 	ui      chan func()
@@ -70,7 +72,7 @@ func (f *fixture) close() {
 }
 
 type fixtureOpts struct {
-	backend *vault.MemoryBackend
+	backend *vaulttest.MemoryBackend
 	timeout time.Duration
 	test    almtest.Options
 	app     fyne.App // reuse, to see what an earlier "run" left in Preferences
@@ -83,7 +85,7 @@ type fixtureOpts struct {
 func newFixture(t *testing.T, o fixtureOpts) *fixture {
 	t.Helper()
 	if o.backend == nil {
-		o.backend = vault.NewMemoryBackend()
+		o.backend = vaulttest.NewMemoryBackend()
 	}
 	if o.app == nil {
 		o.app = test.NewTempApp(t)
@@ -106,13 +108,13 @@ func newFixture(t *testing.T, o fixtureOpts) *fixture {
 		t.Fatal(err)
 	}
 	f.history, f.historyDir = history, o.historyDir
-	x := New(f.app, f.win, Deps{Store: f.store, Test: o.test, History: history, Version: "test"})
+	do := func(fn func()) { f.ui <- fn }
+	x := mount(f.app, f.win, newWindow(f.app, f.win, Deps{Store: f.store, Test: o.test, History: history, Version: "test"}, do))
 	f.w = x.w
-	f.w.do = func(fn func()) { f.ui <- fn }
-	f.w.slowAfter = time.Hour // tests about slowness set their own
-	f.w.pollEvery = time.Hour // tests about watching set their own, or call check
-	f.w.openFile = func(func(fyne.URIReadCloser, error)) { t.Error("unexpected file-open dialog") }
-	f.w.chooseFolder = func(fyne.ListableURI, func(fyne.ListableURI, error)) { t.Error("unexpected folder dialog") }
+	f.w.busy.slowAfter = time.Hour // tests about slowness set their own
+	f.w.watch.every = time.Hour    // tests about watching set their own, or call check
+	f.w.seam.openFile = func(func(fyne.URIReadCloser, error)) { t.Error("unexpected file-open dialog") }
+	f.w.seam.chooseFolder = func(fyne.ListableURI, func(fyne.ListableURI, error)) { t.Error("unexpected folder dialog") }
 	t.Cleanup(func() {
 		// Close first, which stops the watcher, then let background work
 		// finish so it does not outlive the test's app.
@@ -160,24 +162,23 @@ func (f *fixture) drain(quiet time.Duration) {
 func (f *fixture) load() {
 	f.t.Helper()
 	f.w.load()
-	f.w.startWatch()
+	f.w.watch.start()
 	f.idle()
 }
 
 // check does what the watcher does on each check, on the test goroutine:
-// reads the stamp, hands it to the window, and waits until any read it
+// reads the stamps, hands them to the window, and waits until any read it
 // starts is through.
 func (f *fixture) check() {
 	f.t.Helper()
-	stamp, err := f.store.Stamp(context.Background())
-	f.w.stamped(stamp, f.w.historyStamp(), err)
+	f.w.stamped(f.w.readStamps(context.Background()))
 	f.idle()
 }
 
 // idle waits for the keychain call in flight to finish.
 func (f *fixture) idle() {
 	f.t.Helper()
-	f.pumpUntil("the keychain call to finish", func() bool { return f.w.busy == 0 })
+	f.pumpUntil("the keychain call to finish", func() bool { return f.w.busy.idle() })
 }
 
 // storeKey puts a key into the keychain as calmkeyctl would.
@@ -221,13 +222,13 @@ func (f *fixture) stored() (*vault.Stored, error) {
 // only tenant; it fails the test when there is none.
 func (f *fixture) sec() *section {
 	f.t.Helper()
-	if sec := f.w.section(testkeys.Tenant); sec != nil {
+	if sec := f.w.secs.byTenant(testkeys.Tenant); sec != nil {
 		return sec
 	}
-	if len(f.w.secs) == 1 {
-		return f.w.secs[0]
+	if len(f.w.secs.all) == 1 {
+		return f.w.secs.all[0]
 	}
-	f.t.Fatalf("no section of tenant %s among %d", testkeys.Tenant, len(f.w.secs))
+	f.t.Fatalf("no section of tenant %s among %d", testkeys.Tenant, len(f.w.secs.all))
 	return nil
 }
 
@@ -353,4 +354,30 @@ func (f *fixture) retryNotice() *notice {
 		f.t.Fatalf("no Try again; notice %q", f.noticeText())
 	}
 	return n
+}
+
+// okReport is a report as almtest.Run gives it for a key that logs on: the
+// shared record keeps only reports of that shape.
+func okReport() *almtest.Report {
+	return &almtest.Report{OK: true, Started: time.Now(), Steps: []almtest.Step{
+		{ID: almtest.StepToken, Status: almtest.StatusOK},
+		{ID: almtest.StepAPI, Status: almtest.StatusOK},
+	}}
+}
+
+// rejectedReport is a report as almtest.Run gives it for a key that the
+// token endpoint rejects.
+func rejectedReport() *almtest.Report {
+	return &almtest.Report{KeyRejected: true, Started: time.Now(), Steps: []almtest.Step{
+		{ID: almtest.StepToken, Status: almtest.StatusFail},
+		{ID: almtest.StepAPI, Status: almtest.StatusSkipped},
+	}}
+}
+
+// storeAsEarlier stores file, a key whose tenant need not be a valid tenant
+// (subdomain) name, as an earlier calmkey did (the format check now refuses
+// such names).
+func (f *fixture) storeAsEarlier(file []byte, fileName string) {
+	f.t.Helper()
+	earlierkey.Store(f.t, f.backend, testService, f.lockDir, file, fileName)
 }

@@ -13,82 +13,103 @@ import (
 )
 
 // section is one tenant's part of the window: the row with the tenant's
-// name, status and actions, the key's details, a running test and the last
-// test's result. It shows one stored key (or, while none is, what the
-// window says in its place) and runs that key's test. The window around it
-// reads the keychain, owns the dialogs and the message line, and tells the
-// section what is stored (setKey) and what state the keychain is in
-// (render).
+// name, status and actions, the key's facts, a running test and the last
+// test's result. It shows one stored key (or the damage in its place) and
+// the state of that key's test. It knows nothing of the window: its
+// buttons call the actions it was given, and the window tells it what is
+// stored (setKey) and when to draw (render).
 type section struct {
-	w *window
-
 	tenant  string        // "" for damage that names no tenant (a damaged index or old-layout key)
 	stored  *vault.Stored // the key shown; nil when damaged
 	damage  error         // why the tenant's key cannot be read (matches vault.ErrCorrupt); nil when stored
 	last    *lastTest     // its last test's outcome; nil when not tested
 	running *testRun      // non-nil while its test runs
+	// badName says why the tenant's name is not a valid tenant name (see
+	// vault.TenantNameError): a key stored under it by an earlier calmkey
+	// may sit beside the real tenant's, looking the same. nil when valid.
+	badName error
+	now     func() time.Time
 
-	item *widget.AccordionItem
-
-	// The row.
-	row                                                     fyne.CanvasObject
-	name, status                                            *widget.Label
-	actions                                                 *fyne.Container
-	displayButton, downloadButton, deleteButton, testButton *widget.Button
-
-	// The details.
-	details                                                       *widget.Form
-	region, clientID, credType, apiEndpoint, uploaded, certExpiry *widget.Label
-
-	// A running test.
-	activity     *fyne.Container
-	progress     *widget.ProgressBarInfinite
-	activityText *widget.Label
-	cancelTest   *widget.Button
-
-	// The last test's result, and a line for what went wrong with this
-	// tenant's test or key (a test that could not run, say).
-	result *resultView
-	note   *widget.Label
+	item     *widget.AccordionItem
+	row      *sectionRow
+	facts    *factsForm
+	activity *testActivity
+	result   *resultView
+	// note says what went wrong with this tenant's test or key (a test
+	// that could not run, say).
+	note *widget.Label
 }
 
-func newSection(w *window, tenant string) *section {
-	sec := &section{w: w, tenant: tenant}
-	sec.name = &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis}
-	sec.status = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
-	sec.displayButton = &widget.Button{Text: "Display", Icon: theme.VisibilityIcon(), OnTapped: sec.onDisplay}
-	sec.downloadButton = &widget.Button{Text: "Download", Icon: theme.DownloadIcon(), OnTapped: sec.onDownload}
-	sec.deleteButton = &widget.Button{Text: "Delete", Icon: theme.DeleteIcon(), OnTapped: sec.onDelete}
-	sec.testButton = &widget.Button{Text: "Test", Icon: theme.LoginIcon(), OnTapped: sec.onTest}
+// sectionActions are what a section's buttons do, given the section.
+type sectionActions struct {
+	display, download, delete, test func(*section)
+}
 
-	sec.region, sec.clientID, sec.credType = &widget.Label{}, &widget.Label{Truncation: fyne.TextTruncateEllipsis}, &widget.Label{Wrapping: fyne.TextWrapWord}
-	sec.apiEndpoint = &widget.Label{Truncation: fyne.TextTruncateEllipsis}
-	sec.uploaded, sec.certExpiry = &widget.Label{}, &widget.Label{Wrapping: fyne.TextWrapWord}
-	sec.details = widget.NewForm(
-		widget.NewFormItem("Region", sec.region),
-		widget.NewFormItem("Client ID", sec.clientID),
-		widget.NewFormItem("Credential type", sec.credType),
-		widget.NewFormItem("API endpoint", sec.apiEndpoint),
-		widget.NewFormItem("Uploaded", sec.uploaded),
-		widget.NewFormItem("Certificate expiry", sec.certExpiry),
-	)
+// sectionFacts are the facts a section shows: not the tenant, which its
+// title and row show, nor the token URL, so that the open section's last
+// test fits the window's default size.
+var sectionFacts = []string{vault.FactRegion, vault.FactClientID, vault.FactCredentialType, vault.FactAPIEndpoint, vault.FactUploaded, vault.FactCertExpiry}
 
-	sec.progress = widget.NewProgressBarInfinite()
-	sec.activityText = widget.NewLabel("Testing the logon…")
-	sec.cancelTest = &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: sec.onCancelTest}
-	sec.activity = container.NewBorder(nil, nil, sec.activityText, sec.cancelTest, sec.progress)
-
-	sec.result = newResultView(sec.onDelete)
+func newSection(tenant string, now func() time.Time, acts sectionActions) *section {
+	sec := &section{tenant: tenant, now: now, badName: tenantNameError(tenant)}
+	on := func(act func(*section)) func() { return func() { act(sec) } }
+	sec.row = newSectionRow(on(acts.display), on(acts.download), on(acts.delete), on(acts.test))
+	sec.facts = newFactsForm(sectionFacts...)
+	sec.activity = newTestActivity(sec.onCancelTest)
+	sec.result = newResultView(on(acts.delete))
 	sec.note = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	sec.note.Hide()
-
-	// The row: the tenant's whole name (the title cuts a long one) and its
-	// status, the actions beside them.
-	sec.actions = container.NewHBox(sec.displayButton, sec.downloadButton, sec.deleteButton, sec.testButton)
-	sec.row = container.NewBorder(nil, nil, nil, container.NewCenter(sec.actions), container.NewVBox(sec.name, sec.status))
-	body := container.NewVBox(sec.row, sec.note, sec.details, sec.activity, sec.result.box)
+	body := container.NewVBox(sec.row.box, sec.note, sec.facts.form, sec.activity.box, sec.result.box)
 	sec.item = widget.NewAccordionItem(sec.title(), body)
 	return sec
+}
+
+// tenantNameError is vault.TenantNameError, except for "", the damage
+// that names no tenant.
+func tenantNameError(tenant string) error {
+	if tenant == "" {
+		return nil
+	}
+	return vault.TenantNameError(tenant)
+}
+
+// sectionRow is the row at the top of a section: the tenant's whole name
+// (the title cuts a long one) and its status, the actions beside them.
+type sectionRow struct {
+	name, status                                            *widget.Label
+	displayButton, downloadButton, deleteButton, testButton *widget.Button
+	box                                                     fyne.CanvasObject
+}
+
+func newSectionRow(onDisplay, onDownload, onDelete, onTest func()) *sectionRow {
+	r := &sectionRow{
+		name:           &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
+		status:         &widget.Label{Truncation: fyne.TextTruncateEllipsis},
+		displayButton:  &widget.Button{Text: "Display", Icon: theme.VisibilityIcon(), OnTapped: onDisplay},
+		downloadButton: &widget.Button{Text: "Download", Icon: theme.DownloadIcon(), OnTapped: onDownload},
+		deleteButton:   &widget.Button{Text: "Delete", Icon: theme.DeleteIcon(), OnTapped: onDelete},
+		testButton:     &widget.Button{Text: "Test", Icon: theme.LoginIcon(), OnTapped: onTest},
+	}
+	actions := container.NewHBox(r.displayButton, r.downloadButton, r.deleteButton, r.testButton)
+	r.box = container.NewBorder(nil, nil, nil, container.NewCenter(actions), container.NewVBox(r.name, r.status))
+	return r
+}
+
+func (r *sectionRow) setStatus(text string, imp widget.Importance) {
+	r.status.Importance = imp
+	r.status.SetText(text)
+}
+
+// render offers the actions: those on the key only while one is stored,
+// none that changes it while a keychain call or its test is in flight.
+func (r *sectionRow) render(stored, idle, testing bool) {
+	show(r.displayButton, stored)
+	show(r.downloadButton, stored)
+	show(r.testButton, stored)
+	enable(r.displayButton, stored)
+	enable(r.downloadButton, stored)
+	enable(r.deleteButton, idle && !testing)
+	enable(r.testButton, idle && !testing && stored)
 }
 
 // setKey makes the section show e: its key, or the damage that keeps it
@@ -101,6 +122,14 @@ func (sec *section) setKey(st *vault.Stored, damage error, last *lastTest) {
 		sec.note.Hide()
 	}
 	sec.stored, sec.damage = st, damage
+	sec.setLast(last)
+}
+
+// setLast takes the key's last test as the shared record holds it. With
+// none there, a result the section shows of the same key stays (a test
+// that ran here but could not be recorded).
+func (sec *section) setLast(last *lastTest) {
+	st := sec.stored
 	switch {
 	case st == nil:
 		sec.last = nil
@@ -109,6 +138,15 @@ func (sec *section) setKey(st *vault.Stored, damage error, last *lastTest) {
 	case sec.last != nil && !sec.last.Of(st.Summary()):
 		sec.last = nil
 	}
+}
+
+// sameKey is vault's one "same key" decision. Two damaged keys (nil) count
+// as the same: the damage message stands.
+func sameKey(a, b *vault.Stored) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	return a.Identity().Same(b.Identity())
 }
 
 // stopTest ends a running test, whose result would be about a key that is
@@ -130,39 +168,24 @@ func (sec *section) render(idle bool) (retitled bool) {
 
 	switch {
 	case stored:
-		sec.name.SetText(vault.Printable(sec.tenant))
-		sec.setStatus(sec.statusText())
+		sec.row.name.SetText(vault.Printable(sec.tenant))
+		sec.row.setStatus(sec.statusText())
 	case sec.tenant == "":
-		sec.name.SetText("Damaged service key")
-		sec.setStatus("Keychain problem: "+sec.damage.Error(), widget.DangerImportance)
+		sec.row.name.SetText("Damaged service key")
+		sec.row.setStatus("Keychain problem: "+sec.damage.Error(), widget.DangerImportance)
 	default:
-		sec.name.SetText(vault.Printable(sec.tenant))
-		sec.setStatus("Damaged service key: delete it and upload the key file again", widget.DangerImportance)
+		sec.row.name.SetText(vault.Printable(sec.tenant))
+		sec.row.setStatus("Damaged service key: delete it and upload the key file again", widget.DangerImportance)
 	}
-
-	show(sec.displayButton, stored)
-	show(sec.downloadButton, stored)
-	show(sec.testButton, stored)
-	enable(sec.displayButton, stored)
-	enable(sec.downloadButton, stored)
-	enable(sec.deleteButton, idle && !testing)
-	enable(sec.testButton, idle && !testing && stored)
+	sec.row.render(stored, idle, testing)
 
 	if stored {
-		sec.fillDetails()
-		sec.details.Show()
+		sec.facts.set(sec.stored.Summary(), sec.now())
+		sec.facts.form.Show()
 	} else {
-		sec.details.Hide()
+		sec.facts.form.Hide()
 	}
-
-	if testing {
-		sec.activity.Show()
-		sec.progress.Show()
-		enable(sec.cancelTest, !sec.running.cancelled)
-	} else {
-		sec.progress.Hide()
-		sec.activity.Hide()
-	}
+	sec.activity.render(sec.running)
 	if stored && sec.last != nil {
 		sec.result.show(sec.last, idle && !testing)
 	} else {
@@ -191,9 +214,14 @@ func shortName(tenant string) string {
 	return name
 }
 
+// badNameTitle flags, in a section's title, a key stored under a name that
+// is not a valid tenant name.
+const badNameTitle = "not a valid tenant name"
+
 // title is what the section's header says, open or collapsed: the tenant
 // and its state at a glance (logon works or fails, not tested, testing,
-// the certificate's expiry when it is near).
+// the certificate's expiry when it is near, a name that is not a valid
+// tenant name).
 func (sec *section) title() string {
 	name := shortName(sec.tenant)
 	if sec.stored == nil {
@@ -203,15 +231,18 @@ func (sec *section) title() string {
 		return name + " — damaged key: delete it"
 	}
 	parts := []string{}
+	if sec.badName != nil {
+		parts = append(parts, badNameTitle)
+	}
 	switch {
 	case sec.running != nil:
 		parts = append(parts, "testing…")
 	case sec.last == nil:
 		parts = append(parts, "not tested")
 	default:
-		parts = append(parts, sec.last.Report.Short()+" ("+sec.last.At().Local().Format(timeLayout)+")")
+		parts = append(parts, sec.last.Report.Short()+" ("+vault.FormatTime(sec.last.At())+")")
 	}
-	switch e := vault.CertExpiry(sec.stored.Key.CertExpiry, sec.w.now()); {
+	switch e := vault.CertExpiry(sec.stored.Key.CertExpiry, sec.now()); {
 	case e.Expired:
 		parts = append(parts, "certificate expired")
 	case e.Soon:
@@ -220,65 +251,111 @@ func (sec *section) title() string {
 	return name + " — " + strings.Join(parts, " · ")
 }
 
-func (sec *section) setStatus(text string, imp widget.Importance) {
-	sec.status.Importance = imp
-	sec.status.SetText(text)
-}
-
 // statusText is the row's status: the last test's outcome in almtest's
-// words, and when it ran.
+// words, and when it ran; first, a name that is not a valid tenant name.
 func (sec *section) statusText() (string, widget.Importance) {
 	switch {
+	case sec.badName != nil:
+		return "Not a valid tenant name, perhaps a look-alike of another: delete this key", widget.WarningImportance
 	case sec.last == nil:
 		return "Not tested yet", widget.MediumImportance
 	case sec.last.Report.OK:
-		return sec.last.Report.Outcome() + " (tested " + sec.last.At().Local().Format(timeLayout) + ")", widget.SuccessImportance
+		return sec.last.Report.Outcome() + " (tested " + vault.FormatTime(sec.last.At()) + ")", widget.SuccessImportance
 	default:
-		return sec.last.Report.Outcome() + " (tested " + sec.last.At().Local().Format(timeLayout) + ")", widget.DangerImportance
+		return sec.last.Report.Outcome() + " (tested " + vault.FormatTime(sec.last.At()) + ")", widget.DangerImportance
 	}
 }
 
-func (sec *section) fillDetails() {
-	st := sec.stored
-	k := st.Key
-	sec.region.SetText(orUnknown(k.Region))
-	sec.clientID.SetText(k.ClientID)
-	sec.credType.SetText(k.CredentialTypeText())
-	sec.apiEndpoint.SetText(k.APIEndpoint)
-	up := "unknown"
-	if !st.UploadedAt.IsZero() {
-		up = st.UploadedAt.Local().Format(timeLayout)
-	}
-	if st.FileName != "" {
-		up += " from " + st.FileName
-	}
-	sec.uploaded.SetText(up)
-	text, imp := expiryText(k, sec.w.now())
-	sec.certExpiry.Importance = imp
-	sec.certExpiry.SetText(text)
+// factsForm shows vault.Facts as they are, one row per fact asked for,
+// with what to do when the certificate's expiry is near.
+type factsForm struct {
+	form   *widget.Form
+	labels map[string]*widget.Label
 }
 
-func orUnknown(s string) string {
-	if s == "" {
-		return "unknown"
+func newFactsForm(ids ...string) *factsForm {
+	f := &factsForm{form: widget.NewForm(), labels: map[string]*widget.Label{}}
+	labels := map[string]string{}
+	for _, fact := range vault.Facts(vault.Summary{}, time.Time{}) {
+		labels[fact.ID] = fact.Label
 	}
-	return s
+	for _, id := range ids {
+		l := &widget.Label{}
+		switch id {
+		case vault.FactTenant:
+			l.TextStyle = fyne.TextStyle{Bold: true}
+		case vault.FactClientID, vault.FactAPIEndpoint, vault.FactTokenURL:
+			l.Truncation = fyne.TextTruncateEllipsis
+		case vault.FactCredentialType, vault.FactCertExpiry:
+			l.Wrapping = fyne.TextWrapWord
+		}
+		f.labels[id] = l
+		f.form.Append(labels[id], l)
+	}
+	return f
 }
 
-// expiryText describes when an x509 key's certificate runs out, in vault's
-// words (as in the format check and calmkeyctl), with what to do when that
-// is near: after that day the key cannot log on.
-func expiryText(k *vault.Key, now time.Time) (string, widget.Importance) {
-	e := vault.CertExpiry(k.CertExpiry, now)
-	words := e.Words(timeLayout)
+// label is the value of fact id; nil when the form does not show it.
+func (f *factsForm) label(id string) *widget.Label { return f.labels[id] }
+
+func (f *factsForm) set(s vault.Summary, now time.Time) {
+	for _, fact := range vault.Facts(s, now) {
+		l := f.labels[fact.ID]
+		if l == nil {
+			continue
+		}
+		text, imp := fact.Value, widget.MediumImportance
+		if fact.ID == vault.FactCertExpiry {
+			text, imp = expiryAdvice(fact.Value, vault.CertExpiry(s.CertExpiry, now))
+		}
+		if l.Text != text || l.Importance != imp {
+			l.Importance = imp
+			l.SetText(text)
+		}
+	}
+}
+
+// expiryAdvice adds to vault's words for an x509 key's certificate expiry
+// what to do when that is near: after that day the key cannot log on.
+func expiryAdvice(words string, e vault.Expiry) (string, widget.Importance) {
 	switch {
 	case e.IsZero():
 		return words, widget.MediumImportance
 	case e.Expired:
-		return words + ": the key can no longer log on. Create a new key in the SAP BTP cockpit, delete this one and upload the new one.", widget.DangerImportance
+		return words + ": the key can no longer log on. Create a new key in the " + vault.CockpitPath + ", delete this one and upload the new one.", widget.DangerImportance
 	case e.Soon:
-		return words + ": create a new key in the SAP BTP cockpit before then.", widget.WarningImportance
+		return words + ": create a new key in the " + vault.CockpitPath + " before then.", widget.WarningImportance
 	default:
 		return words, widget.MediumImportance
 	}
+}
+
+// testActivity shows a running test: what it does, a progress bar and
+// Cancel.
+type testActivity struct {
+	text     *widget.Label
+	progress *widget.ProgressBarInfinite
+	cancel   *widget.Button
+	box      *fyne.Container
+}
+
+func newTestActivity(onCancel func()) *testActivity {
+	a := &testActivity{
+		text:     widget.NewLabel("Testing the logon…"),
+		progress: widget.NewProgressBarInfinite(),
+		cancel:   &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: onCancel},
+	}
+	a.box = container.NewBorder(nil, nil, a.text, a.cancel, a.progress)
+	return a
+}
+
+func (a *testActivity) render(run *testRun) {
+	if run == nil {
+		a.progress.Hide()
+		a.box.Hide()
+		return
+	}
+	a.box.Show()
+	a.progress.Show()
+	enable(a.cancel, !run.cancelled)
 }

@@ -3,6 +3,7 @@ package ui
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -12,10 +13,6 @@ import (
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
 )
-
-// testsAtOnce bounds the tests in flight when Test all runs many tenants,
-// as calmkeyctl test --all does.
-const testsAtOnce = 8
 
 // lastTest is a tenant's last test as almtest's History keeps it, shared
 // with calmkeyctl: whichever ran the test, the other shows it. It holds no
@@ -28,35 +25,83 @@ type testRun struct {
 	cancelled bool // by the user, or because the key changed
 }
 
-// onTest starts a logon test in the background, once the keychain has been
-// read again: a key deleted or replaced underneath is never tested. A
-// second press while one runs does nothing: the button is disabled, and
-// this check covers a double click that lands before the disabled state is
-// drawn.
-func (sec *section) onTest() {
-	w := sec.w
-	if sec.running != nil || w.busy != 0 || sec.stored == nil {
-		return
-	}
-	w.whenFresh(sec, "The test did not run.", sec.startTest)
+// tester runs logon tests in the background and keeps them in the shared
+// record. The tests in flight, one section's or Test all's, share
+// almtest.TestsAtOnce slots. They share a channel of slots rather than an
+// errgroup: each test starts, reports and is cancelled on its own, and a
+// test started from its section while Test all runs must wait for the same
+// slots; nothing waits for a group.
+type tester struct {
+	opts    almtest.Options
+	run     func(context.Context, *vault.Key, almtest.Options) *almtest.Report
+	history *almtest.History // nil: nothing recorded
+	slots   chan struct{}    // a token per test in flight
+	do      func(func())
+	// recordWithin bounds keeping a test in the record, whose lock
+	// another process may hold: historyWithin, shorter in tests.
+	recordWithin time.Duration
 }
 
-// onTestAll tests every tenant's key at once (at most testsAtOnce in
-// flight), once the keychain has been read again; each section shows its
-// own progress and result.
+func newTester(opts almtest.Options, history *almtest.History, do func(func())) *tester {
+	return &tester{opts: opts, run: almtest.Run, history: history, slots: make(chan struct{}, almtest.TestsAtOnce), do: do, recordWithin: historyWithin}
+}
+
+// start tests st's key once a slot is free, unless ctx ends first, and
+// records the outcome of a test that ran to its end. started runs on the
+// UI goroutine when the test takes its slot; done when it ended, with the
+// report (nil when it did not run), a panic turned error and the error of
+// keeping the record.
+func (t *tester) start(ctx context.Context, st *vault.Stored, started func(), done func(rep *almtest.Report, err, recordErr error)) {
+	go func() {
+		var rep *almtest.Report
+		var recordErr error
+		err := safely("testing the logon", func() error {
+			select {
+			case t.slots <- struct{}{}:
+			case <-ctx.Done():
+				return nil
+			}
+			defer func() { <-t.slots }()
+			t.do(started)
+			rep = t.run(ctx, st.Key, t.opts)
+			if ctx.Err() == nil && rep != nil && t.history != nil {
+				rctx, cancel := context.WithTimeout(context.Background(), t.recordWithin)
+				defer cancel()
+				recordErr = t.history.Record(rctx, almtest.NewLastTest(st, rep))
+			}
+			return nil
+		})
+		t.do(func() { done(rep, err, recordErr) })
+	}()
+}
+
+// onTest starts a logon test of sec's key in the background, once the
+// keychain has been read again: a key deleted or replaced underneath is
+// never tested. A second press while one runs does nothing: the button is
+// disabled, and this check covers a double click that lands before the
+// disabled state is drawn.
+func (w *window) onTest(sec *section) {
+	if sec.running != nil || !w.busy.idle() || sec.stored == nil {
+		return
+	}
+	w.whenFresh(sec, "The test did not run.", func() { w.startTest(sec) })
+}
+
+// onTestAll tests every tenant's key at once (at most almtest.TestsAtOnce
+// in flight), once the keychain has been read again; each section shows
+// its own progress and result.
 func (w *window) onTestAll() {
-	if w.busy != 0 || w.state != stStored {
+	if !w.busy.idle() || w.state != stStored {
 		return
 	}
 	w.whenFresh(nil, "No test ran.", func() {
-		for _, sec := range w.secs {
-			sec.startTest()
+		for _, sec := range w.secs.all {
+			w.startTest(sec)
 		}
 	})
 }
 
-func (sec *section) startTest() {
-	w := sec.w
+func (w *window) startTest(sec *section) {
 	if sec.running != nil || sec.stored == nil || w.closed {
 		return
 	}
@@ -65,34 +110,18 @@ func (sec *section) startTest() {
 	sec.running = tr
 	sec.note.Hide()
 	st := sec.stored
-	opts, run, history := w.testOpts, w.runLogonTest, w.history
 	name := vault.Printable(st.Key.Tenant)
-	sec.activityText.SetText("Waiting to test " + name + "…")
+	sec.activity.text.SetText("Waiting to test " + name + "…")
 	w.render()
-	go func() {
-		var rep *almtest.Report
-		var recordErr error
-		err := safely("testing the logon", func() error {
-			select {
-			case w.testSlots <- struct{}{}:
-			case <-ctx.Done():
-				return nil
-			}
-			defer func() { <-w.testSlots }()
-			w.do(func() {
-				if sec.running == tr && !tr.cancelled {
-					sec.activityText.SetText("Testing the logon of " + name + "…")
-				}
-			})
-			rep = run(ctx, st.Key, opts)
-			if ctx.Err() == nil && rep != nil && history != nil {
-				recordErr = history.Record(context.Background(), almtest.NewLastTest(st, rep))
-			}
-			return nil
-		})
+	w.tests.start(ctx, st, func() {
+		if sec.running == tr && !tr.cancelled {
+			sec.activity.text.SetText("Testing the logon of " + name + "…")
+		}
+	}, func(rep *almtest.Report, err, recordErr error) {
 		cancel()
-		w.do(func() { sec.tested(tr, st, rep, err, recordErr) })
-	}()
+		sec.tested(tr, st, rep, err, recordErr)
+		w.render()
+	})
 }
 
 func (sec *section) onCancelTest() {
@@ -101,19 +130,17 @@ func (sec *section) onCancelTest() {
 	}
 	sec.running.cancelled = true
 	sec.running.cancel()
-	sec.activityText.SetText("Cancelling…")
-	sec.cancelTest.Disable()
+	sec.activity.text.SetText("Cancelling…")
+	sec.activity.cancel.Disable()
 }
 
 // tested takes a finished run. A cancelled run leaves the last result as it
 // was: it proves nothing about the key. A test that could not run says so
 // in its own section, which leaves the other tenants' sections as they are.
 func (sec *section) tested(run *testRun, st *vault.Stored, rep *almtest.Report, err, recordErr error) {
-	w := sec.w
 	if sec.running == run {
 		sec.running = nil
 	}
-	defer w.render()
 	if run.cancelled {
 		return
 	}
@@ -179,7 +206,7 @@ func (r *resultView) show(lt *lastTest, canDelete bool) {
 	if lt.Report.OK {
 		r.headline.Importance = widget.SuccessImportance
 	}
-	r.headline.SetText(lt.Report.Outcome() + " — last test " + lt.At().Local().Format(timeLayout))
+	r.headline.SetText(lt.Report.Outcome() + " — last test " + vault.FormatTime(lt.At()))
 	show(r.rejected, lt.Report.KeyRejected)
 	enable(r.delete, canDelete)
 	r.box.Show()

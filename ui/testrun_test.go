@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
+	"github.com/gofrs/flock"
 
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/internal/fakealm"
@@ -41,30 +42,30 @@ func TestTestRunsInBackgroundAndShowsEachStep(t *testing.T) {
 	f.load()
 
 	started := time.Now()
-	f.tap(f.sec().testButton)
+	f.tap(f.sec().row.testButton)
 	if f.sec().running == nil {
 		t.Fatal("no test started")
 	}
-	if !f.sec().activity.Visible() || !f.sec().progress.Visible() || !f.sec().progress.Running() {
+	if !f.sec().activity.box.Visible() || !f.sec().activity.progress.Visible() || !f.sec().activity.progress.Running() {
 		t.Error("no activity indicator while the test runs")
 	}
-	if !f.sec().cancelTest.Visible() || f.sec().cancelTest.Disabled() {
+	if !f.sec().activity.cancel.Visible() || f.sec().activity.cancel.Disabled() {
 		t.Error("no Cancel while the test runs")
 	}
-	if !f.sec().testButton.Disabled() || !f.sec().deleteButton.Disabled() {
+	if !f.sec().row.testButton.Disabled() || !f.sec().row.deleteButton.Disabled() {
 		t.Error("Test or Delete stays enabled while a test runs")
 	}
 	// A double click, and the shortcut, while it runs start nothing more.
-	f.sec().onTest()
-	f.tap(f.sec().testButton)
-	f.tap(f.sec().testButton)
+	f.w.onTest(f.sec())
+	f.tap(f.sec().row.testButton)
+	f.tap(f.sec().row.testButton)
 	f.shortcut(&desktop.CustomShortcut{KeyName: fyne.KeyT, Modifier: fyne.KeyModifierShortcutDefault})
 	f.waitTest()
 	if c := srv.Counts(); c.UAA != 1 || c.API != 1 {
 		t.Errorf("requests: %+v, want one token request and one API call", c)
 	}
 
-	if f.sec().activity.Visible() || f.sec().progress.Running() {
+	if f.sec().activity.box.Visible() || f.sec().activity.progress.Running() {
 		t.Error("the activity indicator stays after the test")
 	}
 	// The time of the test, in almtest's words for the outcome.
@@ -72,11 +73,11 @@ func TestTestRunsInBackgroundAndShowsEachStep(t *testing.T) {
 	if at.Before(started.Add(-time.Second)) || at.After(time.Now()) {
 		t.Errorf("the test is dated %v, not while it ran (from %v)", at, started)
 	}
-	if want := "Logon works (tested " + at.Format(timeLayout) + ")"; f.sec().status.Text != want {
-		t.Errorf("status = %q, want %q", f.sec().status.Text, want)
+	if want := "Logon works (tested " + at.Format(vault.TimeLayout) + ")"; f.sec().row.status.Text != want {
+		t.Errorf("status = %q, want %q", f.sec().row.status.Text, want)
 	}
-	if f.sec().status.Importance != widget.SuccessImportance {
-		t.Errorf("status importance = %v, want success", f.sec().status.Importance)
+	if f.sec().row.status.Importance != widget.SuccessImportance {
+		t.Errorf("status importance = %v, want success", f.sec().row.status.Importance)
 	}
 	r := f.sec().result
 	if !r.box.Visible() || len(r.rows) != 2 {
@@ -90,7 +91,7 @@ func TestTestRunsInBackgroundAndShowsEachStep(t *testing.T) {
 	if r.rejected.Visible() {
 		t.Error("a working key is called rejected")
 	}
-	if f.sec().testButton.Disabled() {
+	if f.sec().row.testButton.Disabled() {
 		t.Error("Test is not offered again")
 	}
 	mustNotContain(t, "the window", texts(f.win.Content()), testkeys.Secret)
@@ -100,9 +101,9 @@ func TestTestResultRememberedAcrossRestarts(t *testing.T) {
 	f, srv := almFixture(t, fixtureOpts{})
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
-	f.tap(f.sec().testButton)
+	f.tap(f.sec().row.testButton)
 	f.waitTest()
-	want := f.sec().status.Text
+	want := f.sec().row.status.Text
 
 	saved, err := os.ReadFile(f.history.Path())
 	if err != nil {
@@ -117,8 +118,8 @@ func TestTestResultRememberedAcrossRestarts(t *testing.T) {
 	// A new window, as after a restart: same record, same keychain.
 	g := newFixture(t, fixtureOpts{app: f.app, backend: f.backend, lockDir: f.lockDir, historyDir: f.historyDir})
 	g.load()
-	if g.sec().status.Text != want {
-		t.Errorf("after a restart the status is %q, want %q", g.sec().status.Text, want)
+	if g.sec().row.status.Text != want {
+		t.Errorf("after a restart the status is %q, want %q", g.sec().row.status.Text, want)
 	}
 	if len(g.sec().result.rows) != 2 || !g.sec().result.box.Visible() {
 		t.Error("the remembered steps are not shown")
@@ -131,8 +132,8 @@ func TestTestResultRememberedAcrossRestarts(t *testing.T) {
 	g.storeKey(srv.SecretKeyWith(testkeys.Fields{ClientID: "sb-other!b1|sapcloudalm!b16907"}), "")
 	h := newFixture(t, fixtureOpts{app: f.app, backend: f.backend, lockDir: f.lockDir, historyDir: f.historyDir})
 	h.load()
-	if h.sec().status.Text != "Not tested yet" || h.sec().result.box.Visible() {
-		t.Errorf("a replaced key shows the old result: %q", h.sec().status.Text)
+	if h.sec().row.status.Text != "Not tested yet" || h.sec().result.box.Visible() {
+		t.Errorf("a replaced key shows the old result: %q", h.sec().row.status.Text)
 	}
 }
 
@@ -142,11 +143,11 @@ func TestRejectedKeySuggestsDeleting(t *testing.T) {
 	f.load()
 	srv.RejectKey(true)
 
-	f.tap(f.sec().testButton)
+	f.tap(f.sec().row.testButton)
 	f.waitTest()
-	mustContain(t, "status", f.sec().status.Text, "logon fails")
-	if f.sec().status.Importance != widget.DangerImportance {
-		t.Errorf("status importance = %v, want danger", f.sec().status.Importance)
+	mustContain(t, "status", f.sec().row.status.Text, "logon fails")
+	if f.sec().row.status.Importance != widget.DangerImportance {
+		t.Errorf("status importance = %v, want danger", f.sec().row.status.Importance)
 	}
 	r := f.sec().result
 	if len(r.rows) == 0 {
@@ -172,9 +173,9 @@ func TestAPIForbiddenStillMeansLogonWorks(t *testing.T) {
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
 	srv.SetAPIStatus(http.StatusForbidden)
-	f.tap(f.sec().testButton)
+	f.tap(f.sec().row.testButton)
 	f.waitTest()
-	mustContain(t, "status", f.sec().status.Text, "logon works")
+	mustContain(t, "status", f.sec().row.status.Text, "logon works")
 	if len(f.sec().result.rows) != 2 {
 		t.Fatalf("%d steps shown", len(f.sec().result.rows))
 	}
@@ -188,9 +189,9 @@ func TestX509KeyTest(t *testing.T) {
 	f, srv := almFixture(t, fixtureOpts{})
 	f.storeKey(srv.X509Key(), "")
 	f.load()
-	f.tap(f.sec().testButton)
+	f.tap(f.sec().row.testButton)
 	f.waitTest()
-	mustContain(t, "status", f.sec().status.Text, "logon works")
+	mustContain(t, "status", f.sec().row.status.Text, "logon works")
 	if c := srv.Counts(); c.Cert != 1 || c.UAA != 0 {
 		t.Errorf("requests %+v: an x509 key must log on at certurl", c)
 	}
@@ -205,7 +206,7 @@ func (f *fixture) startHangingTest(srv *fakealm.Server) *testRun {
 		arrived <- struct{}{}
 		<-r.Context().Done() // hang until the client gives up
 	}))
-	f.tap(f.sec().testButton)
+	f.tap(f.sec().row.testButton)
 	if f.sec().running == nil {
 		f.t.Fatal("no test started")
 	}
@@ -222,18 +223,18 @@ func TestCancelTestKeepsLastResult(t *testing.T) {
 	f.storeKey(srv.SecretKey(), "")
 	f.load()
 	f.startHangingTest(srv)
-	test.Tap(f.sec().cancelTest)
-	if !f.sec().cancelTest.Disabled() || !strings.Contains(f.sec().activityText.Text, "Cancelling") {
+	test.Tap(f.sec().activity.cancel)
+	if !f.sec().activity.cancel.Disabled() || !strings.Contains(f.sec().activity.text.Text, "Cancelling") {
 		t.Error("Cancel gives no feedback")
 	}
 	f.waitTest()
-	if f.sec().status.Text != "Not tested yet" || f.sec().result.box.Visible() {
-		t.Errorf("a cancelled test changed the result: %q", f.sec().status.Text)
+	if f.sec().row.status.Text != "Not tested yet" || f.sec().result.box.Visible() {
+		t.Errorf("a cancelled test changed the result: %q", f.sec().row.status.Text)
 	}
 	if len(f.recorded()) != 0 {
 		t.Error("a cancelled test was remembered")
 	}
-	if f.sec().activity.Visible() || f.sec().testButton.Disabled() {
+	if f.sec().activity.box.Visible() || f.sec().row.testButton.Disabled() {
 		t.Error("the window did not return to idle after Cancel")
 	}
 }
@@ -241,14 +242,41 @@ func TestCancelTestKeepsLastResult(t *testing.T) {
 func TestTestThatCannotRunSaysSo(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 	quiet(t)
-	f.w.runLogonTest = func(context.Context, *vault.Key, almtest.Options) *almtest.Report { panic("bug") }
-	f.tap(f.sec().testButton)
+	f.w.tests.run = func(context.Context, *vault.Key, almtest.Options) *almtest.Report { panic("bug") }
+	f.tap(f.sec().row.testButton)
 	f.waitTest()
 	mustContain(t, "the section's note", f.sec().note.Text, "could not run", "internal error", "unchanged")
 	if !f.sec().note.Visible() || f.w.dialogs.notice != nil {
 		t.Errorf("the failure shows in a dialog (%q), not in its section", f.noticeText())
 	}
-	if f.sec().status.Text != "Not tested yet" || f.sec().testButton.Disabled() {
-		t.Errorf("after a failed run: status %q, Test disabled %v", f.sec().status.Text, f.sec().testButton.Disabled())
+	if f.sec().row.status.Text != "Not tested yet" || f.sec().row.testButton.Disabled() {
+		t.Errorf("after a failed run: status %q, Test disabled %v", f.sec().row.status.Text, f.sec().row.testButton.Disabled())
+	}
+}
+
+// A record whose lock another process holds does not hang the test's slot:
+// keeping the result is given up within its bound, the result shows and
+// says it was not kept, and the next test runs.
+func TestTestRecordLockHeldGivesUp(t *testing.T) {
+	f := withKey(t, fixtureOpts{})
+	f.w.tests.run = func(context.Context, *vault.Key, almtest.Options) *almtest.Report { return okReport() }
+	f.w.tests.recordWithin = 50 * time.Millisecond
+	fl := flock.New(f.history.Path() + ".lock")
+	if err := fl.Lock(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = fl.Unlock() })
+	f.tap(f.sec().row.testButton)
+	f.waitTest()
+	mustContain(t, "the section's note", f.sec().note.Text, "could not be kept for next time")
+	mustContain(t, "title", f.sec().item.Title, "logon works")
+	if len(f.w.tests.slots) != 0 {
+		t.Errorf("%d test slots still taken", len(f.w.tests.slots))
+	}
+	_ = fl.Unlock()
+	f.tap(f.sec().row.testButton)
+	f.waitTest()
+	if f.sec().note.Visible() || len(f.recorded()) != 1 {
+		t.Errorf("with the lock free: note %q, %d recorded", f.sec().note.Text, len(f.recorded()))
 	}
 }

@@ -1,14 +1,22 @@
-// Package ui is calmkey's desktop window: the "SAP Cloud ALM Service Key"
-// section with the stored key and its actions (display, download, delete,
-// test, upload). It holds no format-check or network logic of its own: it
-// drives vault and almtest and shows what they say.
+// Package ui is calmkey's desktop window: a section per tenant with its
+// stored service key and its actions (display, download, delete, test),
+// and the uploads that add a tenant's key. It holds no format-check or
+// network logic of its own: it drives vault and almtest and shows what
+// they say.
 //
-// The code has two parts. A section (section.go, testrun.go) is one
-// tenant's key: its row, details, actions, running test and last test
-// result. The window (window.go, watch.go) is everything around it: reading
-// the keychain and keeping the window true to it, the message line, uploads
-// (file, drop, paste), the keyboard shortcuts and the dialogs, which the
-// window owns (delete.go, display.go, download.go, upload.go).
+// The window is made of parts, each with one job, one file each:
+//   - window.go: the window, which wires the parts and reads the keychain
+//     (keys.go) and keeps the view true to it (watch.go);
+//   - watcher.go: the goroutine that polls the stamps;
+//   - busy.go: the keychain call in flight, and the slow message;
+//   - clipboard.go: a copied secret or a pasted key, taken off again;
+//   - toolbar.go: the buttons above the sections, the message line and
+//     the footer;
+//   - sections.go and section.go: the tenants' sections; testrun.go runs
+//     a section's test;
+//   - dialogs.go and one file per dialog (delete.go, display.go,
+//     download.go, upload.go): each dialog is given what it needs, never
+//     the window.
 package ui
 
 import (
@@ -36,8 +44,13 @@ type Window struct {
 // to the foreground. It does not touch the keychain, so the window can show
 // at once: call Load when it is shown.
 func New(a fyne.App, fw fyne.Window, d Deps) *Window {
-	w := newWindow(a, fw, d)
-	fw.SetContent(w.content)
+	return mount(a, fw, newWindow(a, fw, d, fyne.Do))
+}
+
+// mount puts w on fw and hooks it to fw's and a's events.
+func mount(a fyne.App, fw fyne.Window, w *window) *Window {
+	fw.SetContent(w.build())
+	w.render()
 	fw.SetOnDropped(w.onDropped)
 	fw.SetOnClosed(w.onClosed)
 	a.Lifecycle().SetOnEnteredForeground(w.onForeground)
@@ -45,12 +58,12 @@ func New(a fyne.App, fw fyne.Window, d Deps) *Window {
 	return &Window{w: w}
 }
 
-// Load reads the stored key in the background; the window shows what it
+// Load reads the stored keys in the background; the window shows what it
 // finds, or what is wrong with the keychain. From then on, until the window
 // closes, it checks every few seconds whether another program (calmkeyctl,
-// another window) changed the key, and shows the change. Call it on the UI
-// goroutine.
+// another window) changed a key or recorded a test, and shows the change.
+// Call it on the UI goroutine.
 func (x *Window) Load() {
 	x.w.load()
-	x.w.startWatch()
+	x.w.watch.start()
 }

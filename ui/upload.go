@@ -15,7 +15,6 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
-	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -31,9 +30,9 @@ func (w *window) onUpload() {
 	if !w.mayUpload() {
 		return
 	}
-	w.openFile(func(r fyne.URIReadCloser, err error) {
+	w.seam.openFile(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
-			w.warn("The file could not be opened", err.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
+			w.dialogs.warn("The file could not be opened", err.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
 			return
 		}
 		if r == nil {
@@ -49,7 +48,7 @@ func (w *window) onDropped(_ fyne.Position, uris []fyne.URI) {
 		return
 	}
 	if len(uris) > 1 {
-		w.warn("Drop one file", "Several files were dropped. Drop only the service key file (.txt or .json) from the SAP BTP cockpit.")
+		w.dialogs.warn("Drop one file", "Several files were dropped. Drop only the service key file (.txt or .json) from the SAP BTP cockpit.")
 		return
 	}
 	u := uris[0]
@@ -62,31 +61,25 @@ func (w *window) onPaste() {
 	if !w.mayUpload() {
 		return
 	}
-	text := w.app.Clipboard().Content()
+	text := w.clip.content()
 	if strings.TrimSpace(text) == "" {
-		w.warn("The clipboard is empty", "Nothing was stored. In the SAP BTP cockpit, open the key under Credentials and choose Copy JSON, then paste again.")
+		w.dialogs.warn("The clipboard is empty", "Nothing was stored. In the SAP BTP cockpit, open the key under Credentials and choose Copy JSON, then paste again.")
 		return
 	}
-	w.pasted = text
+	w.clip.holdPaste(text)
 	w.readAndCheck("", func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(text)), nil })
-}
-
-// canAdd reports whether the keychain's state lets a tenant's key be
-// added: it was read, and it is not damaged beyond naming its tenants.
-func (w *window) canAdd() bool {
-	return w.state == stEmpty || (w.state == stStored && !w.corrupt())
 }
 
 // mayUpload reports whether a key can be added now, and says why not when a
 // drop or paste arrives at the wrong time.
 func (w *window) mayUpload() bool {
 	switch {
-	case w.busy != 0 || w.state == stLoading:
-		w.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
-	case w.corrupt():
-		w.warn("The key cannot be stored now", "The keychain holds a damaged entry that calmkey cannot read past. Delete it (the section says so), then upload the key.")
+	case !w.busy.idle() || w.state == stLoading:
+		w.dialogs.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
+	case w.secs.corrupt():
+		w.dialogs.warn("The key cannot be stored now", "The keychain holds a damaged entry that calmkey cannot read past. Delete it (the section says so), then upload the key.")
 	case w.state == stFailed:
-		w.warn("The key cannot be stored now", "The keychain is not working, so a key could not be stored. Fix the problem shown in the window, choose Try again, then upload the key.")
+		w.dialogs.warn("The key cannot be stored now", "The keychain is not working, so a key could not be stored. Fix the problem shown in the window, choose Try again, then upload the key.")
 	default:
 		return true
 	}
@@ -120,23 +113,23 @@ func (w *window) readAndCheck(name string, open func() (io.ReadCloser, error)) {
 			return nil
 		})
 		w.do(func() {
-			if err == nil && readErr == nil && parseErr == nil && w.canAdd() && w.busy == 0 {
-				if sec := w.section(key.Tenant); sec != nil {
+			if err == nil && readErr == nil && parseErr == nil && w.canAdd() && w.busy.idle() {
+				if sec := w.secs.byTenant(key.Tenant); sec != nil {
 					// The product page's rule: one key per tenant.
-					w.forgetPaste()
-					w.openOnly(sec)
-					w.warn("The tenant already has a key", "Nothing was stored: tenant "+vault.Printable(key.Tenant)+" already has a service key: delete it first. Only one service key is kept for a tenant; its section is open.")
+					w.clip.forgetPaste()
+					w.secs.openOnly(sec)
+					w.dialogs.warn("The tenant already has a key", "Nothing was stored: tenant "+vault.Printable(key.Tenant)+" already has a service key: delete it first. Only one service key is kept for a tenant; its section is open.")
 					return
 				}
 				w.confirmUpload(key, name)
 				return
 			}
-			w.forgetPaste() // the upload ends here: unreadable, invalid or refused
+			w.clip.forgetPaste() // the upload ends here: unreadable, invalid or refused
 			switch {
 			case err != nil:
-				w.warn("The key was not checked", err.Error()+". Nothing was stored.")
+				w.dialogs.warn("The key was not checked", err.Error()+". Nothing was stored.")
 			case readErr != nil:
-				w.warn("The file could not be read", "Nothing was stored: "+readErr.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
+				w.dialogs.warn("The file could not be read", "Nothing was stored: "+readErr.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
 			case parseErr != nil:
 				w.showProblems(name, parseErr)
 			default:
@@ -181,7 +174,7 @@ func (w *window) showProblems(name string, err error) {
 	body := container.NewVBox(
 		wrapped(what+" is not a valid SAP Cloud ALM service key. Nothing was stored. The format check found:"),
 		v.list,
-		wrapped("Download the key again in the SAP BTP cockpit (Services > Instances and Subscriptions > your SAP Cloud ALM API instance > Credentials > Download) and upload that file."),
+		wrapped("Download the key again in the "+vault.CockpitPath+" > Download, and upload that file."),
 	)
 	v.dialog = dialog.NewCustom("This is not a valid service key", "OK", container.NewVScroll(body), w.win)
 	v.dialog.SetIcon(theme.ErrorIcon())
@@ -194,29 +187,29 @@ func (w *window) showProblems(name string, err error) {
 // stored, with the product page's advice. It closes when another program
 // stores a key meanwhile.
 type uploadDialog struct {
-	key                                                 *vault.Key
-	fileName                                            string
-	tenant, region, clientID, credType, api, certExpiry *widget.Label
-	warnings                                            *widget.Label
-	advice                                              *widget.Label
-	dialog                                              *dialog.ConfirmDialog
-	open                                                bool
+	key      *vault.Key
+	fileName string
+	facts    *factsForm
+	warnings *widget.Label
+	advice   *widget.Label
+	dialog   *dialog.ConfirmDialog
+	open     bool
 }
+
+// uploadFacts are the facts the upload dialog shows: all but the upload
+// time, which the key does not have yet. The token URL among them is where
+// the key will log on.
+var uploadFacts = []string{vault.FactTenant, vault.FactRegion, vault.FactClientID, vault.FactCredentialType, vault.FactAPIEndpoint, vault.FactTokenURL, vault.FactCertExpiry}
 
 func (w *window) confirmUpload(key *vault.Key, name string) {
 	v := &uploadDialog{
 		key:      key,
 		fileName: name,
-		tenant:   &widget.Label{Text: key.Tenant, TextStyle: fyne.TextStyle{Bold: true}},
-		region:   widget.NewLabel(orUnknown(key.Region)),
-		clientID: &widget.Label{Text: key.ClientID, Truncation: fyne.TextTruncateEllipsis},
-		credType: &widget.Label{Text: key.CredentialTypeText(), Wrapping: fyne.TextWrapWord},
-		api:      &widget.Label{Text: key.APIEndpoint, Truncation: fyne.TextTruncateEllipsis},
+		facts:    newFactsForm(uploadFacts...),
 		warnings: &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance},
 		advice:   wrapped(advice),
 	}
-	text, imp := expiryText(key, w.now())
-	v.certExpiry = &widget.Label{Text: text, Wrapping: fyne.TextWrapWord, Importance: imp}
+	v.facts.set((&vault.Stored{Key: key}).Summary(), w.seam.now())
 	var warns []string
 	for _, f := range key.Warnings {
 		warns = append(warns, "• "+f.String())
@@ -226,25 +219,17 @@ func (w *window) confirmUpload(key *vault.Key, name string) {
 	} else {
 		v.warnings.Hide()
 	}
-	form := widget.NewForm(
-		widget.NewFormItem("Tenant", v.tenant),
-		widget.NewFormItem("Region", v.region),
-		widget.NewFormItem("Client ID", v.clientID),
-		widget.NewFormItem("Credential type", v.credType),
-		widget.NewFormItem("API endpoint", v.api),
-		widget.NewFormItem("Certificate expiry", v.certExpiry),
-	)
 	intro := "This is a valid service key. Check that it is the one you mean to store."
 	if name != "" {
 		intro = name + " holds a valid service key. Check that it is the one you mean to store."
 	}
 	// The advice comes before the facts, so it is read without scrolling.
-	body := container.NewVBox(wrapped(intro), v.advice, widget.NewSeparator(), form, v.warnings)
+	body := container.NewVBox(wrapped(intro), v.advice, widget.NewSeparator(), v.facts.form, v.warnings)
 	v.dialog = dialog.NewCustomConfirm("Store this service key?", "Store in keychain", "Cancel", container.NewVScroll(body), func(ok bool) {
 		if ok {
 			w.saveKey(key, name)
 		} else {
-			w.forgetPaste() // cancelled
+			w.clip.forgetPaste() // cancelled
 		}
 	}, w.win)
 	tracked(v.dialog, &v.open)
@@ -253,57 +238,39 @@ func (w *window) confirmUpload(key *vault.Key, name string) {
 	v.dialog.Resize(fyne.NewSize(620, 520))
 }
 
-// saveKey stores the confirmed key, then reads the keys back, so the
-// window shows what the keychain holds, with the new tenant's section open.
-// Whatever the outcome, a pasted key then leaves the clipboard.
+// saveKey stores the confirmed key, then reads the keys back by the one
+// path of every read, so the window shows what the keychain holds, with the
+// new tenant's section open, and says what another program changed
+// meanwhile. Whatever the outcome, a pasted key then leaves the clipboard.
 func (w *window) saveKey(key *vault.Key, name string) {
-	if !w.canAdd() || w.busy != 0 {
-		w.forgetPaste()
+	if !w.canAdd() || !w.busy.idle() {
+		w.clip.forgetPaste()
 		w.mayUpload()
 		return
 	}
-	var es []entry
-	var tests almtest.LastTests
-	var stamp string
-	saved := false
-	w.keychain("Storing the service key of "+vault.Printable(key.Tenant)+" in the keychain…", func(ctx context.Context) error {
-		if err := w.store.Save(ctx, key, name); err != nil {
-			return err
-		}
-		saved = true
-		var err error
-		if stamp, err = w.store.Stamp(ctx); err != nil {
-			return err
-		}
-		es, tests, err = w.readAll(ctx)
-		return err
-	}, func(err error) {
-		w.forgetPaste()
+	save := &ownWrite{tenant: key.Tenant, run: func(ctx context.Context) error { return w.store.Save(ctx, key, name) }}
+	w.read("Storing the service key of "+vault.Printable(key.Tenant)+" in the keychain…", save, func(_ changes, err error) {
+		w.clip.forgetPaste()
 		switch {
 		case err == nil:
-			w.stamp, w.stampOK = stamp, true
-			w.loaded(es, tests, nil)
-			if sec := w.section(key.Tenant); sec != nil {
-				w.openOnly(sec)
+			// Stored; a failed read after it shows as any failed read,
+			// with its Try again.
+			if sec := w.secs.byTenant(key.Tenant); sec != nil {
+				w.secs.openOnly(sec)
 			}
-		case saved:
-			// Stored, but reading it back failed: show the keychain's
-			// problem like any failed read, with its Try again.
-			w.stampOK = false
-			w.loaded(nil, nil, err)
 		case errors.Is(err, vault.ErrAlreadyStored):
 			// vault's text names the tenant: "tenant X already has a
 			// service key: delete it first".
-			w.warn("The tenant already has a key", "Nothing was stored: "+err.Error()+". Only one service key is kept for a tenant; another program (calmkeyctl, another calmkey window or a script) may have stored it meanwhile.")
-			w.read(readingText, nil)
+			w.dialogs.warn("The tenant already has a key", "Nothing was stored: "+err.Error()+". Only one service key is kept for a tenant; "+byAnother+" may have stored it meanwhile.")
+			w.read(readingText, nil, nil)
 		case errors.Is(err, vault.ErrBusy):
-			w.offerRetry("The key was not stored", keychainFailureText("stored", err), func() { w.saveKey(key, name) })
+			w.dialogs.offerRetry("The key was not stored", keychainFailureText("stored", err), func() { w.saveKey(key, name) })
 		case errors.Is(err, vault.ErrTimeout):
 			// vault's text says whether anything may be left.
-			w.warn("The keychain did not answer", "Storing the service key did not finish: "+err.Error()+".")
-			w.read("", nil)
+			w.dialogs.warn("The keychain did not answer", "Storing the service key did not finish: "+err.Error()+".")
+			w.read("", nil, nil)
 		default:
-			w.warn("The key was not stored", keychainFailureText("stored", err))
+			w.dialogs.warn("The key was not stored", keychainFailureText("stored", err))
 		}
 	})
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // keyFile writes data to a file in a temp dir and returns its URI.
@@ -32,7 +33,7 @@ func keyFile(t *testing.T, name string, data []byte) fyne.URI {
 // pickFile makes the file-open dialog choose u.
 func (f *fixture) pickFile(u fyne.URI) {
 	f.t.Helper()
-	f.w.openFile = func(cb func(fyne.URIReadCloser, error)) {
+	f.w.seam.openFile = func(cb func(fyne.URIReadCloser, error)) {
 		r, err := storage.Reader(u)
 		if err != nil {
 			f.t.Fatal(err)
@@ -48,7 +49,7 @@ func (f *fixture) uploadFile(name string, data []byte) {
 	f.t.Helper()
 	f.load()
 	f.pickFile(keyFile(f.t, name, data))
-	test.Tap(f.w.upload)
+	test.Tap(f.w.bar.upload)
 	f.waitCheck()
 }
 
@@ -65,24 +66,29 @@ func TestUploadFileShowsKeyAndAdviceThenStores(t *testing.T) {
 	data := testkeys.SecretKey(testkeys.Fields{})
 	f.pickFile(keyFile(t, "acme-key.txt", data))
 
-	test.Tap(f.w.upload)
+	test.Tap(f.w.bar.upload)
 	f.waitCheck()
 	v := f.w.dialogs.upload
 	if v == nil {
 		t.Fatalf("no confirmation; notice %q", f.noticeText())
 	}
 	for got, want := range map[string]string{
-		v.tenant.Text:   testkeys.Tenant,
-		v.region.Text:   "eu10",
-		v.clientID.Text: testkeys.ClientID,
-		v.credType.Text: "binding-secret",
-		v.api.Text:      "https://eu10.alm.cloud.sap/api",
+		v.facts.label(vault.FactTenant).Text:         testkeys.Tenant,
+		v.facts.label(vault.FactRegion).Text:         "eu10",
+		v.facts.label(vault.FactClientID).Text:       testkeys.ClientID,
+		v.facts.label(vault.FactCredentialType).Text: "binding-secret",
+		v.facts.label(vault.FactAPIEndpoint).Text:    "https://eu10.alm.cloud.sap/api",
 	} {
 		if got != want {
 			t.Errorf("confirmation shows %q, want %q", got, want)
 		}
 	}
-	mustContain(t, "certificate expiry", v.certExpiry.Text, "none")
+	mustContain(t, "certificate expiry", v.facts.label(vault.FactCertExpiry).Text, "none")
+	// Where the key will log on, before it is stored.
+	mustContain(t, "token URL", v.facts.label(vault.FactTokenURL).Text, "https://", "/oauth/token")
+	if v.facts.label(vault.FactUploaded) != nil {
+		t.Error("the confirmation shows an upload time before the key is stored")
+	}
 	mustContain(t, "advice", v.advice.Text, "one service key", "regularly", "one-use", "Analytics API")
 	if v.warnings.Visible() {
 		t.Errorf("warnings shown for a clean key: %q", v.warnings.Text)
@@ -94,10 +100,10 @@ func TestUploadFileShowsKeyAndAdviceThenStores(t *testing.T) {
 
 	v.dialog.Confirm()
 	f.idle()
-	if f.w.state != stStored || f.sec().name.Text != testkeys.Tenant {
-		t.Fatalf("after storing: state %v, name %q, notice %q", f.w.state, f.sec().name.Text, f.noticeText())
+	if f.w.state != stStored || f.sec().row.name.Text != testkeys.Tenant {
+		t.Fatalf("after storing: state %v, name %q, notice %q", f.w.state, f.sec().row.name.Text, f.noticeText())
 	}
-	mustContain(t, "uploaded", f.sec().uploaded.Text, "acme-key.txt")
+	mustContain(t, "uploaded", f.sec().facts.label(vault.FactUploaded).Text, "acme-key.txt")
 	st, err := f.stored()
 	if err != nil {
 		t.Fatal(err)
@@ -106,7 +112,7 @@ func TestUploadFileShowsKeyAndAdviceThenStores(t *testing.T) {
 		t.Errorf("the keychain holds other bytes or file name %q", st.FileName)
 	}
 	// The next tenant's key can be added.
-	if f.w.upload.Hidden || f.w.upload.Disabled() {
+	if f.w.bar.upload.Hidden || f.w.bar.upload.Disabled() {
 		t.Error("Add a tenant's key is not offered after storing")
 	}
 }
@@ -116,8 +122,8 @@ func TestDefaultFileDialogsShow(t *testing.T) {
 	// come up on the window. Download uses Fyne's folder dialog, which has
 	// no file name to type and so creates no file: it has no Entry.
 	f := newFixture(t, fixtureOpts{})
-	fresh := newWindow(f.app, f.win, Deps{Store: f.store})
-	fresh.openFile(func(fyne.URIReadCloser, error) {})
+	fresh := newWindow(f.app, f.win, Deps{Store: f.store}, f.w.do)
+	fresh.seam.openFile(func(fyne.URIReadCloser, error) {})
 	if !f.overlayShown() {
 		t.Fatal("the default file-open dialog did not show")
 	}
@@ -127,7 +133,7 @@ func TestDefaultFileDialogsShow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fresh.chooseFolder(start, func(fyne.ListableURI, error) {})
+	fresh.seam.chooseFolder(start, func(fyne.ListableURI, error) {})
 	top := f.win.Canvas().Overlays().Top()
 	if top == nil {
 		t.Fatal("the default folder dialog did not show")
@@ -152,8 +158,8 @@ func TestUploadCancelledStoresNothing(t *testing.T) {
 
 	// A dialog closed without a file does nothing either.
 	f.w.dialogs.upload = nil
-	f.w.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, nil) }
-	test.Tap(f.w.upload)
+	f.w.seam.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, nil) }
+	test.Tap(f.w.bar.upload)
 	f.drain(50 * time.Millisecond)
 	if f.w.dialogs.upload != nil || f.w.dialogs.notice != nil || f.w.dialogs.problems != nil {
 		t.Error("a cancelled file dialog led somewhere")
@@ -178,7 +184,7 @@ func TestUploadInvalidKeyListsProblemsAndStoresNothing(t *testing.T) {
 				t.Fatal("the test input parses")
 			}
 			f.pickFile(keyFile(t, tc.name, tc.data))
-			test.Tap(f.w.upload)
+			test.Tap(f.w.bar.upload)
 			f.waitCheck()
 			if f.w.dialogs.problems == nil {
 				t.Fatalf("no problem list; upload view %v, notice %q", f.w.dialogs.upload != nil, f.noticeText())
@@ -220,26 +226,26 @@ func TestUploadX509KeyShowsCertificateExpiry(t *testing.T) {
 	// The dialog's clock stands still; the certificate ends five calendar
 	// days later at the same wall-clock time.
 	now := time.Now()
-	f.w.now = func() time.Time { return now }
+	f.w.seam.now = func() time.Time { return now }
 	notAfter := now.AddDate(0, 0, 5)
 	ca := testkeys.NewCA(t)
 	chain, keyPEM := ca.Client(t, testkeys.ClientID, notAfter, testkeys.RSAPKCS1)
 	f.pickFile(keyFile(t, "x509.json", testkeys.X509Key(testkeys.Fields{}, chain, keyPEM)))
 	before := vault.CertExpiry(notAfter, time.Now()).When()
-	test.Tap(f.w.upload)
+	test.Tap(f.w.bar.upload)
 	f.waitCheck()
 	after := vault.CertExpiry(notAfter, time.Now()).When()
 	v := f.w.dialogs.upload
 	if v == nil {
 		t.Fatalf("no confirmation; problems %v, notice %q", f.w.dialogs.problems != nil, f.noticeText())
 	}
-	if v.credType.Text != "x509" {
-		t.Errorf("type = %q", v.credType.Text)
+	if v.facts.label(vault.FactCredentialType).Text != "x509" {
+		t.Errorf("type = %q", v.facts.label(vault.FactCredentialType).Text)
 	}
 	// Five calendar days, worded as vault's format-check warning beside it
 	// words them (which counts from when it parsed: the same, unless the
 	// test ran across midnight).
-	mustContain(t, "certificate expiry", v.certExpiry.Text, notAfter.Format(timeLayout)+" (in 5 days)")
+	mustContain(t, "certificate expiry", v.facts.label(vault.FactCertExpiry).Text, notAfter.Format(vault.TimeLayout)+" (in 5 days)")
 	if !strings.Contains(v.warnings.Text, "("+before+")") && !strings.Contains(v.warnings.Text, "("+after+")") {
 		t.Errorf("warnings %q do not say %q", v.warnings.Text, before)
 	}
@@ -265,14 +271,14 @@ func TestUploadShowsWarnings(t *testing.T) {
 	for _, w := range k.Warnings {
 		mustContain(t, "warnings", v.warnings.Text, w.String())
 	}
-	mustContain(t, "type", v.credType.Text, "inferred")
+	mustContain(t, "type", v.facts.label(vault.FactCredentialType).Text, "inferred")
 }
 
 func TestUploadFileThatCannotBeOpenedOrRead(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.load()
-	f.w.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, errors.New("permission denied")) }
-	test.Tap(f.w.upload)
+	f.w.seam.openFile = func(cb func(fyne.URIReadCloser, error)) { cb(nil, errors.New("permission denied")) }
+	test.Tap(f.w.bar.upload)
 	mustContain(t, "notice", f.noticeText(), "could not be opened", "permission denied", "SAP BTP cockpit")
 
 	// A dropped directory opens but cannot be read.
@@ -307,7 +313,7 @@ func TestDropFileOnWindow(t *testing.T) {
 	if f.w.state != stStored {
 		t.Fatalf("state = %v after confirming a dropped key", f.w.state)
 	}
-	mustContain(t, "uploaded", f.sec().uploaded.Text, "dropped.txt")
+	mustContain(t, "uploaded", f.sec().facts.label(vault.FactUploaded).Text, "dropped.txt")
 
 	// Once the tenant has a key, a drop of another for it is refused: one
 	// key per tenant.
@@ -341,7 +347,7 @@ func TestPasteKeyFromClipboard(t *testing.T) {
 	if f.app.Clipboard().Content() == "" {
 		t.Fatal("the clipboard was cleared before the key was stored")
 	}
-	f.w.clearAfter = 10 * time.Millisecond
+	f.w.clip.clearAfter = 10 * time.Millisecond
 	v.dialog.Confirm()
 	f.idle()
 	st, err := f.stored()
@@ -356,7 +362,7 @@ func TestPasteKeyFromClipboard(t *testing.T) {
 	f.pumpUntil("the clipboard to be cleared", func() bool { return f.app.Clipboard().Content() == "" })
 
 	// With a key stored, Paste still offers to add another tenant's.
-	if f.w.paste.Hidden || f.w.paste.Disabled() {
+	if f.w.bar.paste.Hidden || f.w.bar.paste.Disabled() {
 		t.Error("Paste is not offered with a key stored")
 	}
 }
@@ -365,7 +371,7 @@ func TestPasteInvalidText(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.load()
 	f.app.Clipboard().SetContent(`{"uaa": {"clientid": "x"}}`)
-	test.Tap(f.w.paste)
+	test.Tap(f.w.bar.paste)
 	f.waitCheck()
 	if f.w.dialogs.problems == nil {
 		t.Fatalf("no problem list for pasted junk; notice %q", f.noticeText())
@@ -379,7 +385,7 @@ func TestPasteInvalidText(t *testing.T) {
 func TestStoreFailsLeavesNothing(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
-	f.backend.FailOn(vault.OpSet, vault.ErrUnavailable)
+	f.backend.FailOn(vaulttest.OpSet, vault.ErrUnavailable)
 	f.w.dialogs.upload.dialog.Confirm()
 	f.idle()
 	mustContain(t, "notice", f.noticeText(), "was not stored", "cannot be reached")
@@ -387,7 +393,7 @@ func TestStoreFailsLeavesNothing(t *testing.T) {
 	if f.w.state != stEmpty || len(f.backend.Items(testService)) != 0 {
 		t.Errorf("after a failed store: state %v, %d items", f.w.state, len(f.backend.Items(testService)))
 	}
-	if f.w.upload.Disabled() {
+	if f.w.bar.upload.Disabled() {
 		t.Error("Upload is not offered again after a failed store")
 	}
 }
@@ -403,8 +409,8 @@ func TestStoreWhenAnotherKeyArrivedMeanwhile(t *testing.T) {
 	f.idle() // the reload it starts
 	mustContain(t, "notice", f.noticeText(), "tenant "+testkeys.Tenant+" already has a service key: delete it first")
 	f.pumpUntil("the reload", func() bool { return f.w.state == stStored })
-	if f.sec().clientID.Text != "sb-ctl!b1|sapcloudalm!b16907" {
-		t.Errorf("the window shows client %q, want the key that is stored", f.sec().clientID.Text)
+	if f.sec().facts.label(vault.FactClientID).Text != "sb-ctl!b1|sapcloudalm!b16907" {
+		t.Errorf("the window shows client %q, want the key that is stored", f.sec().facts.label(vault.FactClientID).Text)
 	}
 }
 
@@ -434,7 +440,7 @@ func TestPastedKeyLeavesClipboardOnEveryOutcome(t *testing.T) {
 			f.w.dialogs.upload.dialog.Dismiss()
 		}},
 		{name: "failed", text: valid, end: func(t *testing.T, f *fixture) {
-			f.backend.FailOn(vault.OpSet, vault.ErrUnavailable)
+			f.backend.FailOn(vaulttest.OpSet, vault.ErrUnavailable)
 			f.w.dialogs.upload.dialog.Confirm()
 			f.idle()
 			mustContain(t, "notice", f.noticeText(), "was not stored")
@@ -457,7 +463,7 @@ func TestPastedKeyLeavesClipboardOnEveryOutcome(t *testing.T) {
 			f := newFixture(t, fixtureOpts{})
 			f.load()
 			f.app.Clipboard().SetContent(tc.text)
-			test.Tap(f.w.paste)
+			test.Tap(f.w.bar.paste)
 			f.waitCheck()
 			tc.end(t, f)
 			f.drain(20 * time.Millisecond)
@@ -465,5 +471,31 @@ func TestPastedKeyLeavesClipboardOnEveryOutcome(t *testing.T) {
 				t.Errorf("the clipboard holds %d bytes (%q...), want %q", len(got), got[:min(len(got), 12)], tc.keep)
 			}
 		})
+	}
+}
+
+// A save reads the keys back by the window's one read path: what another
+// program changed meanwhile is said; the window's own key is not news.
+func TestSaveSaysWhatAnotherProgramChanged(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	f.load()
+	f.pickFile(keyFile(t, "mine.txt", testkeys.SecretKey(testkeys.Fields{})))
+	test.Tap(f.w.bar.upload)
+	f.waitCheck()
+	v := f.w.dialogs.upload
+	if v == nil {
+		t.Fatalf("no confirmation; notice %q", f.noticeText())
+	}
+	// While the user looks at the key, calmkeyctl stores another tenant's.
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{Tenant: "other-tenant", ClientID: "sb-other!b1|sapcloudalm!b16907"}), "ctl.txt")
+	v.dialog.Confirm()
+	f.idle()
+	if f.w.state != stStored || strings.Join(tenantsOf(f), ",") != testkeys.Tenant+",other-tenant" {
+		t.Fatalf("after storing: state %v, sections %q, notice %q", f.w.state, tenantsOf(f), f.noticeText())
+	}
+	mustContain(t, "message", f.w.line.message.Text, "a key of tenant other-tenant was stored by another program")
+	mustNotContain(t, "message", f.w.line.message.Text, "tenant "+testkeys.Tenant)
+	if f.w.secs.open() != f.w.secs.byTenant(testkeys.Tenant) {
+		t.Error("the stored tenant's section is not open")
 	}
 }

@@ -1,112 +1,147 @@
 package ui
 
-// A window that stays true. Other programs share the keychain: calmkeyctl,
-// a cron job, a second window. The window reads the keychain again
-//   - every pollEvery while it is open: vault's Store.Stamp, one manifest
-//     read without the lock, and a full Load only when the stamp changed;
+// A window that stays true. Other programs share the keychain and the
+// record of last tests: calmkeyctl, a cron job, a second window. The
+// window reads the keychain again
+//   - when a stamp changed (watcher.go checks them every pollEvery while it
+//     is open): vault's Store.Stamp, one index read without the lock, and a
+//     full read of the keys only when it changed; almtest's
+//     History.Stamp, and a read of the last tests alone when only it
+//     changed (the window's own tests change it too);
 //   - when the app comes to the foreground;
+//   - after a write of its own, by the same path, so that what another
+//     program changed meanwhile is said too;
 //   - before Display, Download, Delete or Test act (whenFresh).
 // A change is shown at once and said on the message line; a dialog about
 // the old key closes; an action that was about to run on it does not.
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os"
+	"log"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
 )
 
-// startWatch starts the watcher once; it ends when the window closes.
-func (w *window) startWatch() {
-	if w.watching || w.closed {
+// readStamps reads the stamps of what is stored. The last tests are a
+// nicety: when their stamp cannot be read it is "", and the keys' stamp
+// decides alone.
+func (w *window) readStamps(ctx context.Context) (stamps, error) {
+	keys, err := w.store.Stamp(ctx)
+	if err != nil {
+		return stamps{}, err
+	}
+	return stamps{keys: keys, tests: w.testsStamp(ctx)}, nil
+}
+
+func (w *window) testsStamp(ctx context.Context) string {
+	if w.history == nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, historyWithin)
+	defer cancel()
+	s, err := w.history.Stamp(ctx)
+	if err != nil {
+		return ""
+	}
+	return s
+}
+
+// readTests reads the last tests; when they cannot be read, the keys show
+// without them.
+func (w *window) readTests(ctx context.Context) almtest.LastTests {
+	if w.history == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, historyWithin)
+	defer cancel()
+	tests, err := w.history.Read(ctx)
+	if err != nil {
+		log.Printf("calmkey: the last tests could not be read: %v", err)
+	}
+	return tests
+}
+
+// snapshot is one read of what is stored: the stamps, read first, then
+// every tenant's key and the last tests.
+type snapshot struct {
+	stamps  stamps
+	entries []vault.Entry
+	tests   almtest.LastTests
+}
+
+// readAll reads the stamps, then every tenant's key, sorted by tenant, and
+// their last tests. The stamps come first: a change between the two reads
+// leaves an old stamp beside the new keys, so the next check reads again,
+// never the other way round.
+func (w *window) readAll(ctx context.Context) (snapshot, error) {
+	var s snapshot
+	var err error
+	if s.stamps, err = w.readStamps(ctx); err != nil {
+		return s, err
+	}
+	if s.entries, err = w.store.LoadAll(ctx); err != nil {
+		return s, err
+	}
+	if len(s.entries) > 0 {
+		s.tests = w.readTests(ctx)
+	}
+	return s, nil
+}
+
+// loaded takes the outcome of readAll: a section per entry, in order.
+func (w *window) loaded(s snapshot, err error) {
+	if err != nil {
+		// The stamps stand for what the window shows only after a
+		// definite answer; after a busy or unreachable keychain the next
+		// check reads again, so the window mends itself.
+		w.state, w.loadErr, w.shown = stFailed, err, nil
+		w.secs.set(nil, nil)
 		return
 	}
-	w.watching = true
-	go w.watch()
-}
-
-// watch is the watcher goroutine: one check at a time, each pollEvery after
-// the last one ended, or at once when woken. It skips a check while a
-// keychain call of the window's own is in flight (its answer is as fresh),
-// and after a failed check waits for the foreground or Try again (a locked
-// keychain may ask to be unlocked: once, not every few seconds).
-func (w *window) watch() {
-	timer := time.NewTimer(w.pollEvery)
-	defer timer.Stop()
-	for {
-		select {
-		case <-w.stop:
-			return
-		case <-timer.C:
-			if w.watchPaused.Load() {
-				timer.Reset(w.pollEvery)
-				continue
-			}
-		case <-w.wake:
-		}
-		if !w.keychainBusy.Load() {
-			stamp, err := w.store.Stamp(context.Background())
-			tests := w.historyStamp()
-			done := make(chan struct{})
-			w.do(func() {
-				defer close(done)
-				w.stamped(stamp, tests, err)
-			})
-			select {
-			case <-done:
-			case <-w.stop:
-				return
-			}
-		}
-		timer.Reset(w.pollEvery)
+	w.loadErr, w.shown = nil, &s.stamps
+	w.state = stEmpty
+	if len(s.entries) > 0 {
+		w.state = stStored
 	}
+	w.secs.set(s.entries, s.tests)
 }
 
-// stamped takes a check's answer on the UI goroutine, and reads the keys
-// again when they are not what the window shows, or when the last tests
-// changed (calmkeyctl test recorded one).
-func (w *window) stamped(stamp, tests string, err error) {
+// stamped takes a check's answer on the UI goroutine: it reads the keys
+// again when they are not what the window shows, or only the last tests
+// when only they changed (a test ran, here or in calmkeyctl).
+func (w *window) stamped(s stamps, err error) {
 	switch {
 	case w.closed:
 	case err != nil:
 		// Say nothing: an action that needs the keychain will.
-		w.watchPaused.Store(true)
-	case w.busy != 0 || w.state == stLoading:
+		w.watch.paused.Store(true)
+	case !w.busy.idle() || w.state == stLoading:
 		// A read or write is on its way and will show the truth.
-	case w.stampOK && stamp == w.stamp && tests == w.testsStamp:
-	default:
-		w.read("", nil)
+	case w.shown == nil || s.keys != w.shown.keys:
+		w.read("", nil, nil)
+	case s.tests != w.shown.tests:
+		w.rereadTests()
 	}
 }
 
-// historyStamp names the version of the last tests' file cheaply (its
-// size and time, one stat): "" when there is none. The window reads the
-// file again when it changes, so a test that calmkeyctl ran shows.
-func (w *window) historyStamp() string {
-	if w.history == nil {
-		return ""
-	}
-	fi, err := os.Stat(w.history.Path())
-	if err != nil {
-		return ""
-	}
-	return fmt.Sprintf("%d-%d", fi.Size(), fi.ModTime().UnixNano())
-}
-
-// onForeground runs when the app comes to the foreground: the user may
-// have used calmkeyctl meanwhile, so the window checks at once.
-func (w *window) onForeground() {
-	w.watchPaused.Store(false)
-	select {
-	case w.wake <- struct{}{}:
-	default:
-	}
+// rereadTests reads the last tests alone and shows them: no keychain call.
+func (w *window) rereadTests() {
+	var tests almtest.LastTests
+	var stamp string
+	w.busy.runQuiet(func(ctx context.Context) error {
+		stamp = w.testsStamp(ctx) // before the read, as readAll's stamps
+		tests = w.readTests(ctx)
+		return nil
+	}, func(error) {
+		if w.shown == nil {
+			return // a read failed meanwhile: the next check reads all
+		}
+		w.shown.tests = stamp
+		w.secs.setTests(tests)
+	})
 }
 
 // view is what the window showed, to tell what changed: the keys by
@@ -116,13 +151,7 @@ type view struct {
 	keys  map[string]*vault.Stored
 }
 
-func (w *window) view() view {
-	v := view{state: w.state, keys: map[string]*vault.Stored{}}
-	for _, sec := range w.secs {
-		v.keys[sec.tenant] = sec.stored
-	}
-	return v
-}
+func (w *window) view() view { return view{state: w.state, keys: w.secs.keys()} }
 
 // change is what another program did to a tenant's key.
 type change int
@@ -137,7 +166,11 @@ const (
 // changes are the tenants whose keys changed, with what happened.
 type changes map[string]change
 
+// byAnother is who changed a key when the window did not.
 const byAnother = "another program (calmkeyctl, another calmkey window or a script)"
+
+// byAnotherFirst is byAnother at the start of a sentence.
+var byAnotherFirst = strings.ToUpper(byAnother[:1]) + byAnother[1:]
 
 // news says what happened, for the message line.
 func (cs changes) news() string {
@@ -198,49 +231,48 @@ func changesBetween(before, after view) changes {
 	return cs
 }
 
-// sameKey: the same bytes stored at the same time. Two damaged keys (nil)
-// count as the same: the damage message stands.
-func sameKey(a, b *vault.Stored) bool {
-	if a == nil || b == nil {
-		return a == b
-	}
-	return bytes.Equal(a.Key.Bytes(), b.Key.Bytes()) && a.UploadedAt.Equal(b.UploadedAt) && a.FileName == b.FileName
+// ownWrite is a write of the window's own that a read follows: what it did
+// to its tenant's key is not news.
+type ownWrite struct {
+	tenant string
+	run    func(ctx context.Context) error
 }
 
-// read reads the stamp, then every tenant's key, in the background, shows
-// what is stored, and says what another program changed. The stamp comes
-// first: a change between the two reads leaves an old stamp beside the new
-// keys, so the next check reads again, never the other way round. then, if
-// given, runs afterwards with the changes.
-func (w *window) read(msg string, then func(changes)) {
+// read reads every tenant's key (after own, if given, succeeded) in the
+// background, shows what is stored, and says what another program
+// changed. then, if given, runs afterwards with the changes, or with own's
+// error when own failed (then nothing was read and the window is as it
+// was).
+func (w *window) read(msg string, own *ownWrite, then func(changes, error)) {
 	before := w.view()
-	var es []entry
-	var tests almtest.LastTests
-	var stamp, testsStamp string
-	stamped := false
+	var snap snapshot
+	wrote := own == nil
 	w.keychain(msg, func(ctx context.Context) error {
-		var err error
-		if stamp, err = w.store.Stamp(ctx); err != nil {
-			return err
+		if own != nil {
+			if err := own.run(ctx); err != nil {
+				return err
+			}
+			wrote = true
 		}
-		stamped = true
-		testsStamp = w.historyStamp() // before the read, as the stamp
-		es, tests, err = w.readAll(ctx)
+		var err error
+		snap, err = w.readAll(ctx)
 		return err
 	}, func(err error) {
-		w.loaded(es, tests, err)
-		w.testsStamp = testsStamp
-		// The stamp stands for what the window shows only after a definite
-		// answer; after a busy or unreachable keychain the next check reads
-		// again, so the window mends itself.
-		w.stamp, w.stampOK = stamp, stamped && err == nil
+		if !wrote {
+			then(nil, err)
+			return
+		}
+		w.loaded(snap, err)
 		cs := changesBetween(before, w.view())
+		if own != nil {
+			delete(cs, own.tenant)
+		}
 		if len(cs) > 0 {
-			w.news = cs.news()
+			w.line.news = cs.news()
 			w.closeStale(cs)
 		}
 		if then != nil {
-			then(cs)
+			then(cs, nil)
 		}
 	})
 }
@@ -248,26 +280,27 @@ func (w *window) read(msg string, then func(changes)) {
 // closeStale closes the dialogs about a key that is no longer the one
 // stored, and says why they closed.
 func (w *window) closeStale(cs changes) {
+	ds := w.dialogs
 	var closed []string
-	if d := w.dialogs.display; d != nil && d.open && cs[d.key.Tenant] != unchanged {
+	if d := ds.display; d != nil && d.open && cs[d.key.Tenant] != unchanged {
 		d.dialog.Hide()
 		closed = append(closed, "the key's display")
 	}
-	if d := w.dialogs.delete; d != nil && d.open && cs[d.tenant] != unchanged {
+	if d := ds.delete; d != nil && d.open && cs[d.tenant] != unchanged {
 		d.dialog.Hide()
 		closed = append(closed, "the question whether to delete it (nothing was deleted)")
 	}
-	if d := w.dialogs.download; d != nil && d.open && cs[d.sec.tenant] != unchanged {
+	if d := ds.download; d != nil && d.open && cs[d.tenant] != unchanged {
 		d.dialog.Hide()
 		closed = append(closed, "the download (nothing was saved)")
 	}
-	if d := w.dialogs.upload; d != nil && d.open && w.section(d.key.Tenant) != nil {
+	if d := ds.upload; d != nil && d.open && w.secs.byTenant(d.key.Tenant) != nil {
 		d.dialog.Hide() // its callback takes a pasted key off the clipboard
-		w.warn("The tenant already has a key", "Another program (calmkeyctl, another calmkey window or a script) stored a service key of tenant "+vault.Printable(d.key.Tenant)+" while you were checking this one, and only one is kept for a tenant. Nothing was stored from here; the window now shows the stored key. To replace it, delete it first.")
+		ds.warn("The tenant already has a key", byAnotherFirst+" stored a service key of tenant "+vault.Printable(d.key.Tenant)+" while you were checking this one, and only one is kept for a tenant. Nothing was stored from here; the window now shows the stored key. To replace it, delete it first.")
 		return
 	}
 	if len(closed) > 0 {
-		w.warn("The service key changed", cs.news()+" calmkey closed "+strings.Join(closed, " and ")+".")
+		ds.warn("The service key changed", cs.news()+" calmkey closed "+strings.Join(closed, " and ")+".")
 	}
 }
 
@@ -278,8 +311,8 @@ func (w *window) closeStale(cs changes) {
 // all), act runs on whatever is stored after the check. undone says what
 // did not happen ("Nothing was displayed.").
 func (w *window) whenFresh(sec *section, undone string, act func()) {
-	if w.busy != 0 {
-		w.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
+	if !w.busy.idle() {
+		w.dialogs.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
 		return
 	}
 	var stamp string
@@ -290,24 +323,21 @@ func (w *window) whenFresh(sec *section, undone string, act func()) {
 	}, func(err error) {
 		switch {
 		case err != nil:
-			w.warn("The keychain could not be read", "calmkey reads the keychain before it acts, to be sure the key is still stored, and that failed: "+err.Error()+". "+undone)
-		case w.stampOK && stamp == w.stamp:
+			w.dialogs.warn("The keychain could not be read", "calmkey reads the keychain before it acts, to be sure the key is still stored, and that failed: "+err.Error()+". "+undone)
+		case w.shown != nil && stamp == w.shown.keys:
 			act()
 		default:
-			w.read(readingText, func(cs changes) {
+			w.read(readingText, nil, func(cs changes, _ error) {
 				switch {
 				case w.state == stFailed:
 				case sec == nil:
 					act()
-				case cs[sec.tenant] == unchanged && w.section(sec.tenant) == sec:
+				case cs[sec.tenant] == unchanged && w.secs.byTenant(sec.tenant) == sec:
 					act()
-				case !w.dialogOpen():
-					w.warn("The service key changed", cs.news()+" "+undone)
+				case !w.dialogs.anyOpen():
+					w.dialogs.warn("The service key changed", cs.news()+" "+undone)
 				}
 			})
 		}
 	})
 }
-
-// dialogOpen reports whether a dialog is open on the window.
-func (w *window) dialogOpen() bool { return w.win.Canvas().Overlays().Top() != nil }

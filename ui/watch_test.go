@@ -15,6 +15,7 @@ import (
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // The window stays true to the keychain when another program (calmkeyctl)
@@ -23,24 +24,24 @@ import (
 
 func TestWindowShowsKeyDeletedUnderneath(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.record(&almtest.Report{OK: true, Started: time.Now()})
+	f.record(okReport())
 
 	f.check() // nothing changed: nothing happens
-	if f.w.state != stStored || f.w.message.Visible() {
-		t.Fatalf("an unchanged keychain changed the window: state %v, message %q", f.w.state, f.w.message.Text)
+	if f.w.state != stStored || f.w.line.message.Visible() {
+		t.Fatalf("an unchanged keychain changed the window: state %v, message %q", f.w.state, f.w.line.message.Text)
 	}
 
 	f.deleteUnderneath()
 	f.check()
-	if f.w.state != stEmpty || len(f.w.secs) != 0 {
-		t.Fatalf("after a delete underneath: state %v, %d sections", f.w.state, len(f.w.secs))
+	if f.w.state != stEmpty || len(f.w.secs.all) != 0 {
+		t.Fatalf("after a delete underneath: state %v, %d sections", f.w.state, len(f.w.secs.all))
 	}
 	want := changes{testkeys.Tenant: vanished}.news()
-	if !f.w.message.Visible() || f.w.message.Text != want {
-		t.Errorf("message %q (visible %v), want %q", f.w.message.Text, f.w.message.Visible(), want)
+	if !f.w.line.message.Visible() || f.w.line.message.Text != want {
+		t.Errorf("message %q (visible %v), want %q", f.w.line.message.Text, f.w.line.message.Visible(), want)
 	}
-	mustContain(t, "message", f.w.message.Text, "The key of tenant "+testkeys.Tenant+" was deleted by another program")
-	if f.w.testAll.Visible() || f.w.upload.Hidden || f.w.upload.Disabled() {
+	mustContain(t, "message", f.w.line.message.Text, "The key of tenant "+testkeys.Tenant+" was deleted by another program")
+	if f.w.bar.testAll.Visible() || f.w.bar.upload.Hidden || f.w.bar.upload.Disabled() {
 		t.Error("Test all is still offered, or Upload is not")
 	}
 	if f.w.dialogs.notice != nil {
@@ -53,15 +54,15 @@ func TestWindowShowsKeyStoredUnderneath(t *testing.T) {
 	f.load()
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "ctl.txt")
 	f.check()
-	if f.w.state != stStored || f.sec().name.Text != testkeys.Tenant {
-		t.Fatalf("after a CLI upload: state %v, name %q", f.w.state, f.sec().name.Text)
+	if f.w.state != stStored || f.sec().row.name.Text != testkeys.Tenant {
+		t.Fatalf("after a CLI upload: state %v, name %q", f.w.state, f.sec().row.name.Text)
 	}
-	mustContain(t, "message", f.w.message.Text, "A key of tenant "+testkeys.Tenant+" was stored by another program")
-	mustContain(t, "uploaded", f.sec().uploaded.Text, "ctl.txt")
+	mustContain(t, "message", f.w.line.message.Text, "A key of tenant "+testkeys.Tenant+" was stored by another program")
+	mustContain(t, "uploaded", f.sec().facts.label(vault.FactUploaded).Text, "ctl.txt")
 	// The next action clears the news.
-	f.tap(f.sec().displayButton)
-	if f.w.message.Visible() {
-		t.Errorf("the news stays after the next action: %q", f.w.message.Text)
+	f.tap(f.sec().row.displayButton)
+	if f.w.line.message.Visible() {
+		t.Errorf("the news stays after the next action: %q", f.w.line.message.Text)
 	}
 }
 
@@ -73,11 +74,11 @@ func TestWindowShowsKeyReplacedUnderneath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lt := almtest.NewLastTest(st, &almtest.Report{OK: true, Started: time.Now()})
+	lt := almtest.NewLastTest(st, okReport())
 	if err := f.history.Record(t.Context(), lt); err != nil {
 		t.Fatal(err)
 	}
-	f.w.read("", nil)
+	f.w.read("", nil, nil)
 	f.idle()
 	if f.sec().last == nil {
 		t.Fatal("the recorded test does not show")
@@ -86,12 +87,12 @@ func TestWindowShowsKeyReplacedUnderneath(t *testing.T) {
 	f.deleteUnderneath()
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{ClientID: "sb-other!b1|sapcloudalm!b16907"}), "")
 	f.check()
-	if f.w.state != stStored || f.sec().clientID.Text != "sb-other!b1|sapcloudalm!b16907" {
-		t.Fatalf("after a replace underneath: state %v, client ID %q (was %q)", f.w.state, f.sec().clientID.Text, old.ClientID)
+	if f.w.state != stStored || f.sec().facts.label(vault.FactClientID).Text != "sb-other!b1|sapcloudalm!b16907" {
+		t.Fatalf("after a replace underneath: state %v, client ID %q (was %q)", f.w.state, f.sec().facts.label(vault.FactClientID).Text, old.ClientID)
 	}
-	mustContain(t, "message", f.w.message.Text, "replaced by another program")
-	if f.sec().last != nil || f.sec().status.Text != "Not tested yet" || f.sec().result.box.Visible() {
-		t.Errorf("the old key's test result shows for the new key: %q", f.sec().status.Text)
+	mustContain(t, "message", f.w.line.message.Text, "replaced by another program")
+	if f.sec().last != nil || f.sec().row.status.Text != "Not tested yet" || f.sec().result.box.Visible() {
+		t.Errorf("the old key's test result shows for the new key: %q", f.sec().row.status.Text)
 	}
 }
 
@@ -100,12 +101,12 @@ func TestWindowShowsKeyReplacedUnderneath(t *testing.T) {
 func TestWatcherChecksUntilWindowCloses(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.w.pollEvery = 20 * time.Millisecond // before the watcher starts
+	f.w.watch.every = 20 * time.Millisecond // before the watcher starts
 	f.load()
 	f.deleteUnderneath()
-	f.pumpUntil("the watcher to see the delete", func() bool { return f.w.state == stEmpty && f.w.busy == 0 })
+	f.pumpUntil("the watcher to see the delete", func() bool { return f.w.state == stEmpty && f.w.busy.idle() })
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.pumpUntil("the watcher to see the upload", func() bool { return f.w.state == stStored && f.w.busy == 0 })
+	f.pumpUntil("the watcher to see the upload", func() bool { return f.w.state == stStored && f.w.busy.idle() })
 
 	f.close()
 	f.drain(100 * time.Millisecond)
@@ -123,13 +124,13 @@ func TestWatcherChecksUntilWindowCloses(t *testing.T) {
 func TestWatcherNeverOverlapsChecks(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	f.w.pollEvery = 30 * time.Millisecond
+	f.w.watch.every = 30 * time.Millisecond
 	f.load()
 	var mu sync.Mutex
 	var gets []time.Time
 	gate := make(chan struct{})
-	f.backend.Intercept(func(c vault.Call) error {
-		if c.Op == vault.OpGet && c.User == vault.IndexItem {
+	f.backend.Intercept(func(c vaulttest.Call) error {
+		if c.Op == vaulttest.OpGet && c.User == vault.IndexItem {
 			mu.Lock()
 			gets = append(gets, time.Now())
 			mu.Unlock()
@@ -167,22 +168,22 @@ func TestForegroundChecksAtOnce(t *testing.T) {
 		t.Fatal("the window set no foreground hook")
 	}
 	hooks.OnEnteredForeground()()
-	f.pumpUntil("the check on entering the foreground", func() bool { return f.w.state == stEmpty && f.w.busy == 0 })
-	mustContain(t, "message", f.w.message.Text, "deleted by another program")
+	f.pumpUntil("the check on entering the foreground", func() bool { return f.w.state == stEmpty && f.w.busy.idle() })
+	mustContain(t, "message", f.w.line.message.Text, "deleted by another program")
 }
 
 // A check that fails pauses the watcher until the foreground (a locked
 // keychain would otherwise ask to be unlocked every few seconds).
 func TestFailedCheckPausesUntilForeground(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.backend.FailOn(vault.OpGet, vault.ErrUnavailable)
+	f.backend.FailOn(vaulttest.OpGet, vault.ErrUnavailable)
 	f.check()
-	if !f.w.watchPaused.Load() || f.w.state != stStored || f.w.dialogs.notice != nil {
-		t.Fatalf("after a failed check: paused %v, state %v, notice %q", f.w.watchPaused.Load(), f.w.state, f.noticeText())
+	if !f.w.watch.paused.Load() || f.w.state != stStored || f.w.dialogs.notice != nil {
+		t.Fatalf("after a failed check: paused %v, state %v, notice %q", f.w.watch.paused.Load(), f.w.state, f.noticeText())
 	}
 	f.backend.Intercept(nil)
 	f.w.onForeground()
-	if f.w.watchPaused.Load() {
+	if f.w.watch.paused.Load() {
 		t.Error("the foreground did not resume the watcher")
 	}
 }
@@ -190,12 +191,12 @@ func TestFailedCheckPausesUntilForeground(t *testing.T) {
 func TestDisplayNeverShowsDeletedKey(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 	f.deleteUnderneath()
-	f.tap(f.sec().displayButton)
+	f.tap(f.sec().row.displayButton)
 	f.idle()
 	if f.w.dialogs.display != nil {
 		t.Fatal("Display showed a deleted key")
 	}
-	if len(f.w.secs) != 0 {
+	if len(f.w.secs.all) != 0 {
 		t.Error("the deleted key's section still shows")
 	}
 	mustContain(t, "notice", f.noticeText(), "deleted by another program", "Nothing was displayed")
@@ -206,7 +207,7 @@ func TestDisplayNeverShowsDeletedKey(t *testing.T) {
 
 func TestDisplayClosesWhenKeyDeletedUnderneath(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	f.tap(f.sec().displayButton)
+	f.tap(f.sec().row.displayButton)
 	v := f.w.dialogs.display
 	if v == nil || !v.open {
 		t.Fatal("Display showed nothing")
@@ -232,16 +233,16 @@ func (f *fixture) overlayShownWithText(text string) bool {
 func TestTestNeverRunsOnDeletedKey(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 	var runs atomic.Int32
-	f.w.runLogonTest = func(context.Context, *vault.Key, almtest.Options) *almtest.Report {
+	f.w.tests.run = func(context.Context, *vault.Key, almtest.Options) *almtest.Report {
 		runs.Add(1)
 		return &almtest.Report{OK: true}
 	}
 	sec := f.sec()
 	f.deleteUnderneath()
-	f.tap(sec.testButton)
+	f.tap(sec.row.testButton)
 	f.idle()
 	f.drain(50 * time.Millisecond)
-	if runs.Load() != 0 || sec.running != nil || len(f.w.secs) != 0 {
+	if runs.Load() != 0 || sec.running != nil || len(f.w.secs.all) != 0 {
 		t.Fatalf("a deleted key was tested (%d runs)", runs.Load())
 	}
 	mustContain(t, "notice", f.noticeText(), "deleted by another program", "The test did not run")
@@ -255,14 +256,14 @@ func TestRunningTestStopsWhenKeyReplaced(t *testing.T) {
 	f.deleteUnderneath()
 	f.storeKey(srv.SecretKeyWith(testkeys.Fields{ClientID: "sb-other!b1|sapcloudalm!b16907"}), "")
 	f.check()
-	if f.sec().running != nil || !run.cancelled || f.sec().activity.Visible() {
+	if f.sec().running != nil || !run.cancelled || f.sec().activity.box.Visible() {
 		t.Fatal("the test of the replaced key still runs")
 	}
 	f.drain(200 * time.Millisecond)
 	if f.sec().last != nil || len(f.recorded()) != 0 {
 		t.Error("the stopped test left a result")
 	}
-	mustContain(t, "message", f.w.message.Text, "replaced by another program")
+	mustContain(t, "message", f.w.line.message.Text, "replaced by another program")
 }
 
 func TestDownloadNeverWritesDeletedKey(t *testing.T) {
@@ -271,7 +272,7 @@ func TestDownloadNeverWritesDeletedKey(t *testing.T) {
 	v := f.openDownload(dir)
 	f.deleteUnderneath()
 	test.Tap(v.save)
-	f.pumpUntil("the outcome", func() bool { return f.w.dialogs.notice != nil && f.w.busy == 0 })
+	f.pumpUntil("the outcome", func() bool { return f.w.dialogs.notice != nil && f.w.busy.idle() })
 	f.idle()
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Fatalf("a deleted key was written: %v", entries)
@@ -299,7 +300,7 @@ func TestUploadDialogClosesWhenKeyStoredUnderneath(t *testing.T) {
 	f.load()
 	data := testkeys.SecretKey(testkeys.Fields{})
 	f.app.Clipboard().SetContent(string(data))
-	test.Tap(f.w.paste)
+	test.Tap(f.w.bar.paste)
 	f.waitCheck()
 	v := f.w.dialogs.upload
 	if v == nil || !v.open {
@@ -326,11 +327,11 @@ func TestLoadWhileKeychainBusy(t *testing.T) {
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
 	release := f.holdLock()
 	f.load()
-	if f.w.state != stFailed || f.w.retry.Hidden {
-		t.Fatalf("state %v, Try again hidden %v; want failed with Try again", f.w.state, f.w.retry.Hidden)
+	if f.w.state != stFailed || f.w.line.retry.Hidden {
+		t.Fatalf("state %v, Try again hidden %v; want failed with Try again", f.w.state, f.w.line.retry.Hidden)
 	}
-	mustContain(t, "message", f.w.message.Text, "could not be read", "another calmkey is changing the key; try again")
-	if !f.w.upload.Disabled() {
+	mustContain(t, "message", f.w.line.message.Text, "could not be read", "another calmkey is changing the key; try again")
+	if !f.w.bar.upload.Disabled() {
 		t.Error("Upload is offered while another calmkey changes the key")
 	}
 	f.check() // still busy: still says so
@@ -339,8 +340,8 @@ func TestLoadWhileKeychainBusy(t *testing.T) {
 	}
 	release()
 	f.check()
-	if f.w.state != stStored || f.w.message.Visible() {
-		t.Errorf("after the lock was released: state %v, message %q", f.w.state, f.w.message.Text)
+	if f.w.state != stStored || f.w.line.message.Visible() {
+		t.Errorf("after the lock was released: state %v, message %q", f.w.state, f.w.line.message.Text)
 	}
 }
 
@@ -349,7 +350,7 @@ func TestStoreWhileKeychainBusy(t *testing.T) {
 	f.load()
 	data := testkeys.SecretKey(testkeys.Fields{})
 	f.app.Clipboard().SetContent(string(data))
-	test.Tap(f.w.paste)
+	test.Tap(f.w.bar.paste)
 	f.waitCheck()
 	release := f.holdLock()
 	f.w.dialogs.upload.dialog.Confirm()
@@ -379,7 +380,7 @@ func TestStoreTimeoutShowsWhatMayBeLeft(t *testing.T) {
 	t.Run("undone", func(t *testing.T) {
 		f := newFixture(t, fixtureOpts{timeout: 100 * time.Millisecond})
 		f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
-		release := f.backend.Hang(vault.OpSet)
+		release := f.backend.Hang(vaulttest.OpSet)
 		t.Cleanup(release)
 		time.AfterFunc(300*time.Millisecond, release) // the late write ends within vault's grace
 		f.w.dialogs.upload.dialog.Confirm()
@@ -394,7 +395,7 @@ func TestStoreTimeoutShowsWhatMayBeLeft(t *testing.T) {
 		// This waits vault.WriteGrace (5 s).
 		f := newFixture(t, fixtureOpts{timeout: 100 * time.Millisecond})
 		f.uploadFile("k.txt", testkeys.SecretKey(testkeys.Fields{}))
-		release := f.backend.Hang(vault.OpSet)
+		release := f.backend.Hang(vaulttest.OpSet)
 		t.Cleanup(release)
 		f.w.dialogs.upload.dialog.Confirm()
 		f.idle()

@@ -15,26 +15,27 @@ import (
 
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 func TestWindowOpensBeforeTheKeychainAnswers(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
-	if len(f.w.accordion.Items) != 0 {
-		t.Fatalf("accordion items = %+v before the keychain answered, want none", f.w.accordion.Items)
+	if len(f.w.secs.accordion.Items) != 0 {
+		t.Fatalf("accordion items = %+v before the keychain answered, want none", f.w.secs.accordion.Items)
 	}
 	// New must not have touched the keychain: nothing is loaded yet.
-	if f.w.state != stLoading || f.w.busy != 0 {
-		t.Fatalf("state = %v busy = %d before Load, want loading and idle", f.w.state, f.w.busy)
+	if f.w.state != stLoading || !f.w.busy.idle() {
+		t.Fatalf("state = %v busy = %d before Load, want loading and idle", f.w.state, f.w.busy.id)
 	}
-	for _, b := range []*widget.Button{f.w.upload, f.w.paste, f.w.testAll} {
+	for _, b := range []*widget.Button{f.w.bar.upload, f.w.bar.paste, f.w.bar.testAll} {
 		if b.Visible() && !b.Disabled() {
 			t.Errorf("%s is offered before the keychain answered", b.Text)
 		}
 	}
-	mustContain(t, "message", f.w.message.Text, "Reading the service keys")
+	mustContain(t, "message", f.w.line.message.Text, "Reading the service keys")
 	f.load()
-	if !f.w.dropHint.Visible() || !strings.HasPrefix(f.w.dropHint.Text, "No service key is stored yet.") || f.w.message.Visible() {
-		t.Errorf("with no key: hint %q, message %q", f.w.dropHint.Text, f.w.message.Text)
+	if !f.w.line.dropHint.Visible() || !strings.HasPrefix(f.w.line.dropHint.Text, "No service key is stored yet.") || f.w.line.message.Visible() {
+		t.Errorf("with no key: hint %q, message %q", f.w.line.dropHint.Text, f.w.line.message.Text)
 	}
 }
 
@@ -44,18 +45,18 @@ func TestNoKeyOffersOnlyUpload(t *testing.T) {
 	if f.w.state != stEmpty {
 		t.Fatalf("state = %v, want empty", f.w.state)
 	}
-	for _, b := range []*widget.Button{f.w.upload, f.w.paste} {
+	for _, b := range []*widget.Button{f.w.bar.upload, f.w.bar.paste} {
 		if b.Hidden || b.Disabled() {
 			t.Errorf("%s is not offered with no key stored", b.Text)
 		}
 	}
-	if f.w.testAll.Visible() {
+	if f.w.bar.testAll.Visible() {
 		t.Error("Test all is offered with no key stored")
 	}
-	if len(f.w.secs) != 0 || len(f.w.accordion.Items) != 0 {
-		t.Errorf("%d sections with no key stored", len(f.w.secs))
+	if len(f.w.secs.all) != 0 || len(f.w.secs.accordion.Items) != 0 {
+		t.Errorf("%d sections with no key stored", len(f.w.secs.all))
 	}
-	if !f.w.dropHint.Visible() {
+	if !f.w.line.dropHint.Visible() {
 		t.Error("the window does not say how to add a key")
 	}
 }
@@ -68,34 +69,34 @@ func TestStoredKeyRowAndDetails(t *testing.T) {
 	if f.w.state != stStored {
 		t.Fatalf("state = %v (%v), want stored", f.w.state, f.w.loadErr)
 	}
-	if f.sec().name.Text != testkeys.Tenant {
-		t.Errorf("name = %q, want the tenant %q", f.sec().name.Text, testkeys.Tenant)
+	if f.sec().row.name.Text != testkeys.Tenant {
+		t.Errorf("name = %q, want the tenant %q", f.sec().row.name.Text, testkeys.Tenant)
 	}
-	if f.sec().status.Text != "Not tested yet" {
-		t.Errorf("status = %q, want %q", f.sec().status.Text, "Not tested yet")
+	if f.sec().row.status.Text != "Not tested yet" {
+		t.Errorf("status = %q, want %q", f.sec().row.status.Text, "Not tested yet")
 	}
 	// Another tenant's key can be added beside it; all can be tested.
-	for _, b := range []*widget.Button{f.w.upload, f.w.paste, f.w.testAll} {
+	for _, b := range []*widget.Button{f.w.bar.upload, f.w.bar.paste, f.w.bar.testAll} {
 		if b.Hidden || b.Disabled() {
 			t.Errorf("%s is not offered while a key is stored", b.Text)
 		}
 	}
-	if f.w.dropHint.Visible() {
+	if f.w.line.dropHint.Visible() {
 		t.Error("the hint for an empty keychain shows beside a key")
 	}
-	for _, b := range []*widget.Button{f.sec().displayButton, f.sec().downloadButton, f.sec().deleteButton, f.sec().testButton} {
+	for _, b := range []*widget.Button{f.sec().row.displayButton, f.sec().row.downloadButton, f.sec().row.deleteButton, f.sec().row.testButton} {
 		if b.Hidden || b.Disabled() {
 			t.Errorf("%s is not offered for a stored key", b.Text)
 		}
 	}
-	if !f.sec().details.Visible() {
+	if !f.sec().facts.form.Visible() {
 		t.Fatal("details are hidden")
 	}
 	for label, want := range map[*widget.Label]string{
-		f.sec().region:      "eu10",
-		f.sec().clientID:    testkeys.ClientID,
-		f.sec().credType:    "binding-secret",
-		f.sec().apiEndpoint: "https://eu10.alm.cloud.sap/api",
+		f.sec().facts.label(vault.FactRegion):         "eu10",
+		f.sec().facts.label(vault.FactClientID):       testkeys.ClientID,
+		f.sec().facts.label(vault.FactCredentialType): "binding-secret",
+		f.sec().facts.label(vault.FactAPIEndpoint):    "https://eu10.alm.cloud.sap/api",
 	} {
 		if label.Text != want {
 			t.Errorf("detail = %q, want %q", label.Text, want)
@@ -106,10 +107,10 @@ func TestStoredKeyRowAndDetails(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := st.UploadedAt.Local().Format(timeLayout) + " from acme-key.txt"; f.sec().uploaded.Text != want {
-		t.Errorf("uploaded = %q, want %q", f.sec().uploaded.Text, want)
+	if want := st.UploadedAt.Local().Format(vault.TimeLayout) + " from acme-key.txt"; f.sec().facts.label(vault.FactUploaded).Text != want {
+		t.Errorf("uploaded = %q, want %q", f.sec().facts.label(vault.FactUploaded).Text, want)
 	}
-	mustContain(t, "certificate expiry", f.sec().certExpiry.Text, "none")
+	mustContain(t, "certificate expiry", f.sec().facts.label(vault.FactCertExpiry).Text, "none")
 	mustNotContain(t, "the window", texts(f.win.Content()), testkeys.Secret)
 }
 
@@ -117,7 +118,7 @@ func TestUndeclaredCredentialTypeIsSaid(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{Type: "-"}), "")
 	f.load()
-	mustContain(t, "credential type", f.sec().credType.Text, "inferred")
+	mustContain(t, "credential type", f.sec().facts.label(vault.FactCredentialType).Text, "inferred")
 }
 
 func TestCertificateExpiryHighlightedWhenNear(t *testing.T) {
@@ -137,16 +138,16 @@ func TestCertificateExpiryHighlightedWhenNear(t *testing.T) {
 			// time: the same days whatever the zone or the time of day.
 			f := newFixture(t, fixtureOpts{})
 			now := time.Now()
-			f.w.now = func() time.Time { return now }
+			f.w.seam.now = func() time.Time { return now }
 			chain, keyPEM := ca.Client(t, testkeys.ClientID, now.AddDate(0, 0, tc.days), testkeys.ECDSA)
 			k := f.storeKey(testkeys.X509Key(testkeys.Fields{}, chain, keyPEM), "x509.json")
 			f.load()
-			if f.sec().certExpiry.Importance != tc.imp {
-				t.Errorf("expiry importance = %v, want %v (%q)", f.sec().certExpiry.Importance, tc.imp, f.sec().certExpiry.Text)
+			if f.sec().facts.label(vault.FactCertExpiry).Importance != tc.imp {
+				t.Errorf("expiry importance = %v, want %v (%q)", f.sec().facts.label(vault.FactCertExpiry).Importance, tc.imp, f.sec().facts.label(vault.FactCertExpiry).Text)
 			}
-			mustContain(t, "certificate expiry", f.sec().certExpiry.Text, k.CertExpiry.Local().Format(timeLayout)+" ("+tc.phrase+")")
-			if f.sec().credType.Text != "x509" {
-				t.Errorf("credential type = %q, want x509", f.sec().credType.Text)
+			mustContain(t, "certificate expiry", f.sec().facts.label(vault.FactCertExpiry).Text, k.CertExpiry.Local().Format(vault.TimeLayout)+" ("+tc.phrase+")")
+			if f.sec().facts.label(vault.FactCredentialType).Text != "x509" {
+				t.Errorf("credential type = %q, want x509", f.sec().facts.label(vault.FactCredentialType).Text)
 			}
 		})
 	}
@@ -166,7 +167,7 @@ func TestExpiryText(t *testing.T) {
 		{now.Add(29 * 24 * time.Hour), widget.WarningImportance, "in 29 days"},
 		{now.Add(31 * 24 * time.Hour), widget.MediumImportance, "2026-12-28"},
 	} {
-		text, imp := expiryText(&vault.Key{CertExpiry: tc.expiry}, now)
+		text, imp := expiryText(tc.expiry, now)
 		if imp != tc.imp || !strings.Contains(text, tc.want) {
 			t.Errorf("expiry %v: got %q (%v), want %q (%v)", tc.expiry, text, imp, tc.want, tc.imp)
 		}
@@ -175,13 +176,13 @@ func TestExpiryText(t *testing.T) {
 	// certificate that ends an hour after it ends tomorrow, not today.
 	tokyo := time.FixedZone("JST", 9*3600)
 	late := time.Date(2026, 11, 27, 23, 0, 0, 0, tokyo)
-	if text, _ := expiryText(&vault.Key{CertExpiry: late.Add(2 * time.Hour).UTC()}, late); !strings.Contains(text, "2026-11-28 01:00 (tomorrow)") {
+	if text, _ := expiryText(late.Add(2*time.Hour).UTC(), late); !strings.Contains(text, "2026-11-28 01:00 JST (tomorrow)") {
 		t.Errorf("an expiry two hours away, past midnight, reads %q", text)
 	}
 }
 
 func TestKeychainUnavailableSaysWhatToDo(t *testing.T) {
-	b := vault.NewMemoryBackend()
+	b := vaulttest.NewMemoryBackend()
 	b.FailOn("", fmt.Errorf("%w: %v", vault.ErrUnavailable, errBackendDown))
 	f := newFixture(t, fixtureOpts{backend: b})
 	f.load()
@@ -189,16 +190,16 @@ func TestKeychainUnavailableSaysWhatToDo(t *testing.T) {
 	if f.w.state != stFailed {
 		t.Fatalf("state = %v, want failed", f.w.state)
 	}
-	mustContain(t, "message", f.w.message.Text, "could not be read", "cannot be reached", "try again")
-	if f.w.message.Importance != widget.DangerImportance {
-		t.Errorf("message importance = %v, want danger", f.w.message.Importance)
+	mustContain(t, "message", f.w.line.message.Text, "could not be read", "cannot be reached", "try again")
+	if f.w.line.message.Importance != widget.DangerImportance {
+		t.Errorf("message importance = %v, want danger", f.w.line.message.Importance)
 	}
-	for _, b := range []*widget.Button{f.w.upload, f.w.paste} {
+	for _, b := range []*widget.Button{f.w.bar.upload, f.w.bar.paste} {
 		if !b.Disabled() {
 			t.Errorf("%s is enabled although the keychain cannot be reached", b.Text)
 		}
 	}
-	if f.w.retry.Hidden {
+	if f.w.line.retry.Hidden {
 		t.Fatal("no Try again")
 	}
 
@@ -215,10 +216,10 @@ func TestKeychainUnavailableSaysWhatToDo(t *testing.T) {
 	// The user fixes the keychain and tries again.
 	b.Intercept(nil)
 	f.w.dialogs.notice.dialog.Dismiss()
-	test.Tap(f.w.retry)
+	test.Tap(f.w.line.retry)
 	f.idle()
-	if f.w.state != stEmpty || f.w.message.Visible() || !f.w.retry.Hidden {
-		t.Errorf("after Try again: state %v, message %q, retry hidden %v", f.w.state, f.w.message.Text, f.w.retry.Hidden)
+	if f.w.state != stEmpty || f.w.line.message.Visible() || !f.w.line.retry.Hidden {
+		t.Errorf("after Try again: state %v, message %q, retry hidden %v", f.w.state, f.w.line.message.Text, f.w.line.retry.Hidden)
 	}
 }
 
@@ -232,21 +233,21 @@ func TestDamagedKeyCanBeDeleted(t *testing.T) {
 	if f.w.state != stStored || f.sec().stored != nil {
 		t.Fatalf("state = %v, want a section for the damaged key", f.w.state)
 	}
-	mustContain(t, "status", f.sec().status.Text, "Damaged service key", "delete it")
+	mustContain(t, "status", f.sec().row.status.Text, "Damaged service key", "delete it")
 	mustContain(t, "title", f.sec().item.Title, testkeys.Tenant, "damaged key")
-	if f.sec().deleteButton.Hidden || f.sec().deleteButton.Disabled() {
+	if f.sec().row.deleteButton.Hidden || f.sec().row.deleteButton.Disabled() {
 		t.Fatal("Delete is not offered for a damaged key")
 	}
-	for _, b := range []*widget.Button{f.sec().displayButton, f.sec().downloadButton, f.sec().testButton} {
+	for _, b := range []*widget.Button{f.sec().row.displayButton, f.sec().row.downloadButton, f.sec().row.testButton} {
 		if b.Visible() {
 			t.Errorf("%s is offered for a damaged key", b.Text)
 		}
 	}
 	// Other tenants' keys can still be added.
-	if f.w.upload.Hidden || f.w.upload.Disabled() {
+	if f.w.bar.upload.Hidden || f.w.bar.upload.Disabled() {
 		t.Error("Upload is not offered beside a damaged key")
 	}
-	f.tap(f.sec().deleteButton)
+	f.tap(f.sec().row.deleteButton)
 	mustContain(t, "question", f.w.dialogs.delete.question.Text, "damaged service key")
 	f.w.dialogs.delete.dialog.Confirm()
 	f.idle()
@@ -261,37 +262,37 @@ func TestDamagedKeyCanBeDeleted(t *testing.T) {
 func TestSlowKeychainSaysItWaits(t *testing.T) {
 	f := newFixture(t, fixtureOpts{})
 	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
-	release := f.backend.Hang(vault.OpGet)
+	release := f.backend.Hang(vaulttest.OpGet)
 	t.Cleanup(release)
-	f.w.slowAfter = 20 * time.Millisecond
+	f.w.busy.slowAfter = 20 * time.Millisecond
 
 	f.w.load()
-	f.pumpUntil("the waiting message", func() bool { return f.w.waiting })
-	mustContain(t, "message", f.w.message.Text, "waiting for the keychain (unlock it if your system asks)")
-	if !f.w.message.Visible() {
+	f.pumpUntil("the waiting message", func() bool { return f.w.busy.waiting })
+	mustContain(t, "message", f.w.line.message.Text, "waiting for the keychain (unlock it if your system asks)")
+	if !f.w.line.message.Visible() {
 		t.Error("the waiting message is hidden")
 	}
-	if !f.w.upload.Disabled() {
+	if !f.w.bar.upload.Disabled() {
 		t.Error("upload is enabled while the keychain has not answered")
 	}
 
 	release()
 	f.idle()
-	if f.w.state != stStored || f.w.waiting || f.w.message.Visible() {
-		t.Errorf("after the answer: state %v, waiting %v, message %q", f.w.state, f.w.waiting, f.w.message.Text)
+	if f.w.state != stStored || f.w.busy.waiting || f.w.line.message.Visible() {
+		t.Errorf("after the answer: state %v, waiting %v, message %q", f.w.state, f.w.busy.waiting, f.w.line.message.Text)
 	}
 }
 
 func TestKeychainThatNeverAnswersTimesOut(t *testing.T) {
-	b := vault.NewMemoryBackend()
-	t.Cleanup(b.Hang(vault.OpGet))
+	b := vaulttest.NewMemoryBackend()
+	t.Cleanup(b.Hang(vaulttest.OpGet))
 	f := newFixture(t, fixtureOpts{backend: b, timeout: 100 * time.Millisecond})
 	f.load()
 	if f.w.state != stFailed {
 		t.Fatalf("state = %v, want failed", f.w.state)
 	}
-	mustContain(t, "message", f.w.message.Text, "did not answer", "try again")
-	if f.w.retry.Hidden {
+	mustContain(t, "message", f.w.line.message.Text, "did not answer", "try again")
+	if f.w.line.retry.Hidden {
 		t.Error("no Try again after a timeout")
 	}
 }
@@ -308,7 +309,7 @@ func TestShortcutsActOnlyWhereTheirButtonIsOffered(t *testing.T) {
 	}
 	// Ctrl+O opens the file dialog.
 	opened := 0
-	f.w.openFile = func(func(fyne.URIReadCloser, error)) { opened++ }
+	f.w.seam.openFile = func(func(fyne.URIReadCloser, error)) { opened++ }
 	f.shortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: mod})
 	if opened != 1 {
 		t.Fatalf("Ctrl+O opened %d file dialogs, want 1", opened)
@@ -352,4 +353,21 @@ func TestSafelyTurnsPanicsIntoErrors(t *testing.T) {
 	}
 	mustContain(t, "error", err.Error(), "internal error while doing a thing")
 	mustNotContain(t, "error", err.Error(), "0a1b")
+}
+
+// expiryText is what a section's facts say of a certificate that ends at
+// notAfter, seen at now.
+func expiryText(notAfter, now time.Time) (string, widget.Importance) {
+	f := newFactsForm(vault.FactCertExpiry)
+	f.set(vault.Summary{CertExpiry: notAfter}, now)
+	l := f.label(vault.FactCertExpiry)
+	return l.Text, l.Importance
+}
+
+// The window holds the keys of several tenants, and its title says so.
+func TestWindowTitleSaysKeys(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	if got := f.win.Title(); got != "calmkey — SAP Cloud ALM Service Keys" {
+		t.Errorf("title %q", got)
+	}
 }

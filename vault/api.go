@@ -12,6 +12,7 @@
 //
 //	index                          the stored tenants' names, sorted, with
 //	                               a generation counted up on every change
+//	                               (deleted with the last key)
 //	key-acme-prod-1a2b3c4d5e6f     tenant acme-prod's manifest: JSON with
 //	                               format, layout version, the tenant's
 //	                               SHA-256, part count, byte count, SHA-256,
@@ -34,8 +35,9 @@
 // before the index leaves a whole key that List does not show yet (the
 // next Save or Load of that tenant lists it), and a delete cut short
 // leaves an index entry without a manifest, which List skips and the next
-// Save or Delete of that tenant clears. Leftover parts are removed by the
-// next Save or Delete of their tenant.
+// Save or Delete of that tenant clears. Leftover parts (of a save cut
+// short by a crash, which could not undo them) are removed by the next Save
+// or Delete of their tenant: a Save sweeps the parts beyond its own.
 //
 // Version 1, written by calmkey releases before several tenants, kept one
 // key as LegacyKeyItem ("service-key") and LegacyPartItem(i)
@@ -199,8 +201,8 @@ type Backend interface {
 }
 
 // Options configure a Store. Zero values mean: the OS keychain, service
-// DefaultService, timeout DefaultTimeout, the lock file in the user's cache
-// folder. Timeout bounds each Store call (Save, Load, List, Delete, Stamp) with
+// DefaultService, timeout DefaultTimeout, the lock file in the user's own
+// folder for it (see LockFile). Timeout bounds each Store call (Save, Load, List, Delete, Stamp) with
 // all the keychain calls it makes and the wait for the keychain lock; a
 // write that runs past it is waited for up to WriteGrace more and undone
 // (see Store.Save).
@@ -209,8 +211,8 @@ type Options struct {
 	Service string
 	Timeout time.Duration
 	// LockDir is the folder of the keychain lock file (see LockFile); ""
-	// is the user's cache folder + "calmkey". Stores that share a keychain
-	// service must share it, so only tests set it.
+	// is the folder that follows the user (see lockDir). Stores that share
+	// a keychain service should share it, so only tests set it.
 	LockDir string
 }
 

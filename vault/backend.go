@@ -43,18 +43,6 @@ func (KeyringBackend) Delete(service, user string) error {
 	return keyringErr(keyring.Delete(service, user))
 }
 
-// DeleteAll removes every item of the service; nothing there is no error.
-func (KeyringBackend) DeleteAll(service string) error {
-	if service == "" {
-		// go-keyring refuses this too: it would match everything.
-		return errors.New("no service name")
-	}
-	if err := sessionBusKnown(); err != nil {
-		return err
-	}
-	return keyringErr(keyring.DeleteAll(service))
-}
-
 // keyringErr sorts go-keyring's errors: missing items and oversized data are
 // what they say; everything else (no D-Bus, no Secret Service, a locked or
 // missing collection, a dismissed prompt) means the keychain is unavailable.

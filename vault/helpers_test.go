@@ -2,9 +2,11 @@ package vault
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -71,6 +73,77 @@ func parseAnyName(t testing.TB, data []byte) *Key {
 		t.Fatalf("parse: %v", err)
 	}
 	return k
+}
+
+// deadline is a context whose deadline passes when the test says so
+// (expire), not after a time: a test of what happens at a deadline then
+// does not depend on the machine's speed. Contexts made from it end at
+// once with it (it has AfterFunc, which the context package uses).
+type deadline struct {
+	context.Context
+	mu    sync.Mutex
+	done  chan struct{}
+	after []func()
+}
+
+func newDeadline() *deadline {
+	return &deadline{Context: context.Background(), done: make(chan struct{})}
+}
+
+func (d *deadline) Done() <-chan struct{} { return d.done }
+
+func (d *deadline) Err() error {
+	select {
+	case <-d.done:
+		return context.DeadlineExceeded
+	default:
+		return nil
+	}
+}
+
+// expire ends the context, and every context made from it, before it
+// returns; it may be called more than once.
+func (d *deadline) expire() {
+	d.mu.Lock()
+	after := d.after
+	select {
+	case <-d.done:
+		d.mu.Unlock()
+		return
+	default:
+		close(d.done)
+		d.after = nil
+	}
+	d.mu.Unlock()
+	for _, f := range after {
+		if f != nil {
+			f()
+		}
+	}
+}
+
+// AfterFunc is what context.WithCancel and WithTimeout call on a parent of
+// a type of their own, so that children end with it.
+func (d *deadline) AfterFunc(f func()) (stop func() bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	select {
+	case <-d.done:
+		go f()
+		return func() bool { return false }
+	default:
+	}
+	i := len(d.after)
+	d.after = append(d.after, f)
+	return func() bool {
+		d.mu.Lock()
+		defer d.mu.Unlock()
+		if i < len(d.after) && d.after[i] != nil {
+			d.after[i] = nil
+			return true
+		}
+		return false
+	}
 }
 
 func formatError(t testing.TB, err error) *FormatError {

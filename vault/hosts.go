@@ -22,22 +22,12 @@ import (
 // opens an object or follows a comma inside one. It reports whether the
 // document had none.
 func (p *parser) uniqueMembers(doc []byte) bool {
-	// A frame is an open object or list. It keeps where it stands in its
-	// parent (the member name, or the index in a list), so that opening
-	// one costs the same at any depth and a path is made only for a
-	// finding.
-	type frame struct {
-		object bool
-		names  map[string]bool
-		key    string // the member being read, in an object
-		index  int    // the element being read, in a list
-	}
-	var stack []*frame
+	var stack []*memberFrame
 	found, wantKey := false, false
 	for i := 0; i < len(doc); i++ {
 		switch doc[i] {
 		case '{', '[':
-			stack = append(stack, &frame{object: doc[i] == '{'})
+			stack = append(stack, &memberFrame{object: doc[i] == '{'})
 			wantKey = doc[i] == '{'
 		case '}', ']':
 			stack = stack[:len(stack)-1]
@@ -64,16 +54,7 @@ func (p *parser) uniqueMembers(doc []byte) bool {
 				}
 				if ok && top.names[name] {
 					found = true
-					var b strings.Builder
-					for _, f := range stack[:len(stack)-1] {
-						if f.object {
-							b.WriteString("." + displayName(f.key))
-						} else {
-							b.WriteString("[" + strconv.Itoa(f.index) + "]")
-						}
-					}
-					b.WriteString("." + displayName(name))
-					p.problem(strings.TrimPrefix(b.String(), "."), "appears more than once in its object (perhaps under another spelling, such as an escape); one copy would be shown and another used, so download the key again from the SAP BTP cockpit")
+					p.problem(memberPath(stack, name), "appears more than once in its object (perhaps under another spelling, such as an escape); one copy would be shown and another used, so download the key again from the SAP BTP cockpit")
 				}
 				top.names[name] = true
 				top.key, wantKey = name, false
@@ -82,6 +63,31 @@ func (p *parser) uniqueMembers(doc []byte) bool {
 		}
 	}
 	return !found
+}
+
+// A memberFrame is an open object or list. It keeps where it stands in its
+// parent (the member name, or the index in a list), so that opening one
+// costs the same at any depth and a path is made only for a finding.
+type memberFrame struct {
+	object bool
+	names  map[string]bool
+	key    string // the member being read, in an object
+	index  int    // the element being read, in a list
+}
+
+// memberPath is the path of member name of the innermost open object, as a
+// finding shows it: "uaa.url", "list[2].name".
+func memberPath(stack []*memberFrame, name string) string {
+	var b strings.Builder
+	for _, f := range stack[:len(stack)-1] {
+		if f.object {
+			b.WriteString("." + displayName(f.key))
+		} else {
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+		}
+	}
+	b.WriteString("." + displayName(name))
+	return strings.TrimPrefix(b.String(), ".")
 }
 
 // memberName unquotes a JSON string literal, cheaply when it has no escapes.

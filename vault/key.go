@@ -143,110 +143,133 @@ func writeJSONEscape(w io.Writer, r rune) {
 // tokens rather than decoding into a map so that member order, unknown
 // members and number spellings survive.
 func maskJSON(obj []byte) ([]byte, error) {
-	dec := json.NewDecoder(bytes.NewReader(obj))
-	dec.UseNumber()
-	type frame struct {
-		object  bool
-		n       int
-		key     string
-		wantKey bool
-	}
-	var stack []*frame
-	var out bytes.Buffer
-	str := func(s string) {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		_ = enc.Encode(s) // a string always encodes
-		out.Write(bytes.TrimRight(b.Bytes(), "\n"))
-	}
-	// beforeValue writes the comma a value in a list needs.
-	beforeValue := func() {
-		if len(stack) == 0 {
-			return
-		}
-		top := stack[len(stack)-1]
-		if !top.object {
-			if top.n > 0 {
-				out.WriteByte(',')
-			}
-			top.n++
-		}
-	}
-	afterValue := func() {
-		if len(stack) > 0 && stack[len(stack)-1].object {
-			stack[len(stack)-1].wantKey = true
-		}
-	}
-	secretHere := func() bool {
-		return len(stack) == 2 && stack[0].key == "uaa" && stack[1].object &&
-			(stack[1].key == "clientsecret" || stack[1].key == "key")
-	}
+	m := &masker{dec: json.NewDecoder(bytes.NewReader(obj))}
+	m.dec.UseNumber()
 	for {
-		tok, err := dec.Token()
+		tok, err := m.dec.Token()
 		if err == io.EOF {
-			break
+			return m.out.Bytes(), nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		switch t := tok.(type) {
-		case json.Delim:
-			switch t {
-			case '{', '[':
-				beforeValue()
-				if secretHere() {
-					// A secret field holding an object or a list (not the
-					// form SAP writes, but a key may): all of it is
-					// secret, so it goes whole behind one mask.
-					if err := skipValue(dec); err != nil {
-						return nil, err
-					}
-					str("***")
-					afterValue()
-					continue
-				}
-				out.WriteByte(byte(t))
-				stack = append(stack, &frame{object: t == '{', wantKey: t == '{'})
-			default:
-				out.WriteByte(byte(t))
-				stack = stack[:len(stack)-1]
-				afterValue()
-			}
-		case string:
-			if top := len(stack) - 1; top >= 0 && stack[top].object && stack[top].wantKey {
-				f := stack[top]
-				if f.n > 0 {
-					out.WriteByte(',')
-				}
-				f.n++
-				f.key, f.wantKey = t, false
-				str(t)
-				out.WriteByte(':')
-				continue
-			}
-			beforeValue()
-			if secretHere() {
-				str(Mask(t))
-			} else {
-				str(t)
-			}
-			afterValue()
-		default:
-			beforeValue()
-			if secretHere() {
-				str("***")
-			} else {
-				b, err := json.Marshal(t)
-				if err != nil {
-					return nil, err
-				}
-				out.Write(b)
-			}
-			afterValue()
+		if err := m.token(tok); err != nil {
+			return nil, err
 		}
 	}
-	return out.Bytes(), nil
+}
+
+// masker is maskJSON's state: the output so far and the open objects and
+// lists.
+type masker struct {
+	dec   *json.Decoder
+	out   bytes.Buffer
+	stack []*maskFrame
+}
+
+type maskFrame struct {
+	object  bool
+	n       int    // members or elements written
+	key     string // the member being written
+	wantKey bool   // an object's next string is a member name
+}
+
+func (m *masker) token(tok json.Token) error {
+	switch t := tok.(type) {
+	case json.Delim:
+		return m.delim(t)
+	case string:
+		if top := m.top(); top != nil && top.object && top.wantKey {
+			if top.n > 0 {
+				m.out.WriteByte(',')
+			}
+			top.n++
+			top.key, top.wantKey = t, false
+			m.str(t)
+			m.out.WriteByte(':')
+			return nil
+		}
+		m.scalar(Mask(t), func() { m.str(t) })
+	default:
+		b, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		m.scalar("***", func() { m.out.Write(b) })
+	}
+	return nil
+}
+
+// scalar writes a value that is not an object or list: masked (as a
+// string) when it is a secret, else as plain writes it.
+func (m *masker) scalar(masked string, plain func()) {
+	m.beforeValue()
+	if m.secretHere() {
+		m.str(masked)
+	} else {
+		plain()
+	}
+	m.afterValue()
+}
+
+func (m *masker) delim(t json.Delim) error {
+	if t == '}' || t == ']' {
+		m.out.WriteByte(byte(t))
+		m.stack = m.stack[:len(m.stack)-1]
+		m.afterValue()
+		return nil
+	}
+	m.beforeValue()
+	if m.secretHere() {
+		// A secret field holding an object or a list (not the form SAP
+		// writes, but a key may): all of it is secret, so it goes whole
+		// behind one mask.
+		if err := skipValue(m.dec); err != nil {
+			return err
+		}
+		m.str("***")
+		m.afterValue()
+		return nil
+	}
+	m.out.WriteByte(byte(t))
+	m.stack = append(m.stack, &maskFrame{object: t == '{', wantKey: t == '{'})
+	return nil
+}
+
+func (m *masker) top() *maskFrame {
+	if len(m.stack) == 0 {
+		return nil
+	}
+	return m.stack[len(m.stack)-1]
+}
+
+func (m *masker) str(s string) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(s) // a string always encodes
+	m.out.Write(bytes.TrimRight(b.Bytes(), "\n"))
+}
+
+// beforeValue writes the comma a value in a list needs.
+func (m *masker) beforeValue() {
+	if top := m.top(); top != nil && !top.object {
+		if top.n > 0 {
+			m.out.WriteByte(',')
+		}
+		top.n++
+	}
+}
+
+func (m *masker) afterValue() {
+	if top := m.top(); top != nil && top.object {
+		top.wantKey = true
+	}
+}
+
+func (m *masker) secretHere() bool {
+	return len(m.stack) == 2 && m.stack[0].key == "uaa" && m.stack[1].object &&
+		(m.stack[1].key == "clientsecret" || m.stack[1].key == "key")
 }
 
 // skipValue reads the rest of an object or list whose opening delimiter
@@ -320,24 +343,10 @@ func (k Key) Format(f fmt.State, verb rune) {
 	}
 }
 
-// MarshalJSON gives the safe fields, so that logging a Key as JSON cannot
-// leak either.
+// MarshalJSON gives the safe fields (see keyFacts), so that logging a Key
+// as JSON cannot leak either.
 func (k Key) MarshalJSON() ([]byte, error) {
-	type safe struct {
-		Tenant         string         `json:"tenant"`
-		Region         string         `json:"region,omitempty"`
-		ClientID       string         `json:"clientId"`
-		CredentialType CredentialType `json:"credentialType"`
-		Declared       bool           `json:"declared"`
-		APIEndpoint    string         `json:"apiEndpoint"`
-		TokenURL       string         `json:"tokenUrl"`
-		CertExpiry     string         `json:"certExpiry,omitempty"`
-		Warnings       []Finding      `json:"warnings,omitempty"`
-	}
-	return json.Marshal(safe{
-		Tenant: k.Tenant, Region: k.Region, ClientID: k.ClientID,
-		CredentialType: k.CredentialType, Declared: k.Declared,
-		APIEndpoint: k.APIEndpoint, TokenURL: k.TokenURL(),
-		CertExpiry: k.expiryText(), Warnings: k.Warnings,
-	})
+	f := factsOf(&k)
+	f.Tenant, f.Warnings = k.Tenant, k.Warnings
+	return json.Marshal(f)
 }

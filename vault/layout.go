@@ -136,29 +136,36 @@ type manifest struct {
 	// Summary is what List shows, so that listing reads no parts. It is
 	// left out when it would make the manifest too big for one item (a
 	// key with URLs of thousands of characters); List then reads the key.
-	Summary *manifestSummary `json:"summary,omitempty"`
+	Summary *keyFacts `json:"summary,omitempty"`
 }
 
-type manifestSummary struct {
+// keyFacts are the fields of a key that are safe to show, in the one JSON
+// form both Key.MarshalJSON and a manifest's summary (without tenant and
+// warnings) write.
+type keyFacts struct {
+	Tenant         string         `json:"tenant,omitempty"`
 	Region         string         `json:"region,omitempty"`
 	ClientID       string         `json:"clientId"`
 	CredentialType CredentialType `json:"credentialType"`
 	Declared       bool           `json:"declared"`
 	APIEndpoint    string         `json:"apiEndpoint"`
 	TokenURL       string         `json:"tokenUrl"`
-	CertExpiry     *time.Time     `json:"certExpiry,omitempty"`
+	CertExpiry     *time.Time     `json:"certExpiry,omitempty"` // UTC
+	Warnings       []Finding      `json:"warnings,omitempty"`
 }
 
-func summaryOf(k *Key) *manifestSummary {
-	ms := &manifestSummary{
+// factsOf is k's safe fields for a manifest: no tenant (the manifest's
+// item names it) and no warnings (the key's check gives them on Load).
+func factsOf(k *Key) *keyFacts {
+	f := &keyFacts{
 		Region: k.Region, ClientID: k.ClientID, CredentialType: k.CredentialType, Declared: k.Declared,
 		APIEndpoint: k.APIEndpoint, TokenURL: k.TokenURL(),
 	}
 	if !k.CertExpiry.IsZero() {
 		e := k.CertExpiry.UTC()
-		ms.CertExpiry = &e
+		f.CertExpiry = &e
 	}
-	return ms
+	return f
 }
 
 // Summary is what List tells about one stored key, without reading the key
@@ -217,7 +224,7 @@ func newManifest(key *Key, data []byte, chunks int, uploadedAt time.Time, fileNa
 	return manifest{
 		Format: manifestFormat, Version: LayoutVersion, TenantSHA256: tenantHash(key.Tenant),
 		Chunks: chunks, Size: len(data), Encoding: encodingPercent, SHA256: hex.EncodeToString(sum[:]),
-		UploadedAt: uploadedAt, FileName: baseName(fileName), Summary: summaryOf(key),
+		UploadedAt: uploadedAt, FileName: baseName(fileName), Summary: factsOf(key),
 	}
 }
 

@@ -5,9 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -61,18 +61,26 @@ func TestLockFile(t *testing.T) {
 }
 
 // racingSaves starts n Saves of different keys at once, each through its own
-// Store (as separate processes have), on one keychain whose manifest read is
-// slow enough (the parts take a while to write) that an unguarded
-// check-then-write lets several through.
+// Store (as separate processes have), on one keychain. Without the lock
+// (noLock), each save's part waits until every save has come that far, so
+// every one of them has checked that no key is stored before any writes:
+// what an unguarded check-then-write lets happen, on any machine.
 func racingSaves(t *testing.T, n int, noLock bool) (wins int, m *vaulttest.MemoryBackend) {
 	t.Helper()
 	m = vaulttest.NewMemoryBackend()
-	m.Intercept(func(c vaulttest.Call) error {
-		if c.Op == vaulttest.OpSet && strings.Contains(c.User, "-part-") {
-			time.Sleep(20 * time.Millisecond)
-		}
-		return nil
-	})
+	if noLock {
+		var arrived atomic.Int32
+		all := make(chan struct{})
+		m.Intercept(func(c vaulttest.Call) error {
+			if c.Op == vaulttest.OpSet && strings.Contains(c.User, "-part-") {
+				if arrived.Add(1) == int32(n) {
+					close(all)
+				}
+				<-all
+			}
+			return nil
+		})
+	}
 	dir := t.TempDir()
 	start := make(chan struct{})
 	errs := make([]error, n)
@@ -216,8 +224,6 @@ func TestStoreLockHeldUntilUndone(t *testing.T) {
 		t.Errorf("the lock was released with %d items still there", n)
 	}
 }
-
-func runtimeGOOS() string { return runtime.GOOS }
 
 // BenchmarkKeychainLock is what one Save or Delete pays for the lock: take
 // and release it, uncontended (compare with BenchmarkRoundTrip's tens of

@@ -90,41 +90,10 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\
 // can return the file unchanged.
 // top is the decoded key object when locate had to decode it anyway.
 func (p *parser) locate() (obj []byte, top map[string]json.RawMessage, plain bool) {
-	start := 0
-	if bytes.HasPrefix(p.data, utf8BOM) {
-		start = len(utf8BOM)
-	}
-	for start < len(p.data) && isSpace(p.data[start]) {
-		start++
-	}
-	if start == len(p.data) {
-		p.problem("", "the file is empty; choose the service key file downloaded from the SAP BTP cockpit")
+	start, plain := p.start()
+	if start < 0 {
 		return nil, nil, false
 	}
-	plain = true
-	if p.data[start] != '{' && bytes.HasPrefix(p.data[start:], []byte("Getting key")) {
-		// cf service-key: a "Getting key ... as ..." line and a blank line
-		// before the JSON; the JSON starts the first line that opens with '{'.
-		plain = false
-		i := start
-		for {
-			nl := bytes.IndexByte(p.data[i:], '\n')
-			if nl < 0 {
-				p.problem("", "the cf service-key output holds no JSON object; copy the whole output of cf service-key")
-				return nil, nil, false
-			}
-			i += nl + 1
-			j := i
-			for j < len(p.data) && (p.data[j] == ' ' || p.data[j] == '\t') {
-				j++
-			}
-			if j < len(p.data) && p.data[j] == '{' {
-				start = j
-				break
-			}
-		}
-	}
-
 	dec := json.NewDecoder(bytes.NewReader(p.data[start:]))
 	var raw json.RawMessage
 	if err := dec.Decode(&raw); err != nil {
@@ -157,6 +126,41 @@ func (p *parser) locate() (obj []byte, top map[string]json.RawMessage, plain boo
 		return c, nil, false
 	}
 	return obj, top, plain
+}
+
+// start finds where the JSON starts: after a BOM and whitespace, or after
+// the "Getting key ... as ..." lines that cf service-key prints before it
+// (plain is false then). -1 when there is no JSON (a problem says so).
+func (p *parser) start() (start int, plain bool) {
+	if bytes.HasPrefix(p.data, utf8BOM) {
+		start = len(utf8BOM)
+	}
+	for start < len(p.data) && isSpace(p.data[start]) {
+		start++
+	}
+	if start == len(p.data) {
+		p.problem("", "the file is empty; choose the service key file downloaded from the SAP BTP cockpit")
+		return -1, false
+	}
+	if p.data[start] == '{' || !bytes.HasPrefix(p.data[start:], []byte("Getting key")) {
+		return start, true
+	}
+	// The JSON starts the first line that opens with '{'.
+	for i := start; ; {
+		nl := bytes.IndexByte(p.data[i:], '\n')
+		if nl < 0 {
+			p.problem("", "the cf service-key output holds no JSON object; copy the whole output of cf service-key")
+			return -1, false
+		}
+		i += nl + 1
+		j := i
+		for j < len(p.data) && (p.data[j] == ' ' || p.data[j] == '\t') {
+			j++
+		}
+		if j < len(p.data) && p.data[j] == '{' {
+			return j, false
+		}
+	}
 }
 
 // syntaxProblem reports where the JSON breaks without quoting the text
@@ -361,29 +365,7 @@ func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
 	}
 	k.UAAURL = p.httpsURL(uaa, "url")
 
-	_, hasSecret := uaa.m["clientsecret"]
-	_, hasCert := uaa.m["certificate"]
-	_, hasKey := uaa.m["key"]
-	if ct, ok := p.str(uaa, "credential-type"); ok {
-		p.visible(uaa.join("credential-type"), ct)
-		k.Declared = true
-		switch t := CredentialType(ct); t {
-		case BindingSecret, InstanceSecret, X509:
-			k.CredentialType = t
-		default:
-			p.problem(uaa.join("credential-type"), "%s is not one of %s", quoteShort(ct), allowedTypes)
-		}
-	} else if _, there := uaa.m["credential-type"]; !there {
-		if (hasCert || hasKey) && !hasSecret {
-			k.CredentialType = X509
-			p.warn(uaa.join("credential-type"), "missing; treated as x509 because the key has a certificate")
-		} else {
-			// Keys from before credential-type existed were instance secrets.
-			k.CredentialType = InstanceSecret
-			p.warn(uaa.join("credential-type"), "missing; treated as a client-secret key (instance-secret)")
-		}
-	}
-
+	p.credentialType(uaa, k)
 	switch {
 	case k.CredentialType.IsSecret():
 		p.sec.clientSecret = p.required(uaa, "clientsecret")
@@ -437,6 +419,36 @@ func (p *parser) tenant(uaa fields, k *Key) {
 	}
 }
 
+// credentialType reads uaa.credential-type, or infers it from the fields
+// of a key that does not declare it (saying so in a warning).
+func (p *parser) credentialType(uaa fields, k *Key) {
+	path := uaa.join("credential-type")
+	if ct, ok := p.str(uaa, "credential-type"); ok {
+		p.visible(path, ct)
+		k.Declared = true
+		switch t := CredentialType(ct); t {
+		case BindingSecret, InstanceSecret, X509:
+			k.CredentialType = t
+		default:
+			p.problem(path, "%s is not one of %s", quoteShort(ct), allowedTypes)
+		}
+		return
+	} else if _, there := uaa.m["credential-type"]; there {
+		return // not a string: reported
+	}
+	_, hasSecret := uaa.m["clientsecret"]
+	_, hasCert := uaa.m["certificate"]
+	_, hasKey := uaa.m["key"]
+	if (hasCert || hasKey) && !hasSecret {
+		k.CredentialType = X509
+		p.warn(path, "missing; treated as x509 because the key has a certificate")
+	} else {
+		// Keys from before credential-type existed were instance secrets.
+		k.CredentialType = InstanceSecret
+		p.warn(path, "missing; treated as a client-secret key (instance-secret)")
+	}
+}
+
 func quoteShort(s string) string {
 	const most = 40
 	r := []rune(s)
@@ -449,81 +461,15 @@ func quoteShort(s string) string {
 // x509 checks uaa.certificate and uaa.key and keeps the pair for mutual TLS.
 func (p *parser) x509(uaa fields, k *Key) {
 	certPath, keyPath := uaa.join("certificate"), uaa.join("key")
-	chainPEM := p.required(uaa, "certificate")
-	keyPEM := p.required(uaa, "key")
-
-	var chain [][]byte
-	var leaf *x509.Certificate
-	if chainPEM != "" {
-		rest := []byte(chainPEM)
-		n := 0
-		for {
-			var b *pem.Block
-			b, rest = pem.Decode(rest)
-			if b == nil {
-				break
-			}
-			n++
-			if b.Type != "CERTIFICATE" {
-				p.problem(certPath, "block %d is not a certificate; the field must hold the client certificate and its chain", n)
-				continue
-			}
-			c, err := x509.ParseCertificate(b.Bytes)
-			if err != nil {
-				p.problem(certPath, "certificate %d cannot be read", n)
-				continue
-			}
-			if leaf == nil {
-				leaf = c
-			}
-			chain = append(chain, b.Bytes)
-		}
-		if n == 0 {
-			p.problem(certPath, "holds no PEM certificate")
-		}
-	}
-
-	var priv crypto.Signer
-	if keyPEM != "" {
-		b, _ := pem.Decode([]byte(keyPEM))
-		var err error
-		switch {
-		case b == nil:
-			p.problem(keyPath, "holds no PEM private key")
-		case b.Type == "RSA PRIVATE KEY":
-			priv, err = x509.ParsePKCS1PrivateKey(b.Bytes)
-		case b.Type == "EC PRIVATE KEY":
-			priv, err = x509.ParseECPrivateKey(b.Bytes)
-		case b.Type == "PRIVATE KEY":
-			var anyKey any
-			anyKey, err = x509.ParsePKCS8PrivateKey(b.Bytes)
-			if err == nil {
-				s, ok := anyKey.(crypto.Signer)
-				if !ok {
-					p.problem(keyPath, "holds a private key of a kind TLS cannot use")
-				}
-				priv = s
-			}
-		default:
-			p.problem(keyPath, "is not a PKCS#1, PKCS#8 or EC private key (found a %q block)", b.Type)
-		}
-		if err != nil {
-			// err is not shown: it says nothing the user can act on, and
-			// parser errors are not guaranteed to be free of key material.
-			p.problem(keyPath, "the %s cannot be read", strings.ToLower(b.Type))
-			priv = nil
-		}
-	}
-
+	chain, leaf := p.certChain(certPath, p.required(uaa, "certificate"))
+	priv := p.privateKey(keyPath, p.required(uaa, "key"))
 	if leaf == nil {
 		return
 	}
 	k.CertExpiry = leaf.NotAfter
-	if priv != nil {
-		if !publicKeyMatches(leaf.PublicKey, priv.Public()) {
-			p.problem(keyPath, "does not match the first certificate in uaa.certificate; the key and certificate must come from the same service key")
-			priv = nil
-		}
+	if priv != nil && !publicKeyMatches(leaf.PublicKey, priv.Public()) {
+		p.problem(keyPath, "does not match the first certificate in uaa.certificate; the key and certificate must come from the same service key")
+		priv = nil
 	}
 	switch e := CertExpiry(leaf.NotAfter, p.now); {
 	case e.Expired && p.stored:
@@ -536,6 +482,76 @@ func (p *parser) x509(uaa fields, k *Key) {
 	if priv != nil {
 		p.sec.cert = &tls.Certificate{Certificate: chain, PrivateKey: priv, Leaf: leaf}
 	}
+}
+
+// certChain reads the PEM certificates of uaa.certificate: the chain in
+// DER, and the first certificate, the client's.
+func (p *parser) certChain(path, chainPEM string) (chain [][]byte, leaf *x509.Certificate) {
+	if chainPEM == "" {
+		return nil, nil
+	}
+	rest := []byte(chainPEM)
+	n := 0
+	for {
+		var b *pem.Block
+		if b, rest = pem.Decode(rest); b == nil {
+			break
+		}
+		n++
+		if b.Type != "CERTIFICATE" {
+			p.problem(path, "block %d is not a certificate; the field must hold the client certificate and its chain", n)
+			continue
+		}
+		c, err := x509.ParseCertificate(b.Bytes)
+		if err != nil {
+			p.problem(path, "certificate %d cannot be read", n)
+			continue
+		}
+		if leaf == nil {
+			leaf = c
+		}
+		chain = append(chain, b.Bytes)
+	}
+	if n == 0 {
+		p.problem(path, "holds no PEM certificate")
+	}
+	return chain, leaf
+}
+
+// privateKey reads the PEM private key of uaa.key: PKCS#1, PKCS#8 or EC.
+func (p *parser) privateKey(path, keyPEM string) crypto.Signer {
+	if keyPEM == "" {
+		return nil
+	}
+	b, _ := pem.Decode([]byte(keyPEM))
+	var priv crypto.Signer
+	var err error
+	switch {
+	case b == nil:
+		p.problem(path, "holds no PEM private key")
+	case b.Type == "RSA PRIVATE KEY":
+		priv, err = x509.ParsePKCS1PrivateKey(b.Bytes)
+	case b.Type == "EC PRIVATE KEY":
+		priv, err = x509.ParseECPrivateKey(b.Bytes)
+	case b.Type == "PRIVATE KEY":
+		var anyKey any
+		if anyKey, err = x509.ParsePKCS8PrivateKey(b.Bytes); err == nil {
+			s, ok := anyKey.(crypto.Signer)
+			if !ok {
+				p.problem(path, "holds a private key of a kind TLS cannot use")
+			}
+			priv = s
+		}
+	default:
+		p.problem(path, "is not a PKCS#1, PKCS#8 or EC private key (found a %q block)", b.Type)
+	}
+	if err != nil {
+		// err is not shown: it says nothing the user can act on, and
+		// parser errors are not guaranteed to be free of key material.
+		p.problem(path, "the %s cannot be read", strings.ToLower(b.Type))
+		return nil
+	}
+	return priv
 }
 
 func publicKeyMatches(certKey, privKey crypto.PublicKey) bool {

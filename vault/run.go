@@ -6,47 +6,42 @@ import (
 	"fmt"
 	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/zalando/go-keyring"
+	"golang.org/x/sync/errgroup"
 )
 
 // parallelWidth bounds concurrent keychain calls of one operation.
 const parallelWidth = 4
 
-// parallel runs f(0), ..., f(n-1), a few at a time, and returns the error
-// of the lowest index that failed. After a failure, or when ctx ends, it
-// starts no more calls, so what a failed save leaves is parts 1..k with
-// gaps shorter than parallelWidth (what sweep relies on).
+// parallel runs f(0), ..., f(n-1), parallelWidth at a time, and returns the
+// error of the lowest index that failed. After a failure, or when ctx ends,
+// it starts no more calls, so what a failed save leaves is parts 1..k with
+// gaps shorter than parallelWidth (what sweepParts relies on).
 func parallel(ctx context.Context, n int, f func(i int) error) error {
 	errs := make([]error, n)
-	sem := make(chan struct{}, parallelWidth)
 	var failed atomic.Bool
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		sem <- struct{}{}
-		if err := ctx.Err(); err != nil || failed.Load() {
-			<-sem
-			if err != nil {
-				errs[i] = err
+	var g errgroup.Group
+	g.SetLimit(parallelWidth)
+	for i := range n {
+		// Go waits for a free slot, so these checks see every call that
+		// ended before this one starts.
+		g.Go(func() error {
+			switch {
+			case failed.Load():
+			case ctx.Err() != nil:
+				errs[i] = ctx.Err()
+			default:
+				if errs[i] = f(i); errs[i] != nil {
+					failed.Store(true)
+				}
 			}
-			break
-		}
-		wg.Add(1)
-		go func() {
-			defer func() { <-sem; wg.Done() }()
-			if errs[i] = f(i); errs[i] != nil {
-				failed.Store(true)
-			}
-		}()
+			return nil
+		})
 	}
-	wg.Wait()
-	return lowestErr(errs)
-}
-
-func lowestErr(errs []error) error {
+	_ = g.Wait()
 	for _, err := range errs {
 		if err != nil {
 			return err
@@ -89,16 +84,50 @@ func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context,
 		<-s.busy
 		return err
 	}
-	const running, finished, abandoned = 0, 1, 2
-	var state atomic.Int32
-	done := make(chan error, 1)
-	ended := make(chan struct{}) // closed when op (and undo) are through
-	var late error               // op's result when it ended after the deadline
+	c := s.start(ctx, release, op, undo)
+	select {
+	case err := <-c.done:
+		return s.result(ctx, err, unchanged)
+	case <-ctx.Done():
+	}
+	if !c.state.CompareAndSwap(opRunning, opAbandoned) {
+		return s.result(ctx, <-c.done, unchanged)
+	}
+	if s.abandoned != nil {
+		s.abandoned()
+	}
+	if mode != lockWrite {
+		return s.ctxErr(ctx, "")
+	}
+	return s.graceWait(ctx, c, undo != nil, unchanged)
+}
+
+// The states of a running op: whoever moves it from opRunning decides
+// whether the op's result is waited for or left behind.
+const (
+	opRunning int32 = iota
+	opFinished
+	opAbandoned
+)
+
+// opCall is an op that run started.
+type opCall struct {
+	state atomic.Int32
+	done  chan error    // op's result, when it ended before the deadline
+	ended chan struct{} // closed when op (and undo) are through
+	late  error         // op's result when it ended after the deadline
+}
+
+// start runs op in a goroutine on a session of the backend; when it ends,
+// the lock and the Store are released. An op that ends after run gave up
+// on it is undone (when undo is given).
+func (s *Store) start(ctx context.Context, release func(), op func(context.Context, Backend) error, undo func(Backend)) *opCall {
+	c := &opCall{done: make(chan error, 1), ended: make(chan struct{})}
 	go func() {
 		defer func() {
 			release()
 			<-s.busy
-			close(ended)
+			close(c.ended)
 		}()
 		b, closeSession, err := s.open()
 		if err != nil {
@@ -109,32 +138,26 @@ func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context,
 				err = op(ctx, b)
 			}
 		}
-		if !state.CompareAndSwap(running, finished) {
-			late = err
-			if err == nil && undo != nil {
-				undo(b)
-			}
+		if c.state.CompareAndSwap(opRunning, opFinished) {
+			c.done <- err
 			return
 		}
-		done <- err
+		c.late = err
+		if err == nil && undo != nil {
+			undo(b)
+		}
 	}()
-	select {
-	case err := <-done:
-		return s.result(ctx, err, unchanged)
-	case <-ctx.Done():
-	}
-	if !state.CompareAndSwap(running, abandoned) {
-		return s.result(ctx, <-done, unchanged)
-	}
-	if mode != lockWrite {
-		return s.ctxErr(ctx, "")
-	}
+	return c
+}
+
+// graceWait waits up to s.grace for a write that outlived the deadline.
+func (s *Store) graceWait(ctx context.Context, c *opCall, undoable bool, unchanged string) error {
 	wait := time.NewTimer(s.grace)
 	defer wait.Stop()
 	select {
-	case <-ended:
-		if undo == nil {
-			return s.result(ctx, late, unchanged)
+	case <-c.ended:
+		if !undoable {
+			return s.result(ctx, c.late, unchanged)
 		}
 		return s.ctxErr(ctx, unchanged)
 	case <-wait.C:

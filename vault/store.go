@@ -37,6 +37,10 @@ type Store struct {
 	now     func() time.Time
 	grace   time.Duration // WriteGrace; tests shorten it
 	noLock  bool          // benchmarks measure what the lock costs
+	// abandoned, when set (by tests), runs when run stops waiting for an
+	// op at its deadline: a test's fake keychain can hold an op until
+	// then, whatever the machine's speed.
+	abandoned func()
 	// busy is held while backend calls are in flight, including calls that
 	// outlived their caller's deadline, so a late write can never interleave
 	// with the next operation.
@@ -58,9 +62,6 @@ func Open(opts Options) *Store {
 	}
 	return s
 }
-
-// Service is the keychain service name the Store's items live under.
-func (s *Store) Service() string { return s.service }
 
 // errMigrate: a read found a key of the old layout and no index; the key
 // must be moved, which needs the keychain lock held exclusively.
@@ -161,57 +162,20 @@ func (s *Store) Load(ctx context.Context, tenant string) (*Stored, error) {
 	if tenant == "" {
 		return nil, notStored(`""`)
 	}
-	it := itemsOf(tenant)
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
-	var st *Stored
-	unlisted, moved := false, false
-	err := s.read(ctx, lockShared, func(ctx context.Context, b Backend) error {
-		// Every key has a part 1, and the index tells a key cut short from
-		// one whose index entry is missing: fetched beside the manifest.
-		var first, mtext string
-		var firstErr, mErr error
-		var ix *index
-		var ixErr error
-		var wg sync.WaitGroup
-		wg.Add(2)
-		go func() { defer wg.Done(); first, firstErr = b.Get(s.service, it.part(1)) }()
-		go func() { defer wg.Done(); ix, ixErr = s.readIndex(b) }()
-		mtext, mErr = b.Get(s.service, it.manifest)
-		wg.Wait()
-		if ixErr != nil && !errors.Is(ixErr, ErrCorrupt) {
-			return ixErr
-		}
-		if ixErr == nil && !ix.exists {
-			// No index: nothing stored yet, or a key of the old layout.
-			if _, err := b.Get(s.service, LegacyKeyItem); err == nil {
-				return errMigrate
-			} else if !isNotFound(err) {
-				return s.backendErr(err)
-			}
-		}
-		switch {
-		case isNotFound(mErr):
-			return notStored(tenant)
-		case mErr != nil:
-			return s.backendErr(mErr)
-		}
-		var err error
-		st, err = s.readKey(ctx, b, tenant, it, mtext, LayoutVersion, &fetched{first, firstErr})
-		if err != nil {
-			return err
-		}
-		unlisted = ixErr == nil && !ix.has(tenant)
-		moved = ixErr == nil && ix.doc.Legacy == legacySweep
-		return nil
+	var l load
+	err := s.read(ctx, lockShared, func(ctx context.Context, b Backend) (err error) {
+		l, err = s.loadKey(ctx, b, tenant)
+		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	if moved {
+	if l.moved {
 		s.finishMove(ctx)
 	}
-	if unlisted {
+	if l.unlisted {
 		// A save cut short after the manifest: the key is whole, so it is
 		// listed now. Best effort; the key is loaded either way.
 		_ = s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
@@ -219,14 +183,59 @@ func (s *Store) Load(ctx context.Context, tenant string) (*Stored, error) {
 			if err != nil || ix.has(tenant) {
 				return err
 			}
-			mtext, err := b.Get(s.service, it.manifest)
+			mtext, err := b.Get(s.service, itemsOf(tenant).manifest)
 			if err != nil {
 				return err
 			}
-			return s.claimed(ctx, b, ix, tenant, it, mtext)
+			return s.claimed(ctx, b, ix, tenant, itemsOf(tenant), mtext)
 		}, nil)
 	}
-	return st, nil
+	return l.st, nil
+}
+
+// load is what loadKey found: the key, and what is left to tidy.
+type load struct {
+	st       *Stored
+	unlisted bool // whole, but not in the index (a save cut short)
+	moved    bool // the index says items of layout 1 may be left
+}
+
+// loadKey is Load's read under the shared lock. Every key has a part 1,
+// and the index tells a key cut short from one whose index entry is
+// missing: both are fetched beside the manifest.
+func (s *Store) loadKey(ctx context.Context, b Backend, tenant string) (load, error) {
+	it := itemsOf(tenant)
+	var first fetched
+	var ix *index
+	var ixErr error
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); first.text, first.err = b.Get(s.service, it.part(1)) }()
+	go func() { defer wg.Done(); ix, ixErr = s.readIndex(b) }()
+	mtext, mErr := b.Get(s.service, it.manifest)
+	wg.Wait()
+	if ixErr != nil && !errors.Is(ixErr, ErrCorrupt) {
+		return load{}, ixErr
+	}
+	if ixErr == nil && !ix.exists {
+		// No index: nothing stored yet, or a key of the old layout.
+		if _, err := b.Get(s.service, LegacyKeyItem); err == nil {
+			return load{}, errMigrate
+		} else if !isNotFound(err) {
+			return load{}, s.backendErr(err)
+		}
+	}
+	switch {
+	case isNotFound(mErr):
+		return load{}, notStored(tenant)
+	case mErr != nil:
+		return load{}, s.backendErr(mErr)
+	}
+	st, err := s.readKey(ctx, b, tenant, it, mtext, LayoutVersion, &first)
+	if err != nil {
+		return load{}, err
+	}
+	return load{st: st, unlisted: ixErr == nil && !ix.has(tenant), moved: ixErr == nil && ix.doc.Legacy == legacySweep}, nil
 }
 
 // fetched is an item read ahead.
@@ -428,18 +437,24 @@ func (s *Store) Delete(ctx context.Context, tenant string) error {
 		if err != nil {
 			return err
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		found, err := s.removeFrom(b, ix, tenant, itemsOf(tenant))
-		if err != nil {
-			return err
-		}
-		if !found {
-			return notStored(tenant)
-		}
-		return nil
+		return s.removeTenant(ctx, b, ix, tenant)
 	}, nil)
+}
+
+// removeTenant is the delete of a tenant's key once the caller, under the
+// lock, has read the index ix and found nothing against it.
+func (s *Store) removeTenant(ctx context.Context, b Backend, ix *index, tenant string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	found, err := s.removeFrom(b, ix, tenant, itemsOf(tenant))
+	if err != nil {
+		return err
+	}
+	if !found {
+		return notStored(tenant)
+	}
+	return nil
 }
 
 // DeleteIf deletes tenant's key only if it is still want (see
@@ -451,7 +466,6 @@ func (s *Store) Delete(ctx context.Context, tenant string) error {
 // delete the key shown. A damaged key (whose identity cannot be read) is
 // deleted.
 func (s *Store) DeleteIf(ctx context.Context, tenant string, want Identity) error {
-	it := itemsOf(tenant)
 	ctx, cancel := s.deadline(ctx)
 	defer cancel()
 	return s.run(ctx, lockWrite, func(ctx context.Context, b Backend) error {
@@ -468,17 +482,7 @@ func (s *Store) DeleteIf(ctx context.Context, tenant string, want Identity) erro
 		case there && sum.Err == nil && !sum.Identity().Same(want):
 			return &Error{kind: ErrChanged, msg: "the service key of tenant " + Printable(tenant) + " was replaced meanwhile; nothing was deleted"}
 		}
-		if err := ctx.Err(); err != nil {
-			return err
-		}
-		found, err := s.removeFrom(b, ix, tenant, it)
-		if err != nil {
-			return err
-		}
-		if !found {
-			return notStored(tenant)
-		}
-		return nil
+		return s.removeTenant(ctx, b, ix, tenant)
 	}, nil)
 }
 

@@ -19,27 +19,36 @@ import (
 
 const alreadyRunning = "calmkey is already running; its window was brought to the front"
 
-var (
-	wmcloseOnce sync.Once
-	wmcloseErr  error
-)
+// helperBuilds holds one *helperBuild per program in testdata.
+var helperBuilds sync.Map
 
-// wmclose builds testdata/wmclose beside the other binaries and returns its
-// path: it closes a window as a window manager's close button does.
-func wmclose(t testing.TB) string {
+type helperBuild struct {
+	once sync.Once
+	err  error
+}
+
+// helper builds the program testdata/name once, beside the other binaries,
+// and returns its path.
+func helper(t testing.TB, name string) string {
 	t.Helper()
 	bin := binaries(t)
-	wmcloseOnce.Do(func() {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, "wmclose"), "./testdata/wmclose")
+	v, _ := helperBuilds.LoadOrStore(name, &helperBuild{})
+	h := v.(*helperBuild)
+	h.once.Do(func() {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(bin, name), "./testdata/"+name)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			wmcloseErr = fmt.Errorf("go build wmclose: %v\n%s", err, out)
+			h.err = fmt.Errorf("go build %s: %v\n%s", name, err, out)
 		}
 	})
-	if wmcloseErr != nil {
-		t.Fatal(wmcloseErr)
+	if h.err != nil {
+		t.Fatal(h.err)
 	}
-	return filepath.Join(bin, "wmclose")
+	return filepath.Join(bin, name)
 }
+
+// wmclose is the path of testdata/wmclose: it closes a window as a window
+// manager's close button does.
+func wmclose(t testing.TB) string { return helper(t, "wmclose") }
 
 // secondStart starts the app again and checks that it exits 0 at once with
 // the message, leaving no window of its own.

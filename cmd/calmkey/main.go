@@ -45,30 +45,11 @@ func main() {
 	// so they never touch the user's keys, and calmkeyctl honours it too.
 	service := vault.ServiceFromEnv(os.Getenv)
 
-	// One app per user and keychain service, before anything of Fyne starts:
-	// a second start asks the running app to show and raise its window and
-	// exits. A start while the previous app is still closing waits until that
-	// process has exited: this also works around Fyne 2.7.1's start-up race
-	// (a Fyne app started while its previous instance is still shutting down
-	// can leave its window unshown). The lock is never released here: it goes
-	// with the process, after Fyne is done.
-	inst, err := instance.Start(context.Background(), instance.Options{Service: service})
-	switch {
-	case errors.Is(err, instance.ErrRunning):
-		fmt.Println(err)
-		return
-	case errors.Is(err, instance.ErrNoAnswer):
-		tell(err.Error())
-		os.Exit(1)
-	case err != nil:
-		// No lock to be had (an unwritable cache folder...): start anyway;
-		// one window is a convenience, the keychain has its own lock.
-		fmt.Fprintln(os.Stderr, "calmkey: starting without the one-instance check:", err)
-	}
+	inst := oneInstance(service)
 
 	a := app.NewWithID("io.calmkey.app") // as in FyneApp.toml
 	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
-	w := a.NewWindow("calmkey — SAP Cloud ALM Service Key")
+	w := a.NewWindow(ui.Title)
 
 	// The last tests are shared with calmkeyctl; without a folder for them
 	// (no config folder) the app still works, without remembering tests.
@@ -89,8 +70,36 @@ func main() {
 	if inst != nil {
 		inst.Serve(func() bool { return raise(w) })
 	}
+	// The way out is bounded (fynestop.go): from the close button or a
+	// signal, the process ends within exitWithin whatever hangs.
+	onCloseOrSignal(a, w)
 	go exitWhenStopped()
 	w.ShowAndRun()
+}
+
+// oneInstance makes this process the one app of the user and keychain
+// service, before anything of Fyne starts: a second start asks the running
+// app to show and raise its window and exits. A start while the previous
+// app is still closing waits until that process has exited: this also works
+// around Fyne 2.7.1's start-up race (a Fyne app started while its previous
+// instance is still shutting down can leave its window unshown). The lock
+// is never released here: it goes with the process, after Fyne is done. nil
+// means there was no lock to be had, and the app starts anyway.
+func oneInstance(service string) *instance.Instance {
+	inst, err := instance.Start(context.Background(), instance.Options{Service: service})
+	switch {
+	case errors.Is(err, instance.ErrRunning):
+		fmt.Println(err)
+		os.Exit(0)
+	case errors.Is(err, instance.ErrNoAnswer):
+		tell(err.Error())
+		os.Exit(1)
+	case err != nil:
+		// No lock to be had (an unwritable cache folder...): start anyway;
+		// one window is a convenience, the keychain has its own lock.
+		fmt.Fprintln(os.Stderr, "calmkey: starting without the one-instance check:", err)
+	}
+	return inst
 }
 
 // The window's size at start: one open tenant section, its details and
@@ -99,14 +108,17 @@ const defaultWidth, defaultHeight = 860, 760
 
 // raise shows w, restored if minimised, and asks for the focus, on the UI
 // goroutine; it reports whether it did. It answers false once the app is
-// quitting, so that a new start waits for this process to exit rather than
-// exit itself with no window left. After the loop has ended, DoAndWait
-// either drops the function or runs it on the calling goroutine, where
-// stopped is true.
+// on its way out (closing, or quitting), so that a new start waits for this
+// process to exit rather than exit itself with no window left. After the
+// loop has ended, DoAndWait either drops the function or runs it on the
+// calling goroutine, where stopped is true.
 func raise(w fyne.Window) bool {
+	if exiting.Load() {
+		return false
+	}
 	shown := false
 	fyne.DoAndWait(func() {
-		if stopped() {
+		if exiting.Load() || stopped() {
 			return
 		}
 		w.Show()

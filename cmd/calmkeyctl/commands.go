@@ -531,7 +531,7 @@ func runDelete(a *app, c *command, args []string) int {
 	if !*yes && !a.env.terminal {
 		return inv.usageError("stdin is not a terminal, so there is no one to ask: add --yes to delete the stored key")
 	}
-	target, damaged, code, ok := inv.deleteTarget()
+	target, code, ok, damaged := inv.deleteTarget()
 	if !ok {
 		return code
 	}
@@ -550,16 +550,16 @@ func runDelete(a *app, c *command, args []string) int {
 // deleteTarget is the tenant delete acts on (see pickTenant), or "" and
 // damaged when the keychain holds what calmkey cannot read, which
 // Delete(ctx, "") removes.
-func (inv *invocation) deleteTarget() (target string, damaged error, code int, ok bool) {
+func (inv *invocation) deleteTarget() (target string, code int, ok bool, damaged error) {
 	if inv.named != "" {
-		return inv.named, nil, exitOK, true
+		return inv.named, exitOK, true, nil
 	}
 	sums, err := inv.store.List(inv.ctx)
 	if errors.Is(err, vault.ErrCorrupt) {
-		return "", err, exitOK, true
+		return "", exitOK, true, err
 	}
 	target, code, ok = inv.chooseTenant(sums, err)
-	return target, nil, code, ok
+	return target, code, ok, nil
 }
 
 // confirmDelete asks on the terminal whether to delete target's key (or

@@ -17,6 +17,7 @@ import (
 	"github.com/calmkey/calmkey/internal/fakealm"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // In-process tests of run with an in-memory keychain. They cover what the
@@ -28,7 +29,7 @@ const unitService = "calmkey-unit-test"
 
 // keyItems counts the items of service that hold keys: all but the index of
 // tenants, which stays (listing none) once the last key is deleted.
-func keyItems(m *vault.MemoryBackend, service string) int {
+func keyItems(m *vaulttest.MemoryBackend, service string) int {
 	n := 0
 	for user := range m.Items(service) {
 		if user != vault.IndexItem {
@@ -39,7 +40,7 @@ func keyItems(m *vault.MemoryBackend, service string) int {
 }
 
 // unreachable makes every call of m fail as an unreachable keychain would.
-func unreachable(m *vault.MemoryBackend) {
+func unreachable(m *vaulttest.MemoryBackend) {
 	m.FailOn("", fmt.Errorf("%w: no D-Bus session bus (test fake)", vault.ErrUnavailable))
 }
 
@@ -139,7 +140,7 @@ func TestUsageErrors(t *testing.T) {
 		{"help", "frobnicate"},
 	}
 	for _, args := range tests {
-		r := runIn(t, env{backend: vault.NewMemoryBackend()}, "", args...)
+		r := runIn(t, env{backend: vaulttest.NewMemoryBackend()}, "", args...)
 		if r.code != exitUsage {
 			t.Errorf("calmkeyctl %q: %v; want exit 2", args, r)
 			continue
@@ -201,7 +202,7 @@ func TestVersionDefault(t *testing.T) {
 }
 
 func TestInProcessLifecycle(t *testing.T) {
-	mem := vault.NewMemoryBackend()
+	mem := vaulttest.NewMemoryBackend()
 	e := env{backend: mem}
 	key := testkeys.SecretKey(testkeys.Fields{})
 
@@ -257,7 +258,7 @@ func TestInProcessLifecycle(t *testing.T) {
 
 // The service name comes from CALMKEY_KEYCHAIN_SERVICE, else the default.
 func TestServiceName(t *testing.T) {
-	mem := vault.NewMemoryBackend()
+	mem := vaulttest.NewMemoryBackend()
 	key := string(testkeys.SecretKey(testkeys.Fields{}))
 	withService := func(s string) env {
 		return env{backend: mem, getenv: func(k string) string {
@@ -294,7 +295,7 @@ func TestServiceName(t *testing.T) {
 func TestKeychainUnavailable(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := secretKeyFile(t, dir)
-	mem := vault.NewMemoryBackend()
+	mem := vaulttest.NewMemoryBackend()
 	unreachable(mem)
 	for _, args := range keychainCommands(keyFile, filepath.Join(dir, "out.txt")) {
 		r := runIn(t, env{backend: mem, terminal: true}, "y\n", args...)
@@ -348,10 +349,10 @@ func keychainCommands(keyFile, outFile string) [][]string {
 func TestKeychainHangs(t *testing.T) {
 	dir := t.TempDir()
 	keyFile := secretKeyFile(t, dir)
-	mem := vault.NewMemoryBackend()
+	mem := vaulttest.NewMemoryBackend()
 	hang := make(chan struct{})
 	entered := make(chan struct{}, 1)
-	mem.Intercept(func(vault.Call) error {
+	mem.Intercept(func(vaulttest.Call) error {
 		select {
 		case entered <- struct{}{}:
 		default:
@@ -486,7 +487,7 @@ func mayRevealSecrets(args []string) bool {
 // run passes env.rootCAs to the logon, and a logon failure is exit 1.
 func TestInProcessLogon(t *testing.T) {
 	srv := fakealm.Start(t, fakealm.Options{})
-	e := env{backend: vault.NewMemoryBackend(), rootCAs: srv.RootCAs(), historyDir: t.TempDir()}
+	e := env{backend: vaulttest.NewMemoryBackend(), rootCAs: srv.RootCAs(), historyDir: t.TempDir()}
 	if r := runIn(t, e, string(srv.SecretKey()), "upload", "-"); r.code != exitOK {
 		t.Fatal(r)
 	}

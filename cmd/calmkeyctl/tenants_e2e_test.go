@@ -9,6 +9,7 @@ import (
 
 	"github.com/zalando/go-keyring"
 
+	"github.com/calmkey/calmkey/internal/earlierkey"
 	"github.com/calmkey/calmkey/internal/fakealm"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
@@ -44,7 +45,7 @@ func TestE2ETenants(t *testing.T) {
 			if !strings.Contains(r.stderr, "uaa.identityzone: is not a valid tenant (subdomain) name") {
 				t.Errorf("upload of %q is not refused for its name: %q", n, r.stderr)
 			}
-			storeAsEarlier(t, vault.KeyringBackend{}, c.service, "", keys[n], "")
+			earlierkey.Store(t, vault.KeyringBackend{}, c.service, "", keys[n], "")
 			continue
 		}
 		expect(t, r, exitOK, "upload of "+n)

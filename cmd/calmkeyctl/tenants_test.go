@@ -11,9 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calmkey/calmkey/internal/earlierkey"
 	"github.com/calmkey/calmkey/internal/fakealm"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // In-process tests of several tenants: --tenant on every key command,
@@ -24,14 +26,14 @@ import (
 // them.
 type tenantSetup struct {
 	e         env
-	mem       *vault.MemoryBackend
+	mem       *vaulttest.MemoryBackend
 	good, bad *fakealm.Server
 	files     map[string][]byte
 }
 
 func newTenants(t *testing.T, good, bad []string) *tenantSetup {
 	t.Helper()
-	ts := &tenantSetup{mem: vault.NewMemoryBackend(), files: map[string][]byte{}}
+	ts := &tenantSetup{mem: vaulttest.NewMemoryBackend(), files: map[string][]byte{}}
 	ts.good = fakealm.Start(t, fakealm.Options{})
 	ts.bad = fakealm.Start(t, fakealm.Options{})
 	ts.bad.RejectKey(true)
@@ -54,7 +56,7 @@ func newTenants(t *testing.T, good, bad []string) *tenantSetup {
 			if r := runIn(t, ts.e, string(key), "upload", "-"); r.code != exitNo || !strings.Contains(r.stderr, "uaa.identityzone: is not a valid tenant (subdomain) name") {
 				t.Fatalf("upload of %q: %v; want it refused", tenant, r)
 			}
-			if got := storeAsEarlier(t, ts.mem, unitService, ts.e.lockDir, key, ""); got != tenant {
+			if got := earlierkey.Store(t, ts.mem, unitService, ts.e.lockDir, key, ""); got != tenant {
 				t.Fatalf("stored %q as %q", tenant, got)
 			}
 			continue
@@ -287,7 +289,7 @@ func TestListAndTestAll(t *testing.T) {
 // TestListEmptyAndNothingToTest: list with nothing stored is exit 0 and
 // says so; test --all is exit 1, not_stored.
 func TestListEmptyAndNothingToTest(t *testing.T) {
-	e := env{backend: vault.NewMemoryBackend()}
+	e := env{backend: vaulttest.NewMemoryBackend()}
 	if r := runIn(t, e, "", "list"); r.code != exitOK || !strings.Contains(r.stdout, "No service key is stored") {
 		t.Errorf("list: %v", r)
 	}
@@ -384,7 +386,7 @@ func TestOddTenantNamesInProcess(t *testing.T) {
 func BenchmarkTestAll20(b *testing.B) {
 	const tenants, delay = 20, 200 * time.Millisecond
 	srv := fakealm.Start(b, fakealm.Options{Delay: delay})
-	e := env{backend: vault.NewMemoryBackend(), rootCAs: srv.RootCAs(), historyDir: b.TempDir(), lockDir: b.TempDir(),
+	e := env{backend: vaulttest.NewMemoryBackend(), rootCAs: srv.RootCAs(), historyDir: b.TempDir(), lockDir: b.TempDir(),
 		getenv: func(string) string { return "" }}
 	runB := func(stdin string, args ...string) (int, string) {
 		var out, errb strings.Builder

@@ -18,6 +18,7 @@ import (
 
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
+	"github.com/calmkey/calmkey/vault/vaulttest"
 )
 
 // fullWriter fails every write, as stdout on a full disk or a closed pipe.
@@ -30,7 +31,7 @@ func (w *fullWriter) Write(p []byte) (int, error) {
 
 // A command whose output does not arrive exits 1 and says so.
 func TestStdoutWriteFailure(t *testing.T) {
-	e := env{backend: vault.NewMemoryBackend(), lockDir: t.TempDir(), getenv: func(string) string { return "" }}
+	e := env{backend: vaulttest.NewMemoryBackend(), lockDir: t.TempDir(), getenv: func(string) string { return "" }}
 	if r := runIn(t, e, string(testkeys.SecretKey(testkeys.Fields{})), "upload", "-"); r.code != exitOK {
 		t.Fatalf("upload: %v", r)
 	}
@@ -54,7 +55,7 @@ func TestStdoutWriteFailure(t *testing.T) {
 	}
 	// A command that fails anyway keeps its own status.
 	var errb bytes.Buffer
-	if code := run(context.Background(), []string{"status", "--json"}, strings.NewReader(""), &fullWriter{}, &errb, env{backend: vault.NewMemoryBackend(), lockDir: t.TempDir()}); code != exitNo {
+	if code := run(context.Background(), []string{"status", "--json"}, strings.NewReader(""), &fullWriter{}, &errb, env{backend: vaulttest.NewMemoryBackend(), lockDir: t.TempDir()}); code != exitNo {
 		t.Errorf("status --json with nothing stored and a full stdout: exit %d", code)
 	}
 }
@@ -63,7 +64,7 @@ func TestStdoutWriteFailure(t *testing.T) {
 // keychain_busy, and the stored key is left as it was.
 func TestKeychainBusy(t *testing.T) {
 	dir := t.TempDir()
-	mem := vault.NewMemoryBackend()
+	mem := vaulttest.NewMemoryBackend()
 	e := env{backend: mem, lockDir: dir, getenv: func(k string) string {
 		if k == ServiceEnv {
 			return "calmkey-busy-test"
@@ -115,7 +116,7 @@ func TestInputBoundedByTimeout(t *testing.T) {
 		start := time.Now()
 		go func() {
 			done <- run(context.Background(), []string{cmd, "-", "--timeout", "200ms"}, pr, &out, &errb,
-				env{backend: vault.NewMemoryBackend(), lockDir: t.TempDir()})
+				env{backend: vaulttest.NewMemoryBackend(), lockDir: t.TempDir()})
 		}()
 		select {
 		case code := <-done:
@@ -136,7 +137,8 @@ func TestInputBoundedByTimeout(t *testing.T) {
 }
 
 // Fields printed from outside calmkey's checks (a file name) are escaped
-// everywhere: status, check, upload, problems.
+// everywhere: status, check, upload, download (written, or refused as it
+// exists), problems.
 func TestPrintedFieldsEscaped(t *testing.T) {
 	dir := t.TempDir()
 	raw, shown := "key\x1b]0;owned\x07\u202e.txt", `\x1b`
@@ -149,8 +151,9 @@ func TestPrintedFieldsEscaped(t *testing.T) {
 	if err := os.WriteFile(name, testkeys.SecretKey(testkeys.Fields{}), 0o600); err != nil {
 		t.Fatalf("this file system refuses the name: %v", err)
 	}
-	e := env{backend: vault.NewMemoryBackend(), lockDir: t.TempDir()}
-	for _, args := range [][]string{{"check", name}, {"upload", name}, {"status"}, {"check", filepath.Join(dir, "nope\x1b[2J")}} {
+	e := env{backend: vaulttest.NewMemoryBackend(), lockDir: t.TempDir()}
+	for _, args := range [][]string{{"check", name}, {"upload", name}, {"status"}, {"check", filepath.Join(dir, "nope\x1b[2J")},
+		{"download", filepath.Join(dir, "out-"+raw)}, {"download", name}} {
 		r := runIn(t, e, "", args...)
 		if strings.ContainsAny(r.stdout+r.stderr, "\x1b\x07\u202e") {
 			t.Errorf("%q printed a control character raw:\n%q\n%q", args, r.stdout, r.stderr)
@@ -173,7 +176,7 @@ func TestPrintedFieldsEscaped(t *testing.T) {
 
 // Warnings are announced on the success line, not only on stderr.
 func TestWarningsAnnounced(t *testing.T) {
-	e := env{backend: vault.NewMemoryBackend(), lockDir: t.TempDir()}
+	e := env{backend: vaulttest.NewMemoryBackend(), lockDir: t.TempDir()}
 	loop := testkeys.SecretKey(testkeys.Fields{UAAURL: "https://127.0.0.1:40001", APIURL: "https://127.0.0.1:40003/api"})
 	for _, cmd := range []string{"check", "upload"} {
 		r := runIn(t, e, string(loop), cmd, "-")
@@ -193,7 +196,7 @@ func TestWarningsAnnounced(t *testing.T) {
 // A key with a fragment in its URL, or a member twice, is refused by check
 // and upload, and nothing is stored.
 func TestStricterCheckRefuses(t *testing.T) {
-	mem := vault.NewMemoryBackend()
+	mem := vaulttest.NewMemoryBackend()
 	e := env{backend: mem, lockDir: t.TempDir()}
 	fragment := testkeys.SecretKey(testkeys.Fields{UAAURL: "https://127.0.0.1:37099#@acme.authentication.eu10.hana.ondemand.com"})
 	dup := strings.Replace(string(testkeys.SecretKey(testkeys.Fields{})), `"url":`, `"u\u0072l": "https://evil.example", "url":`, 1)

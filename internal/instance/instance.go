@@ -4,7 +4,7 @@
 // window, and then exits.
 //
 // The first process takes an exclusive lock on a file beside the keychain
-// lock (the user's cache folder + "calmkey", see vault.LockFile) through
+// lock (see vault.LockFile; made by internal/lockfile) through
 // gofrs/flock (flock(2), or LockFileEx on Windows) and keeps it for the rest
 // of its life: the operating system drops it when the process exits, even by
 // a crash, so a lock is never stale. It listens on a loopback TCP port (it
@@ -51,6 +51,7 @@ import (
 
 	"github.com/gofrs/flock"
 
+	"github.com/calmkey/calmkey/internal/lockfile"
 	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -164,27 +165,32 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(filepath.Dir(lockPath), 0o700); err != nil {
-		return nil, fmt.Errorf("calmkey cannot make the folder of its lock file %s: %w", filepath.Dir(lockPath), err)
+	fl, err := lockfile.Open(lockPath)
+	if err != nil {
+		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait)
 	defer cancel()
-	fl := flock.New(lockPath, flock.SetPermissions(0o600))
+	in, err := takeTurn(ctx, fl, lockPath, addrPath, wait)
+	if err != nil {
+		_ = fl.Close()
+	}
+	return in, err
+}
+
+// takeTurn takes the lock once its holder lets go, or asks the holder to
+// show its window until ctx ends (see Start for what each outcome means).
+// The caller closes fl when it returns an error.
+func takeTurn(ctx context.Context, fl *flock.Flock, lockPath, addrPath string, wait time.Duration) (*Instance, error) {
 	pid := 0
 	shownOnce := false
 	for {
 		ok, err := fl.TryLock()
 		if err != nil {
-			_ = fl.Close()
 			return nil, fmt.Errorf("calmkey cannot lock %s: %w", lockPath, err)
 		}
 		if ok {
-			in, err := listen(fl, addrPath)
-			if err != nil {
-				_ = fl.Close()
-				return nil, err
-			}
-			return in, nil
+			return listen(fl, addrPath)
 		}
 		// Someone holds the lock: ask it to show its window. No answer, or
 		// "closing": it is starting or exiting; try again until the wait ends.
@@ -194,20 +200,16 @@ func Start(ctx context.Context, o Options) (*Instance, error) {
 		// once, and the app was busy) would end it just after.
 		var shown bool
 		shown, pid = ask(ctx, addrPath, pid)
-		next := retryEvery
-		switch {
-		case shown && shownOnce:
-			_ = fl.Close()
+		if shown && shownOnce {
 			return nil, &Error{Err: ErrRunning, PID: pid, Wait: wait}
-		default:
-			shownOnce = shown
-			if shown {
-				next = confirmAfter
-			}
+		}
+		shownOnce = shown
+		next := retryEvery
+		if shown {
+			next = confirmAfter
 		}
 		select {
 		case <-ctx.Done():
-			_ = fl.Close()
 			if shownOnce { // the wait ended before the confirmation
 				return nil, &Error{Err: ErrRunning, PID: pid, Wait: wait}
 			}

@@ -1,4 +1,7 @@
-package main
+// Package earlierkey stores a key as the first calmkey releases kept it, for
+// tests of keys that the format check now refuses (names that are not a
+// tenant subdomain) but that may still be stored from before.
+package earlierkey
 
 import (
 	"context"
@@ -13,7 +16,7 @@ import (
 	"github.com/calmkey/calmkey/vault"
 )
 
-// storeAsEarlier stores file, a key whose tenant need not be a valid tenant
+// Store stores file, a key whose tenant need not be a valid tenant
 // (subdomain) name, under service as an earlier calmkey did. The format
 // check now refuses such names, so the key goes in the way the first
 // calmkey releases kept it: as the one key of layout version 1, under a
@@ -21,7 +24,7 @@ import (
 // it as it loads every stored key (a name that is not a subdomain only
 // warns there); the key loaded is then saved under service, and the
 // scratch service emptied. It returns the key's tenant.
-func storeAsEarlier(t testing.TB, b vault.Backend, service, lockDir string, file []byte, fileName string) string {
+func Store(t testing.TB, b vault.Backend, service, lockDir string, file []byte, fileName string) string {
 	t.Helper()
 	scratch := service + "-earlier"
 	enc := percentEncode(file)
