@@ -50,7 +50,7 @@ type Dialer struct {
 
 // errNoToken: Windows finished its side of Negotiate while the proxy
 // still asks for more.
-var errNoToken = errors.New("Windows made no further logon token for the proxy")
+var errNoToken = errors.New("no further logon token came from Windows for the proxy")
 
 // maxRounds bounds the 407 loop: Basic takes one, NTLM two, Kerberos one
 // or two.
