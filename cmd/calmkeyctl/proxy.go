@@ -88,28 +88,9 @@ func runProxy(a *app, c *command, args []string) int {
 	inv.jsonErr = func(errCode, msg string, tenants []string) any {
 		return proxyJSON{Hosts: []proxyHostJSON{}, ErrorCode: errCode, Error: msg, Tenants: tenants}
 	}
-	type host struct{ field, raw string }
-	var hosts []host
-	tenant := ""
-	if len(pos) > 0 {
-		if inv.named != "" {
-			return inv.usageError("give --tenant or URLs, not both")
-		}
-		for _, p := range pos {
-			hosts = append(hosts, host{"", p})
-		}
-	} else {
-		st, code := inv.loadStored()
-		if st == nil {
-			return code
-		}
-		k := st.Key
-		tenant = k.Tenant
-		hosts = append(hosts, host{"uaa.url", k.UAAURL})
-		if k.CertURL != "" {
-			hosts = append(hosts, host{"uaa.certurl", k.CertURL})
-		}
-		hosts = append(hosts, host{"endpoints.Api", k.APIEndpoint})
+	tenant, hosts, code := proxyHosts(inv, pos)
+	if hosts == nil {
+		return code
 	}
 	res, err := netroute.New(netroute.Options{Proxy: *override, Getenv: a.env.getenv})
 	if err != nil {
@@ -131,10 +112,46 @@ func runProxy(a *app, c *command, args []string) int {
 		inv.writeJSON(out)
 		return exitOK
 	}
-	if tenant != "" {
-		fmt.Fprintf(inv.stdout, "Routes of tenant %s's hosts:\n", vault.Printable(tenant))
+	printRoutes(inv.stdout, out)
+	return exitOK
+}
+
+// proxyHost is a host whose route is asked for: a URL given on the
+// command line, or one of the key's (field names which).
+type proxyHost struct{ field, raw string }
+
+// proxyHosts are the URLs given, or else the stored key's token, cert
+// and API URLs; hosts is nil (and code the exit code) when there are none.
+func proxyHosts(inv *invocation, pos []string) (tenant string, hosts []proxyHost, code int) {
+	if len(pos) > 0 {
+		if inv.named != "" {
+			return "", nil, inv.usageError("give --tenant or URLs, not both")
+		}
+		for _, p := range pos {
+			hosts = append(hosts, proxyHost{"", p})
+		}
+		return "", hosts, exitOK
 	}
-	tw := tabwriter.NewWriter(inv.stdout, 0, 0, 2, ' ', 0)
+	st, code := inv.loadStored()
+	if st == nil {
+		return "", nil, code
+	}
+	k := st.Key
+	hosts = append(hosts, proxyHost{"uaa.url", k.UAAURL})
+	if k.CertURL != "" {
+		hosts = append(hosts, proxyHost{"uaa.certurl", k.CertURL})
+	}
+	hosts = append(hosts, proxyHost{"endpoints.Api", k.APIEndpoint})
+	return k.Tenant, hosts, exitOK
+}
+
+// printRoutes is the text form: each host, its route and why, then the
+// settings the routes came from.
+func printRoutes(w io.Writer, out proxyJSON) {
+	if out.Tenant != "" {
+		fmt.Fprintf(w, "Routes of tenant %s's hosts:\n", vault.Printable(out.Tenant))
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	for _, h := range out.Hosts {
 		name := vault.Printable(h.Host)
 		if h.Field != "" {
@@ -144,8 +161,7 @@ func runProxy(a *app, c *command, args []string) int {
 		fmt.Fprintf(tw, "  \t  why: %s\n", h.Why)
 	}
 	tw.Flush()
-	writeSettings(inv.stdout, settings)
-	return exitOK
+	writeSettings(w, *out.Settings)
 }
 
 // hostURL reads an https URL or a bare host[:port] as the https URL whose

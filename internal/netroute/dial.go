@@ -120,58 +120,28 @@ func (d *Dialer) dialProxy(ctx context.Context, nd *net.Dialer, network string, 
 // tunnel dials the proxy and runs CONNECT, answering 407s on the same
 // connection (on a new one only when the proxy closes it).
 func (d *Dialer) tunnel(ctx context.Context, nd *net.Dialer, network string, rt Route, target string) (net.Conn, error) {
-	conn, err := d.dialProxy(ctx, nd, network, rt)
-	if err != nil {
+	pc := &proxyConn{}
+	if err := pc.open(ctx, d, nd, network, rt); err != nil {
 		return nil, err
 	}
-	// ctx's end interrupts whatever read or write is under way.
-	stop := context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
 	ok := false
 	defer func() {
 		if !ok {
-			stop()
-			conn.Close()
+			pc.close()
 		}
 	}()
-	if dl, has := ctx.Deadline(); has {
-		conn.SetDeadline(dl)
-	}
-	br := bufio.NewReader(conn)
-
-	spn := "HTTP/" + rt.ProxyHost()
-	var neg TokenSource
-	defer func() {
-		if neg != nil {
-			neg.Close()
-		}
-	}()
-	auth, tried := "", ""
-	basicTried, negTried := false, false
-	if rt.HasCredentials() {
-		auth, tried, basicTried = basicAuth(rt.url.User), "Basic", true
-	}
+	pa := &proxyAuth{d: d, rt: rt, spn: "HTTP/" + rt.ProxyHost()}
+	defer pa.close()
+	auth := pa.first()
 	for round := 0; ; round++ {
-		resp, err := d.connectOnce(conn, br, target, auth)
+		resp, err := d.connectOnce(pc.conn, pc.br, target, auth)
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				return nil, fmt.Errorf("the proxy %s did not answer CONNECT in time: %w", rt.Proxy, err)
-			}
-			return nil, &ClosedError{Proxy: rt.Proxy, Err: err}
+			return nil, answerError(ctx, rt, err)
 		}
 		if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-			if !stop() {
-				return nil, ctx.Err()
-			}
-			ok = true
-			conn.SetDeadline(time.Time{})
-			if br.Buffered() > 0 {
-				return &bufferedConn{conn, br}, nil
-			}
-			return conn, nil
+			c, err := pc.hand(ctx)
+			ok = err == nil
+			return c, err
 		}
 		// The body is read so that the next CONNECT goes on the same
 		// connection.
@@ -182,56 +152,134 @@ func (d *Dialer) tunnel(ctx context.Context, nd *net.Dialer, network string, rt 
 		}
 		offered, challenge := schemes(resp.Header.Values("Proxy-Authenticate"))
 		if round+1 >= maxRounds {
-			return nil, &AuthError{Proxy: rt.Proxy, Offered: offered, Tried: tried}
+			return nil, &AuthError{Proxy: rt.Proxy, Offered: offered, Tried: pa.tried}
 		}
-		switch {
-		case neg != nil:
-			// A Negotiate round: answer the proxy's challenge.
-			if challenge == nil {
-				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: ErrRejected}
-			}
-			tok, err := neg.Token(challenge)
-			if err == nil && len(tok) == 0 {
-				err = errNoToken
-			}
-			if err != nil {
-				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: err}
-			}
-			auth = "Negotiate " + base64.StdEncoding.EncodeToString(tok)
-		case has(offered, "Negotiate") && !negTried && d.negotiate() != nil:
-			negTried, tried = true, "Negotiate"
-			neg, err = d.negotiate()(spn)
-			if err != nil {
-				neg = nil
-				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: err}
-			}
-			tok, err := neg.Token(nil)
-			if err == nil && len(tok) == 0 {
-				err = errNoToken
-			}
-			if err != nil {
-				return nil, &NegotiateError{Proxy: rt.Proxy, SPN: spn, Err: err}
-			}
-			auth = "Negotiate " + base64.StdEncoding.EncodeToString(tok)
-		case has(offered, "Basic") && rt.HasCredentials() && !basicTried:
-			auth, tried, basicTried = basicAuth(rt.url.User), "Basic", true
-		default:
-			return nil, &AuthError{Proxy: rt.Proxy, Offered: offered, Tried: tried}
+		if auth, err = pa.next(offered, challenge); err != nil {
+			return nil, err
 		}
 		if resp.Close {
 			// Kerberos survives a new connection; NTLM does not, and
 			// then fails as the proxy's next 407.
-			stop()
-			conn.Close()
-			if conn, err = d.dialProxy(ctx, nd, network, rt); err != nil {
+			pc.close()
+			if err := pc.open(ctx, d, nd, network, rt); err != nil {
 				return nil, err
 			}
-			stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
-			if dl, has := ctx.Deadline(); has {
-				conn.SetDeadline(dl)
-			}
-			br = bufio.NewReader(conn)
 		}
+	}
+}
+
+// answerError is a failure to send CONNECT or read the proxy's answer.
+func answerError(ctx context.Context, rt Route, err error) error {
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return fmt.Errorf("the proxy %s did not answer CONNECT in time: %w", rt.Proxy, err)
+	}
+	return &ClosedError{Proxy: rt.Proxy, Err: err}
+}
+
+// proxyConn is one connection to the proxy while CONNECT runs on it:
+// ctx's end interrupts whatever read or write is under way.
+type proxyConn struct {
+	conn net.Conn
+	br   *bufio.Reader
+	stop func() bool
+}
+
+func (pc *proxyConn) open(ctx context.Context, d *Dialer, nd *net.Dialer, network string, rt Route) error {
+	conn, err := d.dialProxy(ctx, nd, network, rt)
+	if err != nil {
+		return err
+	}
+	pc.conn, pc.br = conn, bufio.NewReader(conn)
+	pc.stop = context.AfterFunc(ctx, func() { conn.SetDeadline(time.Unix(1, 0)) })
+	if dl, has := ctx.Deadline(); has {
+		conn.SetDeadline(dl)
+	}
+	return nil
+}
+
+func (pc *proxyConn) close() {
+	pc.stop()
+	pc.conn.Close()
+}
+
+// hand gives the open tunnel to the caller, free of ctx's watch and
+// deadline, with the bytes the CONNECT reader already took.
+func (pc *proxyConn) hand(ctx context.Context) (net.Conn, error) {
+	if !pc.stop() {
+		return nil, ctx.Err()
+	}
+	pc.conn.SetDeadline(time.Time{})
+	if pc.br.Buffered() > 0 {
+		return &bufferedConn{pc.conn, pc.br}, nil
+	}
+	return pc.conn, nil
+}
+
+// proxyAuth chooses what each CONNECT round sends in
+// Proxy-Authorization: Basic from the proxy URL, then Negotiate when the
+// proxy offers it, each tried once; a Negotiate exchange, once begun,
+// answers the proxy's challenges.
+type proxyAuth struct {
+	d                    *Dialer
+	rt                   Route
+	spn                  string
+	neg                  TokenSource
+	tried                string // the scheme sent last
+	basicTried, negTried bool
+}
+
+// first is the first round's header: Basic when the URL has credentials,
+// sent before any 407 as net/http does.
+func (pa *proxyAuth) first() string {
+	if !pa.rt.HasCredentials() {
+		return ""
+	}
+	pa.tried, pa.basicTried = "Basic", true
+	return basicAuth(pa.rt.url.User)
+}
+
+// next answers a 407 that offered these schemes.
+func (pa *proxyAuth) next(offered []string, challenge []byte) (string, error) {
+	switch {
+	case pa.neg != nil:
+		if challenge == nil {
+			return "", &NegotiateError{Proxy: pa.rt.Proxy, SPN: pa.spn, Err: ErrRejected}
+		}
+		return pa.negotiateToken(challenge)
+	case has(offered, "Negotiate") && !pa.negTried && pa.d.negotiate() != nil:
+		pa.negTried, pa.tried = true, "Negotiate"
+		neg, err := pa.d.negotiate()(pa.spn)
+		if err != nil {
+			return "", &NegotiateError{Proxy: pa.rt.Proxy, SPN: pa.spn, Err: err}
+		}
+		pa.neg = neg
+		return pa.negotiateToken(nil)
+	case has(offered, "Basic") && pa.rt.HasCredentials() && !pa.basicTried:
+		pa.tried, pa.basicTried = "Basic", true
+		return basicAuth(pa.rt.url.User), nil
+	}
+	return "", &AuthError{Proxy: pa.rt.Proxy, Offered: offered, Tried: pa.tried}
+}
+
+// negotiateToken is the header carrying Windows' next token.
+func (pa *proxyAuth) negotiateToken(challenge []byte) (string, error) {
+	tok, err := pa.neg.Token(challenge)
+	if err == nil && len(tok) == 0 {
+		err = errNoToken
+	}
+	if err != nil {
+		return "", &NegotiateError{Proxy: pa.rt.Proxy, SPN: pa.spn, Err: err}
+	}
+	return "Negotiate " + base64.StdEncoding.EncodeToString(tok), nil
+}
+
+func (pa *proxyAuth) close() {
+	if pa.neg != nil {
+		pa.neg.Close()
 	}
 }
 

@@ -131,66 +131,19 @@ func (winSystem) PAC(ctx context.Context, target string, us UserSettings) (PACAn
 	if err := procGetProxyForURL.Find(); err != nil {
 		return PACAnswer{}, &PACError{Script: script, Reason: "could not be run: WinHTTP has no PAC support here", Err: err}
 	}
-	agent, _ := windows.UTF16PtrFromString("calmkey")
-	h, _, err := procWinHTTPOpen.Call(uintptr(unsafe.Pointer(agent)), accessTypeNoProxy, 0, 0, 0)
-	if h == 0 {
-		return PACAnswer{}, &PACError{Script: script, Reason: "could not be run: WinHTTP did not open", Err: err}
-	}
-	var once sync.Once
-	closeH := func() { once.Do(func() { procWinHTTPClose.Call(h) }) }
-	if dl, ok := ctx.Deadline(); ok {
-		ms := max(time.Until(dl).Milliseconds(), 1)
-		procWinHTTPSetTimeouts.Call(h, uintptr(ms), uintptr(ms), uintptr(ms), uintptr(ms))
-	}
 	u16, err := windows.UTF16PtrFromString(target)
 	if err != nil {
-		closeH()
 		return PACAnswer{}, err
 	}
-	opts := &autoProxyOptions{}
-	if us.AutoDetect {
-		opts.flags |= autoProxyAutoDetect
-		opts.autoDetectFlags = autoDetectDHCP | autoDetectDNSA
+	h, closeH, err := openPACSession(ctx, script)
+	if err != nil {
+		return PACAnswer{}, err
 	}
-	if us.PACURL != "" {
-		opts.flags |= autoProxyConfigURL
-		opts.autoConfigURL, _ = windows.UTF16PtrFromString(us.PACURL)
-	}
-	type result struct {
-		ans PACAnswer
-		err error
-	}
-	done := make(chan result, 1)
+	opts := pacOptions(us)
+	done := make(chan pacResult, 1)
 	go func() {
 		defer closeH()
-		call := func() (proxyInfo, error) {
-			var info proxyInfo
-			r, _, err := procGetProxyForURL.Call(h, uintptr(unsafe.Pointer(u16)), uintptr(unsafe.Pointer(opts)), uintptr(unsafe.Pointer(&info)))
-			runtime.KeepAlive(u16)
-			if r == 0 {
-				return proxyInfo{}, err
-			}
-			return info, nil
-		}
-		info, err := call()
-		if errors.Is(err, errWinHTTPLoginFailure) {
-			// The script's server wants the Windows logon: ask again
-			// with it, as Windows itself does.
-			opts.autoLogonIfChallenged = 1
-			info, err = call()
-		}
-		runtime.KeepAlive(opts)
-		if err != nil {
-			done <- result{err: err}
-			return
-		}
-		proxy := takeString(info.proxy)
-		takeString(info.proxyBypass)
-		if info.accessType == accessTypeNoProxy || proxy == "" {
-			done <- result{ans: PACAnswer{Direct: true}}
-			return
-		}
-		done <- result{ans: PACAnswer{Proxy: proxy}}
+		done <- askPAC(h, u16, opts)
 	}()
 	select {
 	case res := <-done:
@@ -202,6 +155,68 @@ func (winSystem) PAC(ctx context.Context, target string, us UserSettings) (PACAn
 		closeH()
 		return PACAnswer{}, ctx.Err()
 	}
+}
+
+// openPACSession opens the WinHTTP session of one look-up, its time
+// limits set from ctx's deadline; closeH may be called more than once.
+func openPACSession(ctx context.Context, script string) (h uintptr, closeH func(), err error) {
+	agent, _ := windows.UTF16PtrFromString("calmkey")
+	h, _, err = procWinHTTPOpen.Call(uintptr(unsafe.Pointer(agent)), accessTypeNoProxy, 0, 0, 0)
+	if h == 0 {
+		return 0, nil, &PACError{Script: script, Reason: "could not be run: WinHTTP did not open", Err: err}
+	}
+	var once sync.Once
+	closeH = func() { once.Do(func() { procWinHTTPClose.Call(h) }) }
+	if dl, ok := ctx.Deadline(); ok {
+		ms := max(time.Until(dl).Milliseconds(), 1)
+		procWinHTTPSetTimeouts.Call(h, uintptr(ms), uintptr(ms), uintptr(ms), uintptr(ms))
+	}
+	return h, closeH, nil
+}
+
+// pacOptions asks for the user's script, auto-detect, or both.
+func pacOptions(us UserSettings) *autoProxyOptions {
+	opts := &autoProxyOptions{}
+	if us.AutoDetect {
+		opts.flags |= autoProxyAutoDetect
+		opts.autoDetectFlags = autoDetectDHCP | autoDetectDNSA
+	}
+	if us.PACURL != "" {
+		opts.flags |= autoProxyConfigURL
+		opts.autoConfigURL, _ = windows.UTF16PtrFromString(us.PACURL)
+	}
+	return opts
+}
+
+// askPAC is the look-up itself, blocking until WinHTTP answers or its
+// session is closed.
+func askPAC(h uintptr, u16 *uint16, opts *autoProxyOptions) pacResult {
+	call := func() (proxyInfo, error) {
+		var info proxyInfo
+		r, _, err := procGetProxyForURL.Call(h, uintptr(unsafe.Pointer(u16)), uintptr(unsafe.Pointer(opts)), uintptr(unsafe.Pointer(&info)))
+		runtime.KeepAlive(u16)
+		if r == 0 {
+			return proxyInfo{}, err
+		}
+		return info, nil
+	}
+	info, err := call()
+	if errors.Is(err, errWinHTTPLoginFailure) {
+		// The script's server wants the Windows logon: ask again with
+		// it, as Windows itself does.
+		opts.autoLogonIfChallenged = 1
+		info, err = call()
+	}
+	runtime.KeepAlive(opts)
+	if err != nil {
+		return pacResult{err: err}
+	}
+	proxy := takeString(info.proxy)
+	takeString(info.proxyBypass)
+	if info.accessType == accessTypeNoProxy || proxy == "" {
+		return pacResult{ans: PACAnswer{Direct: true}}
+	}
+	return pacResult{ans: PACAnswer{Proxy: proxy}}
 }
 
 func pacError(script string, us UserSettings, err error) error {
