@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/calmkey/calmkey/internal/fakealm"
 	"github.com/calmkey/calmkey/internal/lockfile"
+	"github.com/calmkey/calmkey/internal/netroute"
 	"github.com/calmkey/calmkey/internal/privfile"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
@@ -334,6 +336,115 @@ func TestHistoryHostileFile(t *testing.T) {
 	}
 	if strings.Contains(string(b), "pwned") || strings.Contains(string(b), "shell") || bytes.Contains(b, []byte(`\u001b`)) {
 		t.Errorf("the rewritten history keeps hostile text:\n%s", b)
+	}
+}
+
+// TestHistoryHostileRoutes: a step's route read from the history keeps only
+// what netroute would have written: a known kind, a proxy that is a clean
+// host:port (and none on a direct route), its source and note cleaned and
+// capped. A route that fails is dropped and its record kept; a route that
+// is recorded never carries the proxy's password.
+func TestHistoryHostileRoutes(t *testing.T) {
+	ctx := context.Background()
+	srv := fakealm.Start(t, fakealm.Options{})
+	up := time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)
+	st := stored(t, srv.SecretKeyWith(testkeys.Fields{Tenant: "acme-dev"}), up)
+	id := st.Identity()
+	long := strings.Repeat("y", 5000)
+	q := func(s string) string { b, _ := json.Marshal(s); return string(b) }
+	record := func(tenant, route string) string {
+		steps := `[{"id":"token","status":"ok","ms":5,"detail":"got an access token","route":` + route + `},` +
+			`{"id":"api","status":"ok","ms":7,"http_status":200,"detail":"ok"}]`
+		rep := `{"ok":true,"key_rejected":false,"steps":` + steps + `,"started":"2026-03-02T10:00:00Z","ms":12,"token_lifetime_s":43199,"scopes":[]}`
+		return fmt.Sprintf(`{"tenant":%s,"client_id":%s,"uploaded_at":%s,"sha256":%s,"report":%s}`, q(tenant), q(id.ClientID), q(up.Format(time.RFC3339)), q(id.SHA256), rep)
+	}
+	cases := []struct {
+		tenant, route string
+		want          *netroute.Route // nil: the route is dropped
+	}{
+		{"direct", `{"kind":"direct","text":"direct"}`, &netroute.Route{Kind: netroute.Direct}},
+		{"proxy", `{"kind":"proxy","proxy":"proxy.corp:8080","source":"HTTPS_PROXY","text":"lies"}`,
+			&netroute.Route{Kind: netroute.Proxy, Proxy: "proxy.corp:8080", Source: "HTTPS_PROXY"}},
+		{"ipv6", `{"kind":"proxy","proxy":"[fd00::1]:3128","source":"Windows settings"}`,
+			&netroute.Route{Kind: netroute.Proxy, Proxy: "[fd00::1]:3128", Source: "Windows settings"}},
+		{"hostile-words", `{"kind":"proxy","proxy":"p.corp:1","source":"PAC http://wpad/\u001b]0;pwned\u0007p.pac\u202e","note":` + q(long) + `}`,
+			&netroute.Route{Kind: netroute.Proxy, Proxy: "p.corp:1", Source: "PAC http://wpad/p.pac"}},
+		{"unknown-kind", `{"kind":"socks","proxy":"p.corp:1"}`, nil},
+		{"no-kind", `{"proxy":"p.corp:1"}`, nil},
+		{"direct-with-proxy", `{"kind":"direct","proxy":"p.corp:1"}`, nil},
+		{"proxy-without-one", `{"kind":"proxy"}`, nil},
+		{"no-port", `{"kind":"proxy","proxy":"p.corp"}`, nil},
+		{"port-zero", `{"kind":"proxy","proxy":"p.corp:0"}`, nil},
+		{"port-too-big", `{"kind":"proxy","proxy":"p.corp:70000"}`, nil},
+		{"port-word", `{"kind":"proxy","proxy":"p.corp:http"}`, nil},
+		{"credentials", `{"kind":"proxy","proxy":"bob:s3cret@p.corp:1"}`, nil},
+		{"escape", `{"kind":"proxy","proxy":"p\u001b[2J.corp:1"}`, nil},
+		{"blank", `{"kind":"proxy","proxy":"p corp:1"}`, nil},
+		{"url", `{"kind":"proxy","proxy":"http://p.corp:1"}`, nil},
+		{"long-host", `{"kind":"proxy","proxy":"` + strings.Repeat("a", 300) + `:1"}`, nil},
+	}
+	var recs []string
+	for _, c := range cases {
+		recs = append(recs, q(c.tenant)+":"+record(c.tenant, c.route))
+	}
+	file := `{"format":"calmkey-last-tests","version":1,"gen":7,"tests":{` + strings.Join(recs, ",") + `}}`
+	h, _ := OpenHistory(t.TempDir(), "calmkey-hostile-routes")
+	if err := os.WriteFile(h.Path(), []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests, err := h.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		lt, ok := tests[c.tenant]
+		if !ok {
+			t.Errorf("%s: the record was dropped with its route", c.tenant)
+			continue
+		}
+		got := lt.Report.Steps[0].Route
+		switch {
+		case c.want == nil && got != nil:
+			t.Errorf("%s: the route is kept: %+v", c.tenant, *got)
+		case c.want != nil && got == nil:
+			t.Errorf("%s: the route is dropped", c.tenant)
+		case c.want != nil && (got.Kind != c.want.Kind || got.Proxy != c.want.Proxy || got.Source != c.want.Source):
+			t.Errorf("%s: route %+v, want %+v", c.tenant, *got, *c.want)
+		case c.tenant == "hostile-words":
+			if n := utf8.RuneCountInString(got.Note); n > historyTextMax+1 || !strings.HasSuffix(got.Note, "…") {
+				t.Errorf("a 5000-character note kept %d runes", n)
+			}
+		case c.want != nil && got.Note != "":
+			t.Errorf("%s: note %q from nowhere", c.tenant, got.Note)
+		}
+		if got != nil && got.HasCredentials() {
+			t.Errorf("%s: a route read back has credentials", c.tenant)
+		}
+	}
+	if got := tests["proxy"].Report.String(); !strings.Contains(got, "Route: via proxy.corp:8080 (from HTTPS_PROXY)") || strings.Contains(got, "lies") {
+		t.Errorf("the report shows the route as\n%s", got)
+	}
+
+	// A route recorded from a proxy URL with a password keeps none.
+	res, err := netroute.New(netroute.Options{Proxy: "http://bob:s3cret@proxy.corp:3128"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt := res.Route(ctx, &url.URL{Scheme: "https", Host: "alm.example.com"})
+	if !rt.HasCredentials() {
+		t.Fatal("the route lost the credentials the dialler needs")
+	}
+	rep := run(t, srv, st.Key.Bytes())
+	rep.Steps[0].Route = &rt
+	if err := h.Record(ctx, NewLastTest(st, rep)); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(h.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(b, []byte("s3cret")) || bytes.Contains(b, []byte("bob")) || !bytes.Contains(b, []byte(`"via proxy.corp:3128 (from --proxy)"`)) {
+		t.Errorf("the history keeps the proxy's credentials, or not its route:\n%s", b)
 	}
 }
 

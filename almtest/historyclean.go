@@ -2,7 +2,11 @@ package almtest
 
 import (
 	"encoding/hex"
+	"net"
 	"slices"
+	"strconv"
+
+	"github.com/calmkey/calmkey/internal/netroute"
 )
 
 // historyTextMax is the most runes a string read from the history keeps: a
@@ -65,6 +69,7 @@ func (r *Report) cleaned(c *cleaner) (*Report, bool) {
 			return nil, false
 		}
 		st.Detail, st.Hint = c.cleanTo(st.Detail, historyTextMax), c.cleanTo(st.Hint, historyTextMax)
+		st.Route = cleanRoute(c, st.Route)
 		out.Steps[i] = st
 	}
 	out.Scopes = nil
@@ -74,6 +79,59 @@ func (r *Report) cleaned(c *cleaner) (*Report, bool) {
 		}
 	}
 	return &out, true
+}
+
+// routeSourceMax caps a route's source, which may name a PAC script's URL.
+const routeSourceMax = 300
+
+// cleanRoute is rt with its words cleaned, or nil when rt is not a route
+// netroute makes: a known kind, a proxy (only for a proxied route) that
+// is a host:port of host-name characters. Only a step's route is lost
+// that way, not the record: the step's outcome stands without it.
+func cleanRoute(c *cleaner, rt *netroute.Route) *netroute.Route {
+	if rt == nil {
+		return nil
+	}
+	switch rt.Kind {
+	case netroute.Direct:
+		if rt.Proxy != "" {
+			return nil
+		}
+	case netroute.Proxy:
+		if !hostPort(rt.Proxy) {
+			return nil
+		}
+	default:
+		return nil
+	}
+	// Built from the fields: a route read back carries no proxy URL, and
+	// this says so where the route is made.
+	return &netroute.Route{
+		Kind:   rt.Kind,
+		Proxy:  rt.Proxy,
+		Source: c.cleanTo(rt.Source, routeSourceMax),
+		Note:   c.cleanTo(rt.Note, historyTextMax),
+	}
+}
+
+// hostPort reports whether s is host:port as a route names its proxy: a
+// host name or IP address of [A-Za-z0-9.-_] (and ':' inside brackets),
+// at most 253 characters, and a port from 1 to 65535.
+func hostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || host == "" || len(host) > 253 {
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 || strconv.Itoa(n) != port {
+		return false
+	}
+	for _, r := range host {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '-' || r == '_' || r == ':'
+		if !ok {
+			return false
+		}
+	}
+	return true
 }
 
 // statuses are the step statuses there are.

@@ -226,7 +226,7 @@ func (r *Resolver) system(ctx context.Context, target *url.URL) Route {
 	if err == nil && (us.AutoDetect || us.PACURL != "") {
 		script := SourceAutoDetect
 		if us.PACURL != "" {
-			script = "PAC " + us.PACURL
+			script = "PAC " + scriptName(us)
 		}
 		ans, err := r.pacFor(ctx, target, us)
 		switch {
@@ -273,11 +273,34 @@ func (r *Resolver) system(ctx context.Context, target *url.URL) Route {
 	return used(direct(SourceNone, ""))
 }
 
+// scriptName is the user's proxy script as routes and errors name it: its
+// URL without a password, since a route is shown, written to --json and
+// kept in the test history.
 func scriptName(us UserSettings) string {
 	if us.PACURL != "" {
-		return us.PACURL
+		return MaskScript(us.PACURL)
 	}
 	return "found by auto-detect"
+}
+
+// MaskScript is a PAC script's URL with its password, if any, as ***; a
+// value that cannot be read as a URL but may hold user:password@ is shown
+// only as "(not a URL)".
+func MaskScript(v string) string {
+	u, err := url.Parse(v)
+	if err != nil {
+		if strings.Contains(v, "@") {
+			return "(not a URL)"
+		}
+		return v
+	}
+	if u.User == nil {
+		return v
+	}
+	if _, has := u.User.Password(); has {
+		u.User = url.UserPassword(u.User.Username(), "***")
+	}
+	return strings.Replace(u.String(), "%2A%2A%2A", "***", 1)
 }
 
 // fixedRoute applies a fixed proxy and its bypass list; ok is false when

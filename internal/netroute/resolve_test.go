@@ -399,3 +399,53 @@ func TestSettings(t *testing.T) {
 		t.Error("a password shows")
 	}
 }
+
+// TestRouteHoldsNoPassword: whatever source names a proxy or a script with
+// user:password@, the route as shown, as JSON (which the test history
+// keeps) and as explained carries no password.
+func TestRouteHoldsNoPassword(t *testing.T) {
+	ctx := context.Background()
+	const pw = "s3cret"
+	script := "http://alice:" + pw + "@wpad.corp/proxy.pac"
+	failing := func(context.Context, string) (PACAnswer, error) {
+		return PACAnswer{}, &PACError{Script: "x", Reason: "could not be downloaded"}
+	}
+	cases := map[string]Options{
+		"--proxy":     {Proxy: "http://bob:" + pw + "@flag.corp:3128"},
+		"HTTPS_PROXY": {Getenv: env("HTTPS_PROXY", "http://carol:"+pw+"@env.corp:8080")},
+		"fixed":       {System: &fakeSystem{user: UserSettings{Proxy: "dave:" + pw + "@fixed.corp:8080"}}},
+		"PAC answer": {System: &fakeSystem{user: UserSettings{PACURL: script}, pac: func(context.Context, string) (PACAnswer, error) {
+			return PACAnswer{Proxy: "PROXY erin:" + pw + "@pac.corp:8080"}, nil
+		}}},
+		"PAC failed":     {System: &fakeSystem{user: UserSettings{PACURL: script, Proxy: "fixed.corp:8080"}, pac: failing}},
+		"PAC direct":     {System: &fakeSystem{user: UserSettings{PACURL: script}}},
+		"PAC not a URL":  {System: &fakeSystem{user: UserSettings{PACURL: "http://x:" + pw + "@[bad/p.pac"}, pac: failing}},
+		"machine":        {System: &fakeSystem{machine: Fixed{Proxy: "http://frank:" + pw + "@m.corp:1"}}},
+		"PAC on machine": {System: &fakeSystem{user: UserSettings{PACURL: script}, machine: Fixed{Proxy: "m.corp:1"}, pac: failing}},
+	}
+	for name, o := range cases {
+		rt := mustNew(t, o).Route(ctx, target("alm.example.com"))
+		b, err := json.Marshal(rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back Route
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		shown := rt.String() + "|" + rt.Note + "|" + rt.Why() + "|" + string(b)
+		if strings.Contains(shown, pw) || back.HasCredentials() {
+			t.Errorf("%s: a password is kept: %s (read back with credentials: %v)", name, shown, back.HasCredentials())
+		}
+		if name == "PAC direct" && rt.Source != "PAC http://alice:***@wpad.corp/proxy.pac" {
+			t.Errorf("PAC direct: source %q, want the script with its password as ***", rt.Source)
+		}
+		if name == "PAC answer" && rt.Proxy != "pac.corp:8080" {
+			t.Errorf("PAC answer: proxy %q, want pac.corp:8080", rt.Proxy)
+		}
+	}
+	s := mustNew(t, cases["PAC direct"]).Settings()
+	if b, _ := json.Marshal(s); strings.Contains(string(b), pw) {
+		t.Errorf("the settings show the script's password: %s", b)
+	}
+}

@@ -50,7 +50,7 @@ func (r *Resolver) Settings() Settings {
 		return s
 	}
 	us, err := r.userSettings()
-	w := &WindowsSetting{AutoDetect: us.AutoDetect, PACURL: us.PACURL, Proxy: us.Proxy, Bypass: us.Bypass}
+	w := &WindowsSetting{AutoDetect: us.AutoDetect, PACURL: MaskScript(us.PACURL), Proxy: us.Proxy, Bypass: us.Bypass}
 	if err != nil {
 		w.Error = "cannot be read"
 	}
