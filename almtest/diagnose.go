@@ -36,10 +36,25 @@ func failed(detail, hint string) diagnosis {
 
 // Hints that several diagnoses share.
 const (
-	hintProxy = "If your network requires a proxy, set HTTPS_PROXY (and NO_PROXY for hosts reached directly)."
-	hintSlow  = "The network or the server is slow, or a firewall silently drops the traffic. Try again; if it keeps happening, check the proxy settings (HTTPS_PROXY) or allow more time."
+	hintSlow  = "The network or the server is slow, or a firewall silently drops the traffic. Try again; if it keeps happening, allow more time, or run calmkeyctl proxy to see the route each host takes and why."
 	hintTrust = "A TLS-inspecting proxy or firewall probably replaces the server's certificate: add its root certificate to the system's trust store, or set SSL_CERT_FILE to a PEM file that holds it. Certificate checks cannot be turned off."
 )
+
+// proxyHint names the way the step went out and where to see and change
+// it. It holds on every OS: the route may come from HTTPS_PROXY, Windows'
+// settings, a PAC script or --proxy, and calmkeyctl proxy shows which.
+func proxyHint(rt *netroute.Route) string {
+	how := func(which string) string {
+		return "run calmkeyctl proxy to see the route each host takes and why, and set HTTPS_PROXY (and NO_PROXY for hosts reached directly) or give --proxy to choose " + which + "."
+	}
+	switch {
+	case rt == nil:
+		return "If your network requires a proxy, " + how("one")
+	case rt.Kind == netroute.Proxy:
+		return "This step went " + rt.String() + ". If that is not the way out of your network, " + how("another")
+	}
+	return "This step went " + rt.String() + ". If your network requires a proxy, " + how("one")
+}
 
 // ctxFailure reports a run that ran out of time or was cancelled, whatever
 // error that surfaced as.
@@ -100,7 +115,7 @@ func (ru *runner) tokenFailure(err error, ex exchangeFacts, u *url.URL, field st
 			"The trouble is on the server's side, not the key's. Try again in a few minutes; if it persists, check SAP's cloud status for the region.")
 	case s >= 200 && s < 300:
 		return failed(fmt.Sprintf("the token endpoint at %s answered HTTP %d, but with %s, not a token", host, s, ru.replyKind(ex.header, ex.body)),
-			fmt.Sprintf("A proxy or login page may be answering in place of XSUAA, or %s points at another service. Check %s and the proxy settings (HTTPS_PROXY, NO_PROXY).", field, field))
+			fmt.Sprintf("A proxy or login page may be answering in place of XSUAA, or %s points at another service. Check %s, and run calmkeyctl proxy to see the route each host takes and why.", field, field))
 	default:
 		return failed(fmt.Sprintf("the token server at %s refused the request (%s)", host, says),
 			"Check that this is an SAP Cloud ALM API service key, unchanged from the SAP BTP cockpit; if it is, create a new key there and upload it.")
@@ -169,7 +184,8 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	if rt := ex.route; rt != nil && rt.Kind == netroute.Proxy {
 		via = " through the proxy " + rt.Proxy
 	}
-	if d, ok := reachFailure(err, u, via, field); ok {
+	hint := proxyHint(ex.route)
+	if d, ok := reachFailure(err, u, via, field, hint); ok {
 		return d
 	}
 	if d, ok := ru.certificateFailure(err, host, field); ok {
@@ -184,11 +200,12 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	if d, ok := ru.handshakeFailure(err, ex, host, field); ok {
 		return d
 	}
-	return ru.networkFailure(err, host, via)
+	return ru.networkFailure(err, host, via, hint)
 }
 
 // reachFailure explains a host that cannot be found or refuses to connect.
-func reachFailure(err error, u *url.URL, via, field string) (diagnosis, bool) {
+// routeHint is proxyHint of the step's route.
+func reachFailure(err error, u *url.URL, via, field, routeHint string) (diagnosis, bool) {
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &dnsErr):
@@ -197,10 +214,10 @@ func reachFailure(err error, u *url.URL, via, field string) (diagnosis, bool) {
 			what = "cannot be looked up (the DNS server did not answer)"
 		}
 		return failed(fmt.Sprintf("the host %s %s", u.Hostname(), what),
-			fmt.Sprintf("Check %s in the key and the network connection. %s", field, hintProxy)), true
+			fmt.Sprintf("Check %s in the key and the network connection. %s", field, routeHint)), true
 	case isRefused(err):
 		return failed(fmt.Sprintf("%s refused the connection%s", u.Host, via),
-			fmt.Sprintf("Nothing accepts connections there: check the host and port in %s. A firewall may also block it. %s", field, hintProxy)), true
+			fmt.Sprintf("Nothing accepts connections there: check the host and port in %s. A firewall may also block it. %s", field, routeHint)), true
 	}
 	return diagnosis{}, false
 }
@@ -270,7 +287,7 @@ func (ru *runner) handshakeFailure(err error, ex exchangeFacts, host, field stri
 
 // networkFailure explains what is left: a connection that timed out, could
 // not be made or was cut, or else the innermost error's own (cleaned) text.
-func (ru *runner) networkFailure(err error, host, via string) diagnosis {
+func (ru *runner) networkFailure(err error, host, via, routeHint string) diagnosis {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
@@ -281,15 +298,15 @@ func (ru *runner) networkFailure(err error, host, via string) diagnosis {
 		if findOp(err, "dial") == nil {
 			what = "the TLS handshake with " + host + via + " timed out"
 		}
-		return failed(what, "A firewall may be dropping the traffic, or your network requires a proxy: set HTTPS_PROXY (and NO_PROXY for hosts reached directly).")
+		return failed(what, "A firewall may be dropping the traffic. "+routeHint)
 	case isAny(err, errsUnreachable):
-		return failed(fmt.Sprintf("the network cannot reach %s", host), "Check the network connection. "+hintProxy)
+		return failed(fmt.Sprintf("the network cannot reach %s", host), "Check the network connection. "+routeHint)
 	case isAny(err, errsReset) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
 		return failed(fmt.Sprintf("%s closed the connection before answering%s", host, via),
-			"A firewall or proxy may be cutting the connection. "+hintProxy)
+			"A firewall or proxy may be cutting the connection. "+routeHint)
 	}
 	return failed(fmt.Sprintf("the request to %s failed%s: %s", host, via, ru.clean(innermost(err).Error())),
-		"Check the network connection and the proxy settings (HTTPS_PROXY, NO_PROXY), then try again.")
+		"Check the network connection, then try again. "+routeHint)
 }
 
 // isRefused: nothing listens there (by the OS's error code, see neterr_*.go).

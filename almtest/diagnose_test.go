@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/calmkey/calmkey/internal/netroute"
 	"github.com/calmkey/calmkey/internal/testkeys"
 )
 
@@ -81,4 +82,37 @@ func remoteAlertErr(t *testing.T, code uint8) error {
 		t.Fatalf("remoteAlert = %d, %v; want %d", got, ok, code)
 	}
 	return op.Err
+}
+
+// TestProxyHint: a failure that a proxy may explain names the way the step
+// went and points at what is true on every OS: calmkeyctl proxy to see each
+// host's route, HTTPS_PROXY or --proxy to choose one. It never tells a
+// user whose route came from Windows' settings that only HTTPS_PROXY counts.
+func TestProxyHint(t *testing.T) {
+	via := netroute.Route{Kind: netroute.Proxy, Proxy: "proxy.corp:8080", Source: netroute.SourceWindows}
+	bypassed := netroute.Route{Kind: netroute.Direct, Source: netroute.SourceNoProxy}
+	for _, c := range []struct {
+		rt   *netroute.Route
+		want []string
+	}{
+		{nil, []string{"If your network requires a proxy, run calmkeyctl proxy", "choose one."}},
+		{&netroute.Route{Kind: netroute.Direct}, []string{"This step went direct. If your network requires a proxy", "choose one."}},
+		{&bypassed, []string{"This step went direct (NO_PROXY).", "choose one."}},
+		{&via, []string{"This step went via proxy.corp:8080 (Windows settings). If that is not the way out", "choose another."}},
+	} {
+		h := proxyHint(c.rt)
+		for _, w := range append(c.want, "calmkeyctl proxy", "the route each host takes", "HTTPS_PROXY", "--proxy") {
+			if !strings.Contains(h, w) {
+				t.Errorf("hint for %v lacks %q:\n%s", c.rt, w, h)
+			}
+		}
+	}
+	// Through a proxy, a host that cannot be found names the proxy's route.
+	ru := &runner{ctx: context.Background(), parent: context.Background(), key: parse(t, testkeys.SecretKey(testkeys.Fields{}))}
+	u, _ := url.Parse("https://tenant.authentication.eu10.hana.ondemand.com/oauth/token")
+	err := &url.Error{Op: "Post", URL: u.String(), Err: &net.DNSError{Err: "translated text", Name: u.Hostname(), IsNotFound: true}}
+	d := ru.transportFailure(err, exchangeFacts{route: &via}, u, "uaa.url")
+	if !strings.Contains(d.hint, "This step went via proxy.corp:8080 (Windows settings).") {
+		t.Errorf("the hint does not name the route:\n%s", d.hint)
+	}
 }

@@ -235,7 +235,7 @@ func TestHostNotFound(t *testing.T) {
 	srv := fakealm.Start(t, fakealm.Options{})
 	// .invalid never resolves (RFC 6761).
 	r := run(t, srv, srv.SecretKeyWith(testkeys.Fields{UAAURL: "https://calmkey-nowhere.invalid"}))
-	want(t, r, StepToken, StatusFail, []string{"calmkey-nowhere.invalid", "cannot be"}, []string{"uaa.url", "HTTPS_PROXY"})
+	want(t, r, StepToken, StatusFail, []string{"calmkey-nowhere.invalid", "cannot be"}, []string{"uaa.url", "This step went direct.", "calmkeyctl proxy", "HTTPS_PROXY", "--proxy"})
 	if c := srv.Counts(); c.UAA+c.API != 0 {
 		t.Fatalf("requests reached the servers: %+v", c)
 	}
@@ -296,7 +296,7 @@ func TestConnectionTimesOut(t *testing.T) {
 	// the machine.
 	ctx := newHeldDeadline(time.Now().Add(1500 * time.Millisecond))
 	r := Run(ctx, key, Options{RootCAs: srv.RootCAs()})
-	want(t, r, StepToken, StatusFail, []string{"TLS handshake with " + addr, "timed out"}, []string{"firewall", "HTTPS_PROXY"})
+	want(t, r, StepToken, StatusFail, []string{"TLS handshake with " + addr, "timed out"}, []string{"firewall", "This step went direct (loopback).", "calmkeyctl proxy", "HTTPS_PROXY", "--proxy"})
 }
 
 func TestRunDeadline(t *testing.T) {
