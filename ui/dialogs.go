@@ -19,6 +19,7 @@ type dialogs struct {
 	problems *problemsDialog
 	display  *displayDialog
 	download *downloadDialog
+	proxy    *proxyDialog
 }
 
 // notice is an information or error dialog; retry is set when it offers

@@ -52,6 +52,9 @@ func newTester(opts almtest.Options, history *almtest.History, do func(func())) 
 // report (nil when it did not run), a panic turned error and the error of
 // keeping the record.
 func (t *tester) start(ctx context.Context, st *vault.Stored, started func(), done func(rep *almtest.Report, err, recordErr error)) {
+	// The options as they are now: the proxy preference may change while
+	// the test waits for its slot or runs.
+	opts := t.opts
 	go func() {
 		var rep *almtest.Report
 		var recordErr error
@@ -63,7 +66,7 @@ func (t *tester) start(ctx context.Context, st *vault.Stored, started func(), do
 			}
 			defer func() { <-t.slots }()
 			t.do(started)
-			rep = t.run(ctx, st.Key, t.opts)
+			rep = t.run(ctx, st.Key, opts)
 			if ctx.Err() == nil && rep != nil && t.history != nil {
 				rctx, cancel := context.WithTimeout(context.Background(), t.recordWithin)
 				defer cancel()
@@ -186,6 +189,7 @@ type resultView struct {
 type stepRow struct {
 	icon   *widget.Icon
 	title  *widget.Label
+	route  *widget.Label // "Route: via proxy.corp:8080 (Windows settings)", in almtest's words
 	detail *widget.Label
 	hint   *widget.Label
 }
@@ -221,7 +225,7 @@ func (r *resultView) show(lt *lastTest, canDelete bool) {
 		row := newStepRow(st)
 		r.rows = append(r.rows, row)
 		objs = append(objs, container.NewBorder(nil, nil, container.NewVBox(row.icon), nil,
-			container.NewVBox(row.title, row.detail, row.hint)))
+			container.NewVBox(row.title, row.route, row.detail, row.hint)))
 	}
 	r.steps.Objects = objs
 	r.steps.Refresh()
@@ -230,7 +234,8 @@ func (r *resultView) show(lt *lastTest, canDelete bool) {
 func (r *resultView) hide() { r.box.Hide() }
 
 // newStepRow shows a step in almtest's words: "API: warning (HTTP 403,
-// 80 ms)", then its detail and hint.
+// 80 ms)", then the way its connection went out (as calmkeyctl test says
+// it), its detail and hint.
 func newStepRow(st almtest.Step) *stepRow {
 	title, detail := st.Summary(), st.Detail
 	if st.Status == almtest.StatusSkipped && detail != "" {
@@ -239,11 +244,18 @@ func newStepRow(st almtest.Step) *stepRow {
 		title, detail = title+" — "+detail, ""
 	}
 	row := &stepRow{
-		icon:   widget.NewIcon(statusIcon(st.Status)),
-		title:  &widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, Importance: statusImportance(st.Status), Wrapping: fyne.TextWrapWord},
+		icon:  widget.NewIcon(statusIcon(st.Status)),
+		title: &widget.Label{Text: title, TextStyle: fyne.TextStyle{Bold: true}, Importance: statusImportance(st.Status), Wrapping: fyne.TextWrapWord},
+		// The route in caption size, so that two steps' routes fit the
+		// open section at the window's default size.
+		route:  &widget.Label{SizeName: theme.SizeNameCaptionText, Wrapping: fyne.TextWrapWord},
 		detail: &widget.Label{Text: detail, Wrapping: fyne.TextWrapWord},
 		hint:   &widget.Label{Text: st.Hint, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Italic: true}},
 	}
+	if st.Route != nil {
+		row.route.Text = "Route: " + almtest.RouteText(*st.Route)
+	}
+	show(row.route, st.Route != nil)
 	show(row.detail, detail != "")
 	show(row.hint, st.Hint != "")
 	return row

@@ -17,21 +17,22 @@ const (
 )
 
 // toolbar is the row above the sections: the heading and the window's own
-// actions (add a key, paste one, test all).
+// actions (add a key, paste one, test all, the proxy the tests take).
 type toolbar struct {
-	heading                *widget.Label
-	upload, paste, testAll *widget.Button
-	box                    fyne.CanvasObject
+	heading                       *widget.Label
+	upload, paste, testAll, proxy *widget.Button
+	box                           fyne.CanvasObject
 }
 
-func newToolbar(onUpload, onPaste, onTestAll func()) *toolbar {
+func newToolbar(onUpload, onPaste, onTestAll, onProxy func()) *toolbar {
 	b := &toolbar{
 		heading: &widget.Label{Text: "SAP Cloud ALM Service Keys", TextStyle: fyne.TextStyle{Bold: true}},
 		upload:  &widget.Button{Text: "Add a tenant's key", Icon: theme.ContentAddIcon(), Importance: widget.HighImportance, OnTapped: onUpload},
 		paste:   &widget.Button{Text: "Paste", Icon: theme.ContentPasteIcon(), OnTapped: onPaste},
 		testAll: &widget.Button{Text: "Test all", Icon: theme.LoginIcon(), OnTapped: onTestAll},
+		proxy:   &widget.Button{Text: "Proxy…", Icon: theme.SettingsIcon(), Importance: widget.LowImportance, OnTapped: onProxy},
 	}
-	b.box = container.NewBorder(nil, nil, b.heading, container.NewHBox(b.upload, b.paste, b.testAll))
+	b.box = container.NewBorder(nil, nil, b.heading, container.NewHBox(b.upload, b.paste, b.testAll, b.proxy))
 	return b
 }
 

@@ -90,7 +90,8 @@ func newWindow(a fyne.App, fw fyne.Window, d Deps, do func(func())) *window {
 	w.watch = newWatcher(pollEvery, w.readStamps, &w.busy.inFlight, w.stamped, do)
 	w.clip = &clipboard{app: a, do: do, clearAfter: 30 * time.Second}
 	w.tests = newTester(d.Test, d.History, do)
-	w.bar = newToolbar(w.onUpload, w.onPaste, w.onTestAll)
+	w.applyProxyPref()
+	w.bar = newToolbar(w.onUpload, w.onPaste, w.onTestAll, w.onProxy)
 	w.line = newMessageLine(w.load)
 	w.foot = newFooter(d.Version)
 	acts := sectionActions{display: w.onDisplay, download: w.onDownload, delete: w.onDelete, test: w.onTest}
