@@ -369,7 +369,9 @@ func (inv *invocation) tenantReports(results []tenantTest) []any {
 
 // writeTenantLine is test --all's line for one tenant: a status word, the
 // tenant and its credential type, the outcome and, on trouble, the first
-// step in trouble and what to do.
+// step in trouble and what to do. A failed step's route has a line of its
+// own under it, as in test's report, since the way out may be why; a
+// tenant that works stays one line (--json has every step's route).
 func (inv *invocation) writeTenantLine(w io.Writer, r *tenantTest) {
 	name := vault.Printable(r.Tenant)
 	if r.Err != nil {
@@ -387,6 +389,9 @@ func (inv *invocation) writeTenantLine(w io.Writer, r *tenantTest) {
 	line := fmt.Sprintf("%s  %s (%s): %s", word, name, r.Stored.Key.CredentialType, r.rep.Short())
 	if step := r.rep.FirstTrouble(); step != nil {
 		line += "; " + step.String()
+		if step.Route != nil && !r.rep.OK {
+			line += "\n      Route: " + almtest.RouteText(*step.Route)
+		}
 		if step.Hint != "" {
 			line += "\n      What to do: " + step.Hint
 		}

@@ -174,11 +174,16 @@ func TestListAndTestAll(t *testing.T) {
 	if !strings.HasPrefix(out[0], "Testing the service keys of 5 tenants, 5 at a time") {
 		t.Errorf("first line %q", out[0])
 	}
+	// A line per tenant; under a failed one, its failed step's route, then
+	// what to do (indented); nothing under one that works.
 	var tenantLines []string
+	under := map[int][]string{}
 	for _, l := range out[1 : len(out)-1] {
-		if !strings.HasPrefix(l, "      What to do:") {
-			tenantLines = append(tenantLines, l)
+		if strings.HasPrefix(l, "      ") && len(tenantLines) > 0 {
+			under[len(tenantLines)-1] = append(under[len(tenantLines)-1], l)
+			continue
 		}
+		tenantLines = append(tenantLines, l)
 	}
 	if len(tenantLines) != len(all) {
 		t.Fatalf("%d tenant lines for %d tenants:\n%s", len(tenantLines), len(all), r.stdout)
@@ -189,8 +194,11 @@ func TestListAndTestAll(t *testing.T) {
 			if !strings.HasPrefix(l, "FAIL  "+tenant+" (") || !strings.Contains(l, "logon fails: the key was rejected") || !strings.Contains(l, "HTTP 401") {
 				t.Errorf("line of rejected %s: %q", tenant, l)
 			}
-		} else if !strings.HasPrefix(l, "ok    "+tenant+" (") || !strings.Contains(l, "logon works") {
-			t.Errorf("line of %s: %q", tenant, l)
+			if u := under[i]; len(u) != 2 || !strings.HasPrefix(u[0], "      Route: direct") || !strings.HasPrefix(u[1], "      What to do:") {
+				t.Errorf("under rejected %s: %q, want its route, then what to do", tenant, u)
+			}
+		} else if !strings.HasPrefix(l, "ok    "+tenant+" (") || !strings.Contains(l, "logon works") || len(under[i]) != 0 {
+			t.Errorf("line of %s: %q, then %q", tenant, l, under[i])
 		}
 	}
 	if want := "5 tenants tested: 3 work, 2 fail (acme-old, zeta-gone)."; out[len(out)-1] != want {
