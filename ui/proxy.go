@@ -98,6 +98,7 @@ func newProxyDialog(parent fyne.Window, v string, bad error, onSave func(string)
 			d.choice.SetSelected(proxyURL)
 		}
 	}
+	d.entry.OnSubmitted = func(string) { d.onSaveTapped() }
 	d.problem.Hide()
 	if bad != nil {
 		d.setProblem("The proxy kept in calmkey's settings is not used: " + bad.Error() + ".")
