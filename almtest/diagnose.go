@@ -45,7 +45,7 @@ const (
 // settings, a PAC script or --proxy, and calmkeyctl proxy shows which.
 func proxyHint(rt *netroute.Route) string {
 	how := func(which string) string {
-		return "run calmkeyctl proxy to see the route each host takes and why, and set HTTPS_PROXY (and NO_PROXY for hosts reached directly) or give --proxy to choose " + which + "."
+		return "run calmkeyctl proxy to see the route each host takes and why, and set HTTPS_PROXY (and NO_PROXY for hosts reached directly) or choose " + which + " with calmkeyctl test --proxy or Proxy… in the window."
 	}
 	switch {
 	case rt == nil:

@@ -95,10 +95,10 @@ func TestProxyHint(t *testing.T) {
 		rt   *netroute.Route
 		want []string
 	}{
-		{nil, []string{"If your network requires a proxy, run calmkeyctl proxy", "choose one."}},
-		{&netroute.Route{Kind: netroute.Direct}, []string{"This step went direct. If your network requires a proxy", "choose one."}},
-		{&bypassed, []string{"This step went direct (NO_PROXY).", "choose one."}},
-		{&via, []string{"This step went via proxy.corp:8080 (Windows settings). If that is not the way out", "choose another."}},
+		{nil, []string{"If your network requires a proxy, run calmkeyctl proxy", "choose one with calmkeyctl test --proxy or Proxy… in the window."}},
+		{&netroute.Route{Kind: netroute.Direct}, []string{"This step went direct. If your network requires a proxy", "choose one with calmkeyctl test --proxy or Proxy… in the window."}},
+		{&bypassed, []string{"This step went direct (NO_PROXY).", "choose one with calmkeyctl test --proxy or Proxy… in the window."}},
+		{&via, []string{"This step went via proxy.corp:8080 (Windows settings). If that is not the way out", "choose another with calmkeyctl test --proxy or Proxy… in the window."}},
 	} {
 		h := proxyHint(c.rt)
 		for _, w := range append(c.want, "calmkeyctl proxy", "the route each host takes", "HTTPS_PROXY", "--proxy") {

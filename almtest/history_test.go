@@ -443,7 +443,7 @@ func TestHistoryHostileRoutes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if bytes.Contains(b, []byte("s3cret")) || bytes.Contains(b, []byte("bob")) || !bytes.Contains(b, []byte(`"via proxy.corp:3128 (from --proxy)"`)) {
+	if bytes.Contains(b, []byte("s3cret")) || bytes.Contains(b, []byte("bob")) || !bytes.Contains(b, []byte(`"via proxy.corp:3128 (from calmkey's proxy choice)"`)) {
 		t.Errorf("the history keeps the proxy's credentials, or not its route:\n%s", b)
 	}
 }

@@ -55,7 +55,7 @@ func TestRouteInReport(t *testing.T) {
 	}
 	other := fakeproxy.Start(t, fakeproxy.Options{})
 	r = Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second, Proxy: other.URL})
-	if !r.OK || r.Steps[1].Route.String() != "via "+other.Addr+" (from --proxy)" || len(other.Targets()) != 2 {
+	if !r.OK || r.Steps[1].Route.String() != "via "+other.Addr+" (from calmkey's proxy choice)" || len(other.Targets()) != 2 {
 		t.Fatalf("--proxy run: %v\n%s", other.Targets(), r)
 	}
 }

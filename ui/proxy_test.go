@@ -121,7 +121,7 @@ func TestProxyPreferenceRoutesTestAndPersists(t *testing.T) {
 	if !f.sec().last.Report.OK {
 		t.Fatalf("the test through the proxy failed: %s", f.sec().last.Report)
 	}
-	wantRoutes(t, routes, "Route: via "+p.Addr+" (from --proxy)")
+	wantRoutes(t, routes, "Route: via "+p.Addr+" (from calmkey's proxy choice)")
 	if got := p.Targets(); len(got) != 2 || got[0] != fakealm.Host(srv.UAAURL()) || got[1] != fakealm.Host(srv.APIURL()) {
 		t.Errorf("the proxy tunnelled to %q", got)
 	}
@@ -158,7 +158,7 @@ func TestProxyDirectOverridesEnvironment(t *testing.T) {
 		t.Errorf("kept %q, want direct", got)
 	}
 	routes := f.runTest()
-	if len(routes) == 0 || routes[0] != "Route: direct (--proxy direct)" {
+	if len(routes) == 0 || routes[0] != "Route: direct (calmkey's proxy choice)" {
 		t.Errorf("route lines %q, want the token step direct", routes)
 	}
 	if f.sec().last.Report.OK {

@@ -79,7 +79,7 @@ func TestE2EProxy(t *testing.T) {
 	c.scan(nil, r)
 	expect(t, r, exitNo, "test with a wrong proxy password")
 	s := routeJSON(t, r).Steps[0]
-	if !strings.Contains(s.Detail, "did not accept Basic") || s.Route == nil || s.Route.Source != "--proxy" {
+	if !strings.Contains(s.Detail, "did not accept Basic") || s.Route == nil || s.Route.Source != "calmkey's proxy choice" {
 		t.Errorf("token step: %+v", s)
 	}
 
@@ -87,7 +87,7 @@ func TestE2EProxy(t *testing.T) {
 	before := len(p.Connects())
 	r = c.runEnv([]string{"HTTPS_PROXY=" + withCreds}, "", "test", "--json", "--proxy", "direct")
 	expect(t, r, exitNo, "test --proxy direct")
-	if s := routeJSON(t, r).Steps[0]; s.Route == nil || s.Route.Text != "direct (--proxy direct)" {
+	if s := routeJSON(t, r).Steps[0]; s.Route == nil || s.Route.Text != "direct (calmkey's proxy choice)" {
 		t.Errorf("token step: %+v", s)
 	}
 	if len(p.Connects()) != before {

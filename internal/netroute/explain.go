@@ -30,10 +30,10 @@ func (r Route) why() string {
 		return "NO_PROXY names this host"
 	case src == SourceEnvironment:
 		return "HTTP_PROXY is set, which counts for http:// only, and HTTPS_PROXY is not"
+	case src == SourceFlag && r.Kind == Proxy:
+		return "this proxy was chosen for calmkey (calmkeyctl test --proxy, or Proxy… in the window)"
 	case src == SourceFlag:
-		return "the proxy was given with --proxy"
-	case src == SourceFlag+" direct":
-		return "--proxy direct was given"
+		return "direct was chosen for calmkey (calmkeyctl test --proxy direct, or Direct under Proxy… in the window)"
 	case src == SourceWindows:
 		return "the proxy server in Windows' proxy settings for this user"
 	case src == SourceWindows+" bypass list":
@@ -63,7 +63,7 @@ func (r Route) setting() string {
 	case src == SourceHTTPSProxy:
 		return "HTTPS_PROXY"
 	case src == SourceFlag:
-		return "--proxy"
+		return "calmkey's proxy choice: calmkeyctl test --proxy, or Proxy… in the window"
 	case src == SourceWinHTTP:
 		return "the WinHTTP proxy (netsh winhttp show proxy)"
 	case strings.HasPrefix(src, "PAC "), src == SourceAutoDetect:

@@ -160,7 +160,7 @@ func (r *Resolver) Route(ctx context.Context, target *url.URL) Route {
 	}
 	switch {
 	case r.opts.Proxy == "direct":
-		return direct(SourceFlag+" direct", "")
+		return direct(SourceFlag, "")
 	case r.override != nil:
 		return via(withPort(r.override), SourceFlag, "")
 	case r.opts.Proxy == "system" && r.sys != nil:

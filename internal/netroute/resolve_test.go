@@ -273,10 +273,10 @@ func TestResolverOverride(t *testing.T) {
 	ctx := context.Background()
 	sys := &fakeSystem{user: UserSettings{Proxy: "user-proxy:8080"}}
 	e := env("HTTPS_PROXY", "env-proxy:3128")
-	check(t, mustNew(t, Options{Proxy: "direct", System: sys, Getenv: e}).Route(ctx, target("alm.example.com")), Direct, "", "--proxy direct")
+	check(t, mustNew(t, Options{Proxy: "direct", System: sys, Getenv: e}).Route(ctx, target("alm.example.com")), Direct, "", SourceFlag)
 	rt := mustNew(t, Options{Proxy: "http://u:pw@flag-proxy:9", System: sys, Getenv: e}).Route(ctx, target("alm.example.com"))
 	check(t, rt, Proxy, "flag-proxy:9", SourceFlag)
-	if !rt.HasCredentials() || rt.String() != "via flag-proxy:9 (from --proxy)" {
+	if !rt.HasCredentials() || rt.String() != "via flag-proxy:9 (from calmkey's proxy choice)" {
 		t.Errorf("route %s, credentials %v", rt, rt.HasCredentials())
 	}
 	check(t, mustNew(t, Options{Proxy: "system", System: sys, Getenv: e}).Route(ctx, target("alm.example.com")), Proxy, "user-proxy:8080", SourceWindows)
@@ -373,7 +373,7 @@ func TestRouteJSON(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := `{"kind":"proxy","proxy":"p.corp:8080","source":"--proxy","text":"via p.corp:8080 (from --proxy)"}`
+	want := `{"kind":"proxy","proxy":"p.corp:8080","source":"calmkey's proxy choice","text":"via p.corp:8080 (from calmkey's proxy choice)"}`
 	if string(b) != want {
 		t.Errorf("JSON = %s\nwant   %s", b, want)
 	}

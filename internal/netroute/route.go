@@ -21,16 +21,16 @@ const (
 
 // Sources a Route names; PAC routes name their script ("PAC " + URL).
 const (
-	SourceNone        = ""                 // nothing is configured
-	SourceEnvironment = "environment"      // HTTP_PROXY only: http:// URLs only
-	SourceNoProxy     = "NO_PROXY"         // a NO_PROXY entry matched
-	SourceHTTPSProxy  = "HTTPS_PROXY"      // or https_proxy
-	SourceWindows     = "Windows settings" // the user's fixed proxy
-	SourceAutoDetect  = "auto-detect"      // WPAD, when it found a script
-	SourceWinHTTP     = "WinHTTP"          // netsh winhttp set proxy
-	SourceFlag        = "--proxy"          // calmkeyctl test --proxy
-	SourceLoopback    = "loopback"         // never proxied
-	SourceBypass      = "bypass list"      // Windows' bypass rules
+	SourceNone        = ""                       // nothing is configured
+	SourceEnvironment = "environment"            // HTTP_PROXY only: http:// URLs only
+	SourceNoProxy     = "NO_PROXY"               // a NO_PROXY entry matched
+	SourceHTTPSProxy  = "HTTPS_PROXY"            // or https_proxy
+	SourceWindows     = "Windows settings"       // the user's fixed proxy
+	SourceAutoDetect  = "auto-detect"            // WPAD, when it found a script
+	SourceWinHTTP     = "WinHTTP"                // netsh winhttp set proxy
+	SourceFlag        = "calmkey's proxy choice" // calmkeyctl test --proxy, or Proxy… in the window
+	SourceLoopback    = "loopback"               // never proxied
+	SourceBypass      = "bypass list"            // Windows' bypass rules
 )
 
 // Route is the way to one host: direct, or via Proxy (host:port), as
