@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -115,15 +114,7 @@ func TestHistoryWithinTimeout(t *testing.T) {
 // kept as the tenant's last test: the logon leaves part of --timeout to the
 // record.
 func TestTimedOutTestRecorded(t *testing.T) {
-	srv := fakealm.Start(t, fakealm.Options{})
-	stop := make(chan struct{})
-	t.Cleanup(func() { close(stop) })
-	srv.SetTokenHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	}))
+	srv := silentTokenServer(t)
 	e := env{backend: vaulttest.NewMemoryBackend(), rootCAs: srv.RootCAs(), historyDir: t.TempDir(), lockDir: t.TempDir()}
 	if r := runIn(t, e, string(srv.SecretKey()), "upload", "-"); r.code != exitOK {
 		t.Fatal(r)

@@ -204,15 +204,7 @@ func TestE2ELogonUntrusted(t *testing.T) {
 // A token endpoint that never answers: --timeout ends the run, and that is a
 // failed logon (1), not a keychain problem (3).
 func TestE2ELogonTimeout(t *testing.T) {
-	srv := fakealm.Start(t, fakealm.Options{})
-	stop := make(chan struct{})
-	t.Cleanup(func() { close(stop) })
-	srv.SetTokenHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		select {
-		case <-r.Context().Done():
-		case <-stop:
-		}
-	}))
+	srv := silentTokenServer(t)
 	c := logonCLI(t, srv)
 	key := srv.SecretKey()
 	c.addSecrets(key)
@@ -273,4 +265,19 @@ func keyField(t *testing.T, key []byte, field string) string {
 	}
 	s, _ := doc.UAA[field].(string)
 	return s
+}
+
+// silentTokenServer is a fakealm whose token endpoints never answer: each
+// request waits until the client gives up (or the test ends).
+func silentTokenServer(t *testing.T) *fakealm.Server {
+	srv := fakealm.Start(t, fakealm.Options{})
+	stop := make(chan struct{})
+	t.Cleanup(func() { close(stop) })
+	srv.SetTokenHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
+	}))
+	return srv
 }
