@@ -701,11 +701,13 @@ func (inv *invocation) interrupted() bool {
 
 // logon runs the logon test with key, bounded by ctx (logonContext).
 func (inv *invocation) logon(ctx context.Context, key *vault.Key) *almtest.Report {
-	left := inv.timeout
-	if d, ok := ctx.Deadline(); ok {
-		left = time.Until(d)
-	}
-	return almtest.Run(ctx, key, almtest.Options{Timeout: max(left, time.Millisecond), RootCAs: inv.env.rootCAs, Proxy: inv.proxy})
+	// ctx's deadline bounds the run (almtest.Run honours it). Timeout is the
+	// whole --timeout, later than that deadline, so that the run has no
+	// timer of its own: one computed from the time left could fall on the
+	// same instant as ctx's (Windows' clock is coarse), fire first, and end
+	// the run while ctx.Err() is still nil, which hid "did not finish
+	// within --timeout" under Wine.
+	return almtest.Run(ctx, key, almtest.Options{Timeout: max(inv.timeout, time.Millisecond), RootCAs: inv.env.rootCAs, Proxy: inv.proxy})
 }
 
 func runVersion(a *app, c *command, args []string) int {
