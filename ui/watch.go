@@ -116,7 +116,9 @@ func (w *window) stamped(s stamps, err error) {
 	switch {
 	case w.closed:
 	case err != nil:
-		// Say nothing: an action that needs the keychain will.
+		// Say nothing on screen: an action that needs the keychain will.
+		// The log says why the window stopped checking.
+		log.Printf("calmkey: checking the keychain for changes failed (%v); checking again when the window comes to the foreground", err)
 		w.watch.paused.Store(true)
 	case !w.busy.idle() || w.state == stLoading:
 		// A read or write is on its way and will show the truth.
