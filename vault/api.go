@@ -120,9 +120,12 @@ func (k *Key) CredentialTypeText() string { return CredentialTypeText(k.Credenti
 
 // Finding is one problem or warning about a field, named by its JSON path
 // ("uaa.clientsecret"). Path is empty for the document as a whole.
+// Message is the English text; the embedded Msg is the same as a code and
+// values (zero in a finding from before codes existed).
 type Finding struct {
 	Path    string `json:"path"`
 	Message string `json:"message"`
+	Msg
 }
 
 // String gives "uaa.clientsecret: missing".
@@ -141,10 +144,14 @@ type FormatError struct {
 	Warnings []Finding
 }
 
+// tooLargeText is ErrTooLarge's text, and the English of its code
+// format.tooLarge.
+const tooLargeText = "the file is larger than 64 KiB, which no service key is; choose the key file downloaded from the SAP BTP cockpit"
+
 // Typed errors. Use errors.Is: the errors Store returns wrap these and carry
 // a longer message that says what to do.
 var (
-	ErrTooLarge      = errors.New("the file is larger than 64 KiB, which no service key is; choose the key file downloaded from the SAP BTP cockpit")
+	ErrTooLarge      = errors.New(tooLargeText)
 	ErrNotFound      = errors.New("no service key is stored; upload one first")
 	ErrAlreadyStored = errors.New("the tenant already has a service key: delete it first")
 	ErrCorrupt       = errors.New("the stored service key is damaged; delete it and upload the key file again")
@@ -156,6 +163,12 @@ var (
 	// ErrChanged: DeleteIf found another key than the one it was to delete
 	// (another program replaced it). Nothing was deleted.
 	ErrChanged = errors.New("the service key was replaced meanwhile; nothing was deleted")
+	// ErrOtherTenant: a replacement key is for another tenant than the
+	// stored key (see TenantMismatchError). Nothing was changed.
+	ErrOtherTenant = errors.New("the new service key is for another tenant than the stored one")
+	// ErrIdentical: a replacement key is the stored key itself. Nothing
+	// was changed.
+	ErrIdentical = errors.New("this service key is already stored")
 )
 
 // Key is a parsed service key. Its exported fields are safe to show; the

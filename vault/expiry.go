@@ -50,6 +50,12 @@ func calendarDays(a, b time.Time) int {
 	return int(db.Sub(da).Hours() / 24)
 }
 
+// Within reports a certificate that has expired or ends within days
+// calendar days (Days <= days, the count When and Soon use): what
+// calmkeyctl list --expiring and the window's reminders ask. False for a
+// key without a certificate.
+func (e Expiry) Within(days int) bool { return !e.IsZero() && (e.Expired || e.Days <= days) }
+
 // IsZero reports a key without a certificate.
 func (e Expiry) IsZero() bool { return e.NotAfter.IsZero() }
 
@@ -59,18 +65,22 @@ func (e Expiry) Date() string { return e.NotAfter.Format("2006-01-02") }
 
 // When says how far off the end is: "expired", "today", "tomorrow" or
 // "in N days"; "" for a key without a certificate.
-func (e Expiry) When() string {
+func (e Expiry) When() string { return e.WhenMsg().English() }
+
+// WhenMsg is When as a message, for the window to word in its language;
+// the zero Msg for a key without a certificate.
+func (e Expiry) WhenMsg() Msg {
 	switch {
 	case e.IsZero():
-		return ""
+		return Msg{}
 	case e.Expired:
-		return "expired"
+		return M("expiry.expired")
 	case e.Days <= 0:
-		return "today"
+		return M("expiry.today")
 	case e.Days == 1:
-		return "tomorrow"
+		return M("expiry.tomorrow")
 	default:
-		return "in " + strconv.Itoa(e.Days) + " days"
+		return M("expiry.inDays", "Days", strconv.Itoa(e.Days))
 	}
 }
 

@@ -3,6 +3,7 @@ package vault
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 	"unicode"
 )
@@ -128,8 +129,8 @@ const subdomainRule = "a tenant is an XSUAA subdomain: 1 to 63 characters a-z, 0
 // the real tenant in every list); the window and calmkeyctl list flag keys
 // stored under such a name by an earlier calmkey.
 func TenantNameError(name string) error {
-	if why := subdomainProblem(name); why != "" {
-		return &nameError{name: name, why: why}
+	if why := subdomainProblem(name); !why.IsZero() {
+		return &nameError{name: name, why: why.English()}
 	}
 	return nil
 }
@@ -144,24 +145,24 @@ func (e *nameError) Unwrap() error { return errTenantName }
 
 // subdomainProblem says what keeps s from being an XSUAA subdomain, "" when
 // nothing does.
-func subdomainProblem(s string) string {
+func subdomainProblem(s string) Msg {
 	switch {
 	case s == "":
-		return "it is empty"
+		return M("format.tenant.empty")
 	case len(s) > 63:
-		return fmt.Sprintf("it is %d bytes long", len(s))
+		return M("format.tenant.long", "Bytes", strconv.Itoa(len(s)))
 	}
 	for _, r := range s {
 		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' {
 			continue
 		}
 		if r > ' ' && !Invisible(r) && !unicode.IsSpace(r) && !unicode.Is(unicode.Mn, r) {
-			return fmt.Sprintf("it holds U+%04X (%s)", r, string(r))
+			return M("format.tenant.char", "Char", fmt.Sprintf("U+%04X", r), "Glyph", string(r))
 		}
-		return fmt.Sprintf("it holds U+%04X", r)
+		return M("format.tenant.invisible", "Char", fmt.Sprintf("U+%04X", r))
 	}
 	if s[0] == '-' || s[len(s)-1] == '-' {
-		return "it starts or ends with '-'"
+		return M("format.tenant.dash")
 	}
-	return ""
+	return Msg{}
 }

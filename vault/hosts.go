@@ -54,7 +54,7 @@ func (p *parser) uniqueMembers(doc []byte) bool {
 				}
 				if ok && top.names[name] {
 					found = true
-					p.problem(memberPath(stack, name), "appears more than once in its object (perhaps under another spelling, such as an escape); one copy would be shown and another used, so download the key again from the SAP BTP cockpit")
+					p.problem(memberPath(stack, name), M("format.duplicate"))
 				}
 				top.names[name] = true
 				top.key, wantKey = name, false
@@ -122,15 +122,15 @@ func (p *parser) hostWarnings(path string, u *url.URL) {
 	}
 	p.hosts[path] = strings.ToLower(host)
 	if net.ParseIP(host) != nil {
-		p.warn(path, "names an IP address instead of a host name; SAP's hosts have names (expected only for a local test server)")
+		p.warn(path, M("format.host.ip"))
 	}
 	if port := u.Port(); port != "" && port != "443" {
-		p.warn(path, "names a port other than 443, the https port SAP's hosts use (expected only for a local test server)")
+		p.warn(path, M("format.host.port"))
 	}
 	if idn, mixed := internationalHost(host); mixed {
-		p.warn(path, "has a host name that mixes scripts (for example Latin and Cyrillic letters), which is how a look-alike of another host is made; SAP's hosts are plain ASCII")
+		p.warn(path, M("format.host.mixed"))
 	} else if idn {
-		p.warn(path, "has an internationalized host name (punycode xn-- or non-ASCII letters), which can imitate another host; SAP's hosts are plain ASCII")
+		p.warn(path, M("format.host.idn"))
 	}
 }
 
@@ -193,16 +193,16 @@ func (p *parser) hostsAgree(uaa fields, k *Key) {
 	urlHost := p.hosts[uaa.join("url")]
 	if urlHost != "" {
 		if domain, ok := p.str(uaa, "uaadomain"); !ok {
-			p.warn(uaa.join("uaadomain"), "missing, so uaa.url cannot be checked against it")
+			p.warn(uaa.join("uaadomain"), M("format.hosts.noUAADomain"))
 		} else if d := strings.ToLower(strings.TrimSuffix(domain, ".")); d == "" || !strings.HasSuffix(urlHost, "."+d) {
-			p.warn(uaa.join("url"), "is not a host under uaa.uaadomain; the token would be asked for somewhere else than the key's own XSUAA")
+			p.warn(uaa.join("url"), M("format.hosts.notUnderUAA"))
 		}
 	}
 	if k.CredentialType == X509 && urlHost != "" {
 		if certHost := p.hosts[uaa.join("certurl")]; certHost != "" {
 			want := strings.Replace(urlHost, "authentication.", "authentication.cert.", 1)
 			if want == urlHost || certHost != want {
-				p.warn(uaa.join("certurl"), "is not uaa.url's host with \"authentication.cert.\" in place of \"authentication.\"; the client certificate would go to another host than the key's XSUAA")
+				p.warn(uaa.join("certurl"), M("format.hosts.certURL"))
 			}
 		}
 	}
@@ -218,7 +218,7 @@ func (p *parser) hostsAgree(uaa fields, k *Key) {
 			}
 		}
 		if !inRegion {
-			p.warn("endpoints.Api", "is not in the region of the token host (uaa.url); a token from one region does not log on to another")
+			p.warn("endpoints.Api", M("format.hosts.apiOtherRegion"))
 		}
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -44,12 +45,17 @@ type parser struct {
 	hosts    map[string]string // accepted URLs' hosts in lower case, by path
 }
 
-func (p *parser) problem(path, format string, args ...any) {
-	p.problems = append(p.problems, Finding{Path: path, Message: fmt.Sprintf(format, args...)})
+func (p *parser) problem(path string, m Msg) {
+	p.problems = append(p.problems, finding(path, m))
 }
 
-func (p *parser) warn(path, format string, args ...any) {
-	p.warnings = append(p.warnings, Finding{Path: path, Message: fmt.Sprintf(format, args...)})
+func (p *parser) warn(path string, m Msg) {
+	p.warnings = append(p.warnings, finding(path, m))
+}
+
+// finding is m about path, with its English as the message.
+func finding(path string, m Msg) Finding {
+	return Finding{Path: path, Message: m.English(), Msg: m}
 }
 
 func (p *parser) fail() error {
@@ -104,12 +110,12 @@ func (p *parser) locate() (obj []byte, top map[string]json.RawMessage, plain boo
 	for i := end; i < len(p.data); i++ {
 		if !isSpace(p.data[i]) {
 			line, _ := p.position(i)
-			p.problem("", "unexpected text after the JSON object (line %d); the file must hold the service key only", line)
+			p.problem("", M("format.trailingText", "Line", strconv.Itoa(line)))
 			return nil, nil, false
 		}
 	}
 	if raw[0] != '{' {
-		p.problem("", "the file holds JSON, but not a JSON object; a service key starts with {")
+		p.problem("", M("format.notObject"))
 		return nil, nil, false
 	}
 	obj = p.data[start:end]
@@ -119,7 +125,7 @@ func (p *parser) locate() (obj []byte, top map[string]json.RawMessage, plain boo
 
 	// cf v8 wraps the key: {"credentials": {...}}.
 	if err := json.Unmarshal(obj, &top); err != nil {
-		p.problem("", "the file is not valid JSON; download the key again from the SAP BTP cockpit")
+		p.problem("", M("format.invalidJSON"))
 		return nil, nil, false
 	}
 	if c, ok := top["credentials"]; ok && len(top) == 1 && len(c) > 0 && c[0] == '{' {
@@ -139,7 +145,7 @@ func (p *parser) start() (start int, plain bool) {
 		start++
 	}
 	if start == len(p.data) {
-		p.problem("", "the file is empty; choose the service key file downloaded from the SAP BTP cockpit")
+		p.problem("", M("format.empty"))
 		return -1, false
 	}
 	if p.data[start] == '{' || !bytes.HasPrefix(p.data[start:], []byte("Getting key")) {
@@ -149,7 +155,7 @@ func (p *parser) start() (start int, plain bool) {
 	for i := start; ; {
 		nl := bytes.IndexByte(p.data[i:], '\n')
 		if nl < 0 {
-			p.problem("", "the cf service-key output holds no JSON object; copy the whole output of cf service-key")
+			p.problem("", M("format.cfNoJSON"))
 			return -1, false
 		}
 		i += nl + 1
@@ -170,11 +176,11 @@ func (p *parser) syntaxProblem(base int, err error) {
 	switch {
 	case errors.As(err, &se):
 		line, col := p.position(base + int(se.Offset) - 1)
-		p.problem("", "the file is not valid JSON (error at line %d, column %d); download the key again from the SAP BTP cockpit", line, col)
+		p.problem("", M("format.syntax", "Line", strconv.Itoa(line), "Column", strconv.Itoa(col)))
 	case errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF):
-		p.problem("", "the file ends in the middle of the JSON; it was probably cut off, so download or copy the whole key again")
+		p.problem("", M("format.truncated"))
 	default:
-		p.problem("", "the file is not valid JSON; download the key again from the SAP BTP cockpit")
+		p.problem("", M("format.invalidJSON"))
 	}
 }
 
@@ -202,15 +208,15 @@ type fields struct {
 func (p *parser) object(path string, raw json.RawMessage) (fields, bool) {
 	f := fields{path: path}
 	if raw == nil {
-		p.problem(path, "missing")
+		p.problem(path, M("format.field.missing"))
 		return f, false
 	}
 	if len(raw) == 0 || raw[0] != '{' {
-		p.problem(path, "must be a JSON object, not %s", jsonKind(raw))
+		p.problem(path, M("format.field.notObject").With("Kind", jsonKind(raw)))
 		return f, false
 	}
 	if err := json.Unmarshal(raw, &f.m); err != nil {
-		p.problem(path, "cannot be read")
+		p.problem(path, M("format.field.unreadable"))
 		return f, false
 	}
 	return f, true
@@ -231,7 +237,7 @@ func (p *parser) str(f fields, name string) (s string, present bool) {
 		return "", false
 	}
 	if len(raw) == 0 || raw[0] != '"' {
-		p.problem(f.join(name), "must be a string, not %s", jsonKind(raw))
+		p.problem(f.join(name), M("format.field.notString").With("Kind", jsonKind(raw)))
 		return "", false
 	}
 	return p.unquote(f.join(name), raw)
@@ -247,7 +253,7 @@ func (p *parser) unquote(path string, raw json.RawMessage) (string, bool) {
 	}
 	var s string
 	if err := json.Unmarshal(raw, &s); err != nil {
-		p.problem(path, "cannot be read")
+		p.problem(path, M("format.field.unreadable"))
 		return "", false
 	}
 	return s, true
@@ -258,34 +264,35 @@ func (p *parser) required(f fields, name string) string {
 	s, ok := p.str(f, name)
 	if !ok {
 		if _, there := f.m[name]; !there {
-			p.problem(f.join(name), "missing")
+			p.problem(f.join(name), M("format.field.missing"))
 		}
 		return ""
 	}
 	if strings.TrimSpace(s) == "" {
-		p.problem(f.join(name), "must not be empty")
+		p.problem(f.join(name), M("format.field.blank"))
 		return ""
 	}
 	return s
 }
 
-func jsonKind(raw json.RawMessage) string {
+// jsonKind names the kind of a JSON value: "a list".
+func jsonKind(raw json.RawMessage) Msg {
 	if len(raw) == 0 {
-		return "nothing"
+		return M("format.kind.nothing")
 	}
 	switch raw[0] {
 	case '{':
-		return "an object"
+		return M("format.kind.object")
 	case '[':
-		return "a list"
+		return M("format.kind.list")
 	case '"':
-		return "a string"
+		return M("format.kind.string")
 	case 't', 'f':
-		return "true or false"
+		return M("format.kind.bool")
 	case 'n':
-		return "null"
+		return M("format.kind.null")
 	default:
-		return "a number"
+		return M("format.kind.number")
 	}
 }
 
@@ -303,17 +310,17 @@ func (p *parser) httpsURL(f fields, name string) string {
 	u, err := url.Parse(s)
 	switch {
 	case strings.ContainsAny(s, " \\"):
-		p.problem(f.join(name), "must not contain spaces or backslashes")
+		p.problem(f.join(name), M("format.url.spaces"))
 	case err != nil:
-		p.problem(f.join(name), "is not a URL")
+		p.problem(f.join(name), M("format.url.invalid"))
 	case u.User != nil || strings.Contains(u.Host, "@"):
-		p.problem(f.join(name), "must not contain a user name or password (an @ before the host)")
+		p.problem(f.join(name), M("format.url.userInfo"))
 	case strings.ContainsAny(s, "?#"):
-		p.problem(f.join(name), "must not contain a query (?) or a fragment (#): what follows them would be shown as part of the host, but not used as one")
+		p.problem(f.join(name), M("format.url.query"))
 	case !u.IsAbs() || u.Opaque != "" || u.Hostname() == "":
-		p.problem(f.join(name), "must be an absolute URL with a host, like https://host/...")
+		p.problem(f.join(name), M("format.url.notAbsolute"))
 	case u.Scheme != "https":
-		p.problem(f.join(name), "must be an https URL, not %s", u.Scheme)
+		p.problem(f.join(name), M("format.url.notHTTPS", "Scheme", u.Scheme))
 	default:
 		p.hostWarnings(f.join(name), u)
 		return s
@@ -327,14 +334,12 @@ func (p *parser) httpsURL(f fields, name string) string {
 func (p *parser) visible(path, s string) bool {
 	for _, r := range s {
 		if Invisible(r) {
-			p.problem(path, "holds the invisible or control character U+%04X, which would make what is shown differ from what is there; download the key again from the SAP BTP cockpit", r)
+			p.problem(path, M("format.field.invisible", "Char", fmt.Sprintf("U+%04X", r)))
 			return false
 		}
 	}
 	return true
 }
-
-var allowedTypes = "binding-secret, instance-secret or x509"
 
 // check runs every rule on the key object and fills a Key.
 func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
@@ -350,7 +355,7 @@ func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
 
 	if ep, ok := p.object("endpoints", root.m["endpoints"]); ok {
 		if _, there := ep.m["Api"]; !there {
-			p.problem("endpoints.Api", "missing; without it this is a generic XSUAA key, not an SAP Cloud ALM API key")
+			p.problem("endpoints.Api", M("format.api.missing"))
 		} else {
 			k.APIEndpoint = p.httpsURL(ep, "Api")
 		}
@@ -376,7 +381,7 @@ func (p *parser) check(obj []byte, top map[string]json.RawMessage) *Key {
 	p.hostsAgree(uaa, k)
 
 	if k.ClientID != "" && !strings.Contains(k.ClientID, "sapcloudalm") {
-		p.warn(uaa.join("clientid"), "does not look like an SAP Cloud ALM API client (no \"sapcloudalm\" in it); check that the key belongs to an SAP Cloud ALM API instance")
+		p.warn(uaa.join("clientid"), M("format.clientid.notALM"))
 	}
 	p.tenant(uaa, k)
 	k.Region = region(k.APIEndpoint, k.UAAURL)
@@ -401,20 +406,21 @@ func (p *parser) tenant(uaa fields, k *Key) {
 		return // not a string: reported
 	} else if k.Tenant = strings.ToLower(subdomain(k.UAAURL)); k.Tenant == "" {
 		if k.UAAURL != "" {
-			p.problem(path, "missing, and uaa.url has no subdomain to name the tenant by; download the key again from the SAP BTP cockpit")
+			p.problem(path, M("format.tenant.noSubdomain"))
 		}
 		return
 	}
 	why := subdomainProblem(k.Tenant)
+	rule := M("format.tenant.rule")
 	switch {
-	case why == "":
+	case why.IsZero():
 	case p.stored:
-		p.warn(path, "%s is not a valid tenant (subdomain) name (%s): %s; upload a current key from the SAP BTP cockpit", quoteShort(Printable(k.Tenant)), why, subdomainRule)
+		p.warn(path, M("format.tenant.storedName", "Name", quoteShort(Printable(k.Tenant))).With("Why", why).With("Rule", rule))
 	case !ok || zone == "":
-		p.problem(path, "missing, and the subdomain of uaa.url is not a valid tenant name (%s): %s; download the key again from the SAP BTP cockpit", why, subdomainRule)
+		p.problem(path, M("format.tenant.badSubdomain").With("Why", why).With("Rule", rule))
 		k.Tenant = ""
 	default:
-		p.problem(path, "is not a valid tenant (subdomain) name: %s; %s. Download the key again from the SAP BTP cockpit", why, subdomainRule)
+		p.problem(path, M("format.tenant.badName").With("Why", why).With("Rule", rule))
 		k.Tenant = ""
 	}
 }
@@ -430,7 +436,7 @@ func (p *parser) credentialType(uaa fields, k *Key) {
 		case BindingSecret, InstanceSecret, X509:
 			k.CredentialType = t
 		default:
-			p.problem(path, "%s is not one of %s", quoteShort(ct), allowedTypes)
+			p.problem(path, M("format.credType.unknown", "Value", quoteShort(ct)))
 		}
 		return
 	} else if _, there := uaa.m["credential-type"]; there {
@@ -441,11 +447,11 @@ func (p *parser) credentialType(uaa fields, k *Key) {
 	_, hasKey := uaa.m["key"]
 	if (hasCert || hasKey) && !hasSecret {
 		k.CredentialType = X509
-		p.warn(path, "missing; treated as x509 because the key has a certificate")
+		p.warn(path, M("format.credType.x509"))
 	} else {
 		// Keys from before credential-type existed were instance secrets.
 		k.CredentialType = InstanceSecret
-		p.warn(path, "missing; treated as a client-secret key (instance-secret)")
+		p.warn(path, M("format.credType.secret"))
 	}
 }
 
@@ -468,16 +474,16 @@ func (p *parser) x509(uaa fields, k *Key) {
 	}
 	k.CertExpiry = leaf.NotAfter
 	if priv != nil && !publicKeyMatches(leaf.PublicKey, priv.Public()) {
-		p.problem(keyPath, "does not match the first certificate in uaa.certificate; the key and certificate must come from the same service key")
+		p.problem(keyPath, M("format.key.mismatch"))
 		priv = nil
 	}
 	switch e := CertExpiry(leaf.NotAfter, p.now); {
 	case e.Expired && p.stored:
-		p.warn(certPath, "the client certificate expired on %s; delete this key and upload a new one from the SAP BTP cockpit", e.Date())
+		p.warn(certPath, M("format.cert.expiredStored", "Date", e.Date()))
 	case e.Expired:
-		p.problem(certPath, "the client certificate expired on %s; create a new service key in the SAP BTP cockpit", e.Date())
+		p.problem(certPath, M("format.cert.expired", "Date", e.Date()))
 	case e.Soon:
-		p.warn(certPath, "the client certificate expires on %s (%s); plan to replace the key", e.Date(), e.When())
+		p.warn(certPath, M("format.cert.soon", "Date", e.Date()).With("When", e.WhenMsg()))
 	}
 	if priv != nil {
 		p.sec.cert = &tls.Certificate{Certificate: chain, PrivateKey: priv, Leaf: leaf}
@@ -499,12 +505,12 @@ func (p *parser) certChain(path, chainPEM string) (chain [][]byte, leaf *x509.Ce
 		}
 		n++
 		if b.Type != "CERTIFICATE" {
-			p.problem(path, "block %d is not a certificate; the field must hold the client certificate and its chain", n)
+			p.problem(path, M("format.cert.notCert", "N", strconv.Itoa(n)))
 			continue
 		}
 		c, err := x509.ParseCertificate(b.Bytes)
 		if err != nil {
-			p.problem(path, "certificate %d cannot be read", n)
+			p.problem(path, M("format.cert.unreadable", "N", strconv.Itoa(n)))
 			continue
 		}
 		if leaf == nil {
@@ -513,7 +519,7 @@ func (p *parser) certChain(path, chainPEM string) (chain [][]byte, leaf *x509.Ce
 		chain = append(chain, b.Bytes)
 	}
 	if n == 0 {
-		p.problem(path, "holds no PEM certificate")
+		p.problem(path, M("format.cert.noPEM"))
 	}
 	return chain, leaf
 }
@@ -528,7 +534,7 @@ func (p *parser) privateKey(path, keyPEM string) crypto.Signer {
 	var err error
 	switch {
 	case b == nil:
-		p.problem(path, "holds no PEM private key")
+		p.problem(path, M("format.key.noPEM"))
 	case b.Type == "RSA PRIVATE KEY":
 		priv, err = x509.ParsePKCS1PrivateKey(b.Bytes)
 	case b.Type == "EC PRIVATE KEY":
@@ -538,17 +544,17 @@ func (p *parser) privateKey(path, keyPEM string) crypto.Signer {
 		if anyKey, err = x509.ParsePKCS8PrivateKey(b.Bytes); err == nil {
 			s, ok := anyKey.(crypto.Signer)
 			if !ok {
-				p.problem(path, "holds a private key of a kind TLS cannot use")
+				p.problem(path, M("format.key.unusable"))
 			}
 			priv = s
 		}
 	default:
-		p.problem(path, "is not a PKCS#1, PKCS#8 or EC private key (found a %q block)", b.Type)
+		p.problem(path, M("format.key.wrongBlock", "Block", strconv.Quote(b.Type)))
 	}
 	if err != nil {
 		// err is not shown: it says nothing the user can act on, and
 		// parser errors are not guaranteed to be free of key material.
-		p.problem(path, "the %s cannot be read", strings.ToLower(b.Type))
+		p.problem(path, M("format.key.unreadable", "Kind", strings.ToLower(b.Type)))
 		return nil
 	}
 	return priv
