@@ -39,6 +39,14 @@
 // short by a crash, which could not undo them) are removed by the next Save
 // or Delete of their tenant: a Save sweeps the parts beyond its own.
 //
+// A Replace (rotation) swaps a tenant's key without a moment of no key or
+// of a mix: it puts the tenant on the index's tidy list, writes the new
+// key's parts in the other part set ("key-…-b-part-N", or back), rewrites
+// the manifest to name them (one item: the switch), deletes the old parts
+// and takes the tenant off the list. Whatever a crash leaves, the manifest
+// names one whole key; the next command that sees the list deletes the
+// other set's parts.
+//
 // Version 1, written by calmkey releases before several tenants, kept one
 // key as LegacyKeyItem ("service-key") and LegacyPartItem(i)
 // ("service-key-part-N"); a Store moves such a key to version 2 on first

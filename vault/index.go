@@ -48,34 +48,54 @@ func damagedIndex(why string) error {
 }
 
 // indexEdit is one change of the index: tenant added or removed (none when
-// tenant is ""), the mark of a move from layout 1 set or cleared. Every
-// edit writes a new generation, so that Stamp changes.
+// tenant is ""), the mark of a move from layout 1 set or cleared, a tenant
+// put on or taken off the tidy list. Every edit writes a new generation,
+// so that Stamp changes.
 type indexEdit struct {
 	tenant      string
 	add         bool
-	sweep       bool // set the mark (see indexDoc.Legacy)
-	clearLegacy bool // clear it
+	sweep       bool   // set the mark (see indexDoc.Legacy)
+	clearLegacy bool   // clear it
+	tidy        string // a tenant to put on the tidy list (see indexDoc.Tidy)
+	tidied      []string
 }
 
-// apply gives the tenants and mark of d with the edit made.
-func (e indexEdit) apply(d indexDoc) (tenants []string, legacy string) {
-	tenants, legacy = d.Tenants, d.Legacy
+// apply gives d with the edit made. A tenant removed leaves the tidy list
+// too: a delete runs after the tidy (see Store.layout), and the tidy list
+// names part sets by the manifest, which is gone.
+func (e indexEdit) apply(d indexDoc) indexDoc {
 	if e.tenant != "" {
-		tenants = (&index{doc: d}).with(e.tenant, e.add)
+		d.Tenants = (&index{doc: d}).with(e.tenant, e.add)
+		if !e.add {
+			d.Tidy = without(d.Tidy, e.tenant)
+		}
 	}
 	switch {
 	case e.sweep:
-		legacy = legacySweep
+		d.Legacy = legacySweep
 	case e.clearLegacy:
-		legacy = ""
+		d.Legacy = ""
 	}
-	return tenants, legacy
+	if e.tidy != "" {
+		d.Tidy = (&index{doc: indexDoc{Tenants: d.Tidy}}).with(e.tidy, true)
+	}
+	d.Tidy = without(d.Tidy, e.tidied...)
+	return d
+}
+
+// without is list less names, nil when empty.
+func without(list []string, names ...string) []string {
+	out := slices.DeleteFunc(slices.Clone(list), func(t string) bool { return slices.Contains(names, t) })
+	if len(out) == 0 {
+		return nil
+	}
+	return out
 }
 
 // in reports whether d has the edit made already.
 func (e indexEdit) in(d indexDoc) bool {
-	tenants, legacy := e.apply(d)
-	return slices.Equal(tenants, d.Tenants) && legacy == d.Legacy
+	n := e.apply(d)
+	return slices.Equal(n.Tenants, d.Tenants) && n.Legacy == d.Legacy && slices.Equal(n.Tidy, d.Tidy)
 }
 
 // indexTries bounds how often updateIndex starts again on an index that
@@ -101,8 +121,7 @@ func (s *Store) updateIndex(b Backend, ix *index, edit indexEdit) error {
 		if err != nil {
 			return err
 		}
-		tenants, legacy := edit.apply(cur.doc)
-		next, err := s.putIndex(b, cur, tenants, legacy)
+		next, err := s.putIndex(b, cur, edit.apply(cur.doc))
 		if err != nil {
 			return err
 		}
@@ -134,13 +153,14 @@ func (s *Store) sameIndex(b Backend, ix *index) (*index, error) {
 	return s.readIndex(b)
 }
 
-// putIndex replaces the index ix with one listing tenants, one generation
-// on (a random one for a new index, so that an index deleted and made again
-// never repeats a Stamp); the parts of a long list go first, the item last,
-// and the old generation's parts after it. No tenants and no mark: the
-// index item is deleted.
-func (s *Store) putIndex(b Backend, ix *index, tenants []string, legacy string) (*index, error) {
-	if len(tenants) == 0 && legacy == "" {
+// putIndex replaces the index ix with d's tenants, mark and tidy list, one
+// generation on (a random one for a new index, so that an index deleted and
+// made again never repeats a Stamp); the parts of a long list go first, the
+// item last, and the old generation's parts after it. No tenants, no mark
+// and nothing to tidy: the index item is deleted.
+func (s *Store) putIndex(b Backend, ix *index, d indexDoc) (*index, error) {
+	tenants := d.Tenants
+	if len(tenants) == 0 && d.Legacy == "" && len(d.Tidy) == 0 {
 		if err := b.Delete(s.service, IndexItem); err != nil && !isNotFound(err) {
 			return nil, s.backendErr(err)
 		}
@@ -151,7 +171,7 @@ func (s *Store) putIndex(b Backend, ix *index, tenants []string, legacy string) 
 	if !ix.exists {
 		gen = newGen()
 	}
-	head, parts, err := encodeIndex(gen, tenants, legacy)
+	head, parts, err := encodeIndexDoc(indexDoc{Gen: gen, Tenants: tenants, Legacy: d.Legacy, Tidy: d.Tidy})
 	if err != nil {
 		return nil, err
 	}
@@ -171,12 +191,12 @@ func (s *Store) putIndex(b Backend, ix *index, tenants []string, legacy string) 
 		return nil, s.backendErr(err)
 	}
 	s.dropIndexParts(b, ix)
-	d, err := decodeIndexHead(head)
+	nd, err := decodeIndexHead(head)
 	if err != nil {
 		return nil, err // encodeIndex wrote it: cannot happen
 	}
-	d.Tenants = tenants
-	return &index{doc: d, exists: true, head: head}, nil
+	nd.Tenants = tenants
+	return &index{doc: nd, exists: true, head: head}, nil
 }
 
 // dropIndexParts deletes the parts of index ix, which was replaced; best

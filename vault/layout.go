@@ -82,6 +82,30 @@ type items struct {
 
 func (it items) part(i int) string { return it.prefix + strconv.Itoa(i) }
 
+// The part sets of a key: a Replace writes the new key's parts in the set
+// its manifest does not name, then switches the manifest to them.
+const (
+	partSetA = ""  // "key-…-part-N", the set every Save writes
+	partSetB = "b" // "key-…-b-part-N"
+)
+
+// inSet is it with its parts in set (partSetA or partSetB); layout 1 has
+// set A only.
+func (it items) inSet(set string) items {
+	if set == partSetB {
+		return items{manifest: it.manifest, prefix: it.manifest + "-b-part-"}
+	}
+	return items{manifest: it.manifest, prefix: it.manifest + "-part-"}
+}
+
+// otherSet is the part set that set is not.
+func otherSet(set string) string {
+	if set == partSetB {
+		return partSetA
+	}
+	return partSetB
+}
+
 var legacyItems = items{manifest: LegacyKeyItem, prefix: LegacyKeyItem + "-part-"}
 
 func itemsOf(tenant string) items {
@@ -133,6 +157,10 @@ type manifest struct {
 	SHA256       string    `json:"sha256"`
 	UploadedAt   time.Time `json:"uploadedAt"`
 	FileName     string    `json:"fileName,omitempty"`
+	// Parts names the part set the key is in: "" (set A) or "b" (see
+	// items.inSet). The manifest is one item, so writing it switches a
+	// tenant from one whole key to another in one keychain write.
+	Parts string `json:"parts,omitempty"`
 	// Summary is what List shows, so that listing reads no parts. It is
 	// left out when it would make the manifest too big for one item (a
 	// key with URLs of thousands of characters); List then reads the key.
@@ -252,6 +280,8 @@ func decodeManifest(text string, version int) (manifest, error) {
 		return m, fmt.Errorf("its manifest has version %d, which this calmkey does not know here", m.Version)
 	case m.Encoding != encodingPercent:
 		return m, errors.New("its manifest names an unknown encoding")
+	case m.Parts != partSetA && (m.Parts != partSetB || version < LayoutVersion):
+		return m, errors.New("its manifest names unknown parts")
 	case m.Chunks < 1 || m.Chunks > maxChunks || m.Size < 1 || m.Size > MaxFileSize:
 		return m, errors.New("its manifest has impossible sizes")
 	case version >= LayoutVersion && len(m.TenantSHA256) != 2*sha256.Size:
@@ -277,6 +307,11 @@ type indexDoc struct {
 	// Legacy is "sweep" while the items of a key moved from layout 1 may
 	// still be there (a move cut short before it deleted them).
 	Legacy string `json:"legacy,omitempty"`
+	// Tidy lists, sorted, the tenants whose part set that their manifest
+	// does not name may hold items: a Replace sets it before it writes the
+	// new parts and clears it when the old ones are gone, so whatever a
+	// crash or kill leaves is removed by the next command.
+	Tidy []string `json:"tidy,omitempty"`
 }
 
 const legacySweep = "sweep"
@@ -324,7 +359,7 @@ func decodeIndexHead(text string) (indexDoc, error) {
 		return d, fmt.Errorf("the index of stored tenants has layout version %d, which this calmkey does not know; use a newer calmkey", d.Version)
 	case d.Parts < 0 || d.Parts > maxIndexParts || (d.Parts > 0 && (len(d.Tenants) > 0 || d.Size < 1)):
 		return d, errors.New("the index of stored tenants has impossible sizes")
-	case d.Parts == 0 && !slices.IsSorted(d.Tenants):
+	case d.Parts == 0 && !slices.IsSorted(d.Tenants), !slices.IsSorted(d.Tidy):
 		return d, errors.New("the index of stored tenants is out of order")
 	}
 	return d, nil
@@ -346,7 +381,14 @@ func decodeIndexParts(d indexDoc, text string) ([]string, error) {
 // encodeIndex gives the index item for tenants at generation gen and, when
 // the list does not fit one item, the parts that hold it.
 func encodeIndex(gen int64, tenants []string, legacy string) (head string, parts []string, err error) {
-	d := indexDoc{Format: indexFormat, Version: LayoutVersion, Gen: gen, Tenants: tenants, Legacy: legacy}
+	return encodeIndexDoc(indexDoc{Gen: gen, Tenants: tenants, Legacy: legacy})
+}
+
+// encodeIndexDoc is encodeIndex of d's generation, tenants, mark and tidy
+// list.
+func encodeIndexDoc(d indexDoc) (head string, parts []string, err error) {
+	d.Format, d.Version = indexFormat, LayoutVersion
+	tenants := d.Tenants
 	head, err = asciiJSON(d)
 	if err != nil || len(head) <= ChunkSize {
 		return head, nil, err

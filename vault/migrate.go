@@ -21,6 +21,9 @@ func (s *Store) layout(ctx context.Context, b Backend, write bool) (*index, erro
 				_ = s.updateIndex(b, ix, indexEdit{clearLegacy: true})
 			}
 		}
+		if write && len(ix.doc.Tidy) > 0 {
+			s.tidy(b, ix) // best effort too: every key is whole
+		}
 		return ix, nil
 	}
 	mtext, err := b.Get(s.service, LegacyKeyItem)

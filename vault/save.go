@@ -12,7 +12,8 @@ type keyWrite struct {
 	tenant string
 	it     items
 	chunks []string
-	mtext  string // the manifest
+	man    manifest
+	mtext  string // man, encoded
 }
 
 func (s *Store) newKeyWrite(key *Key, fileName string) (*keyWrite, error) {
@@ -24,11 +25,12 @@ func (s *Store) newKeyWrite(key *Key, fileName string) (*keyWrite, error) {
 		return nil, errors.New("the service key names no tenant (uaa.identityzone); download it again from the SAP BTP cockpit")
 	}
 	chunks := split(encodePercent(sec.raw), ChunkSize)
-	mtext, err := newManifest(key, sec.raw, len(chunks), s.now().UTC().Truncate(time.Second), fileName).encode()
+	man := newManifest(key, sec.raw, len(chunks), s.now().UTC().Truncate(time.Second), fileName)
+	mtext, err := man.encode()
 	if err != nil {
 		return nil, err
 	}
-	return &keyWrite{s: s, tenant: key.Tenant, it: itemsOf(key.Tenant), chunks: chunks, mtext: mtext}, nil
+	return &keyWrite{s: s, tenant: key.Tenant, it: itemsOf(key.Tenant), chunks: chunks, man: man, mtext: mtext}, nil
 }
 
 // save is Save's work under the exclusive lock: the parts, the manifest,
@@ -71,7 +73,7 @@ func (w *keyWrite) claim(ctx context.Context, b Backend) (*index, error) {
 	if ixErr != nil {
 		return nil, ixErr
 	}
-	if !ix.exists || ix.doc.Legacy == legacySweep {
+	if !ix.exists || ix.untidy() {
 		// A key of the old layout may have to be moved first, which may
 		// write this very manifest: read it again after.
 		if ix, ixErr = s.layout(ctx, b, true); ixErr != nil {

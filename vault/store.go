@@ -197,7 +197,7 @@ func (s *Store) Load(ctx context.Context, tenant string) (*Stored, error) {
 type load struct {
 	st       *Stored
 	unlisted bool // whole, but not in the index (a save cut short)
-	moved    bool // the index says items of layout 1 may be left
+	moved    bool // the index says items of layout 1, or of a replace, may be left
 }
 
 // loadKey is Load's read under the shared lock. Every key has a part 1,
@@ -235,7 +235,7 @@ func (s *Store) loadKey(ctx context.Context, b Backend, tenant string) (load, er
 	if err != nil {
 		return load{}, err
 	}
-	return load{st: st, unlisted: ixErr == nil && !ix.has(tenant), moved: ixErr == nil && ix.doc.Legacy == legacySweep}, nil
+	return load{st: st, unlisted: ixErr == nil && !ix.has(tenant), moved: ixErr == nil && ix.untidy()}, nil
 }
 
 // fetched is an item read ahead.
@@ -256,6 +256,10 @@ func (s *Store) readKey(ctx context.Context, b Backend, tenant string, it items,
 	if version >= LayoutVersion && m.TenantSHA256 != tenantHash(tenant) {
 		return nil, notStored(tenant) // another tenant's key, whose item names meet these
 	}
+	if m.Parts != partSetA {
+		first = nil // read ahead from set A
+	}
+	it = it.inSet(m.Parts)
 	partErr := func(i int, err error) error {
 		if isNotFound(err) {
 			return bad(fmt.Sprintf("part %d of %d is missing", i, m.Chunks))
@@ -319,7 +323,7 @@ func (s *Store) List(ctx context.Context) ([]Summary, error) {
 		if err != nil {
 			return err
 		}
-		moved = ix.doc.Legacy == legacySweep
+		moved = ix.untidy()
 		list := make([]Summary, len(ix.doc.Tenants))
 		there := make([]bool, len(list))
 		if err := parallel(ctx, len(list), func(i int) error {
@@ -503,6 +507,7 @@ func (s *Store) removeFrom(b Backend, ix *index, tenant string, it items) (found
 		return false, s.backendErr(err)
 	}
 	chunks := 0
+	set := partSetA
 	if err == nil {
 		m, derr := decodeManifest(mtext, LayoutVersion)
 		if derr == nil && m.TenantSHA256 != tenantHash(tenant) {
@@ -511,7 +516,7 @@ func (s *Store) removeFrom(b Backend, ix *index, tenant string, it items) (found
 		}
 		found = true
 		if derr == nil {
-			chunks = m.Chunks
+			chunks, set = m.Chunks, m.Parts
 		}
 		if err := b.Delete(s.service, it.manifest); err != nil && !isNotFound(err) {
 			return false, s.backendErr(err)
@@ -525,12 +530,13 @@ func (s *Store) removeFrom(b Backend, ix *index, tenant string, it items) (found
 	}
 	// From the last part down, so that an interrupted delete leaves a
 	// prefix that the next sweep finds.
+	in := it.inSet(set)
 	for i := chunks; i >= 1; i-- {
-		if err := b.Delete(s.service, it.part(i)); err != nil && !isNotFound(err) {
+		if err := b.Delete(s.service, in.part(i)); err != nil && !isNotFound(err) {
 			return found, s.backendErr(err)
 		}
 	}
-	return found, s.sweepParts(b, it, chunks)
+	return found, s.sweepParts(b, in, chunks)
 }
 
 // deleteUnnamed is Delete(ctx, ""): a damaged index, or a damaged key of
