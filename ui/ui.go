@@ -44,7 +44,9 @@ type Window struct {
 // to the foreground. It does not touch the keychain, so the window can show
 // at once: call Load when it is shown.
 func New(a fyne.App, fw fyne.Window, d Deps) *Window {
-	return mount(a, fw, newWindow(a, fw, d, fyne.Do))
+	w := newWindow(a, fw, d, fyne.Do)
+	w.banner.notify = systemNotifier(a)
+	return mount(a, fw, w)
 }
 
 // mount puts w on fw and hooks it to fw's and a's events.
@@ -66,4 +68,5 @@ func mount(a fyne.App, fw fyne.Window, w *window) *Window {
 func (x *Window) Load() {
 	x.w.load()
 	x.w.watch.start()
+	x.w.banner.start(x.w.do, x.w.render)
 }

@@ -59,6 +59,7 @@ type window struct {
 	foot    *footer
 	secs    *sectionList
 	dialogs *dialogs
+	banner  *banner // the reminders above the sections (banner.go)
 }
 
 // seams are what tests replace: Fyne's file and folder dialogs, which have
@@ -102,6 +103,7 @@ func newWindow(a fyne.App, fw fyne.Window, d Deps, do func(func())) *window {
 		},
 	}
 	w.dialogs = &dialogs{parent: fw}
+	w.banner = newBanner(a.Preferences(), func() time.Time { return w.seam.now() }, w.openSection)
 	return w
 }
 
@@ -109,10 +111,11 @@ func newWindow(a fyne.App, fw fyne.Window, d Deps, do func(func())) *window {
 // sections, the footer.
 func (w *window) build() fyne.CanvasObject {
 	w.win.SetTitle(Title)
-	top := container.NewVBox(w.bar.box, w.line.box)
+	top := container.NewVBox(w.bar.box, w.line.box, w.banner.box)
 	// In a VBox the accordion is as tall as its sections: collapsed ones
 	// follow the open one, and the scroll starts only when they do not fit.
-	return container.NewBorder(top, w.foot.box, nil, nil, container.NewVScroll(container.NewVBox(w.secs.accordion)))
+	w.banner.scroll = container.NewVScroll(container.NewVBox(w.secs.accordion))
+	return container.NewBorder(top, w.foot.box, nil, nil, w.banner.scroll)
 }
 
 // canAdd reports whether the keychain's state lets a tenant's key be
@@ -128,6 +131,7 @@ func (w *window) render() {
 	loading := w.state == stLoading
 	w.foot.render(loading)
 	w.secs.render(idle)
+	w.banner.update(w.secs.all, w.state == stStored || w.state == stEmpty)
 	w.bar.render(loading, idle, w.canAdd(), w.state == stStored && !w.secs.corrupt(), w.secs.testing())
 	show(w.line.dropHint, w.state == stEmpty)
 
@@ -231,6 +235,7 @@ func (w *window) onClosed() {
 	}
 	w.closed = true
 	w.watch.close()
+	w.banner.end()
 	w.clip.close()
 	for _, sec := range w.secs.all {
 		if sec.running != nil {
