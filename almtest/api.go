@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/calmkey/calmkey/internal/netroute"
+	"github.com/calmkey/calmkey/vault"
 )
 
 // DefaultTimeout bounds a whole run.
@@ -62,6 +63,11 @@ type Step struct {
 	HTTPStatus int           `json:"http_status,omitempty"`
 	Detail     string        `json:"detail"`
 	Hint       string        `json:"hint,omitempty"`
+	// DetailMsg and HintMsg are Detail and Hint as codes with values, for
+	// the window to word in its language; zero in a step from a history
+	// written before codes existed, whose English then stands.
+	DetailMsg vault.Msg `json:"detail_msg,omitzero"`
+	HintMsg   vault.Msg `json:"hint_msg,omitzero"`
 	// Route is the way the step's connection went out: direct, or via
 	// which proxy, and why. Nil when it connected nowhere.
 	Route *netroute.Route `json:"route,omitempty"`

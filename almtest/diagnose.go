@@ -14,6 +14,7 @@ import (
 	"net/url"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/oauth2"
@@ -23,37 +24,44 @@ import (
 )
 
 // diagnosis is what went wrong with a step, in the user's terms.
+// Detail and hint are codes with values (vault.Msg, msgtext.go); the
+// step's English is made from them.
 type diagnosis struct {
 	status      Status
-	detail      string
-	hint        string
+	detail      vault.Msg
+	hint        vault.Msg
 	keyRejected bool
 }
 
-func failed(detail, hint string) diagnosis {
+func failed(detail, hint vault.Msg) diagnosis {
 	return diagnosis{status: StatusFail, detail: detail, hint: hint}
 }
 
+// m is vault.M, short for the many messages here.
+var m = vault.M
+
 // Hints that several diagnoses share.
-const (
-	hintSlow  = "The network or the server is slow, or a firewall silently drops the traffic. Try again; if it keeps happening, allow more time, or run calmkeyctl proxy to see the route each host takes and why."
-	hintTrust = "A TLS-inspecting proxy or firewall probably replaces the server's certificate: add its root certificate to the system's trust store, or set SSL_CERT_FILE to a PEM file that holds it. Certificate checks cannot be turned off."
+var (
+	hintSlow  = m("hint.slow")
+	hintTrust = m("hint.trust")
 )
 
 // proxyHint names the way the step went out and where to see and change
 // it. It holds on every OS: the route may come from HTTPS_PROXY, Windows'
 // settings, a PAC script or --proxy, and calmkeyctl proxy shows which.
-func proxyHint(rt *netroute.Route) string {
-	how := func(which string) string {
-		return "run calmkeyctl proxy to see the route each host takes and why, and set HTTPS_PROXY (and NO_PROXY for hosts reached directly) or choose " + which + " with calmkeyctl test --proxy or Proxy… in the window."
-	}
+func proxyHint(rt *netroute.Route) vault.Msg {
 	switch {
 	case rt == nil:
-		return "If your network requires a proxy, " + how("one")
+		return m("hint.route.unknown")
 	case rt.Kind == netroute.Proxy:
-		return "This step went " + rt.String() + ". If that is not the way out of your network, " + how("another")
+		return m("hint.route.proxy", "Route", rt.String())
 	}
-	return "This step went " + rt.String() + ". If your network requires a proxy, " + how("one")
+	return m("hint.route.direct", "Route", rt.String())
+}
+
+// hostMsg is code about host; the other name, value pairs follow.
+func hostMsg(code, host string, nameValues ...string) vault.Msg {
+	return m(code, append([]string{"Host", host}, nameValues...)...)
 }
 
 // ctxFailure reports a run that ran out of time or was cancelled, whatever
@@ -63,9 +71,9 @@ func (ru *runner) ctxFailure(host string) (diagnosis, bool) {
 		return diagnosis{}, false
 	}
 	if errors.Is(ru.parent.Err(), context.Canceled) {
-		return failed("cancelled while waiting for "+host, ""), true
+		return failed(hostMsg("test.cancelled", host), vault.Msg{}), true
 	}
-	return failed(fmt.Sprintf("no answer from %s before the time limit of %s ran out", host, humanDuration(ru.limit)), hintSlow), true
+	return failed(hostMsg("test.timeLimit", host, "Limit", humanDuration(ru.limit)), hintSlow), true
 }
 
 // tokenFailure explains a token request that got no token.
@@ -83,75 +91,65 @@ func (ru *runner) tokenFailure(err error, ex exchangeFacts, u *url.URL, field st
 		code, desc = re.ErrorCode, re.ErrorDescription
 	}
 	says := ru.serverSays(ex.status, code, desc)
-	x509Key := ru.key.CredentialType == vault.X509
+	fieldHint := func(code string) vault.Msg { return m(code, "Field", field) }
 	switch s := ex.status; {
 	case s >= 300 && s < 400:
-		return failed(
-			fmt.Sprintf("the token endpoint at %s redirected to %s (HTTP %d); the redirect was not followed, so the credentials went to no other host", host, ru.redirectTarget(u, ex.header), s),
-			fmt.Sprintf("SAP's token endpoints do not redirect: a proxy or captive portal may be intercepting, or %s in the key is out of date. Check both.", field))
+		return failed(hostMsg("test.token.redirect", host, "Status", strconv.Itoa(s)).With("Target", ru.redirectTarget(u, ex.header)),
+			fieldHint("hint.token.redirect"))
 	case s == http.StatusUnauthorized || code == "invalid_client" || strings.EqualFold(desc, "Bad credentials"):
-		d := failed(
-			fmt.Sprintf("the token server at %s rejected the key's credentials (%s)", host, says),
-			"The key or its service instance was probably deleted or regenerated in the SAP BTP cockpit. Delete the key here too, then upload a current key from the cockpit.")
+		d := failed(hostMsg("test.token.rejected", host, "Says", says), m("hint.token.rejected"))
 		d.keyRejected = true
 		return d
 	case s == http.StatusNotFound:
-		hint := "Check uaa.url in the key: it is the subaccount's XSUAA address, https://<subdomain>.authentication.<region>.hana.ondemand.com, with nothing after the host."
-		if x509Key {
-			hint = "x509 keys get their token from uaa.certurl, the host with .authentication.cert. in its name, not from uaa.url."
-			if cu, uu := hostOf(ru.key.CertURL), hostOf(ru.key.UAAURL); cu != "" && strings.EqualFold(cu, uu) {
-				hint += " In this key certurl names the same host as url."
-			}
-			hint += " Upload the key exactly as the SAP BTP cockpit gives it."
-		}
-		return failed(fmt.Sprintf("the token endpoint %s was not found at %s (%s)", u.Path, host, says), hint)
+		return failed(hostMsg("test.token.notFound", host, "Path", u.Path, "Says", says), ru.tokenNotFoundHint())
 	case s == http.StatusMethodNotAllowed:
-		return failed(fmt.Sprintf("the server at %s does not take token requests at %s (%s)", host, u.Path, says),
-			fmt.Sprintf("%s in the key seems to point at something other than the XSUAA token service; upload the key exactly as the SAP BTP cockpit gives it.", field))
+		return failed(hostMsg("test.token.methodNotAllowed", host, "Path", u.Path, "Says", says), fieldHint("hint.token.notXSUAA"))
 	case s == http.StatusTooManyRequests:
-		return failed(fmt.Sprintf("the token server at %s is limiting requests (%s)", host, says), "Wait a minute, then try again.")
+		return failed(hostMsg("test.token.limited", host, "Says", says), m("hint.waitMinute"))
 	case s >= 500:
-		return failed(fmt.Sprintf("the token server at %s has a problem (%s)", host, says),
-			"The trouble is on the server's side, not the key's. Try again in a few minutes; if it persists, check SAP's cloud status for the region.")
+		return failed(hostMsg("test.token.serverError", host, "Says", says), m("hint.token.serverError"))
 	case s >= 200 && s < 300:
-		return failed(fmt.Sprintf("the token endpoint at %s answered HTTP %d, but with %s, not a token", host, s, ru.replyKind(ex.header, ex.body)),
-			fmt.Sprintf("A proxy or login page may be answering in place of XSUAA, or %s points at another service. Check %s, and run calmkeyctl proxy to see the route each host takes and why.", field, field))
+		return failed(hostMsg("test.token.noToken", host, "Status", strconv.Itoa(s)).With("Reply", ru.replyKind(ex.header, ex.body)),
+			fieldHint("hint.token.noToken"))
 	default:
-		return failed(fmt.Sprintf("the token server at %s refused the request (%s)", host, says),
-			"Check that this is an SAP Cloud ALM API service key, unchanged from the SAP BTP cockpit; if it is, create a new key there and upload it.")
+		return failed(hostMsg("test.token.refused", host, "Says", says), m("hint.token.refused"))
 	}
+}
+
+// tokenNotFoundHint: where the token endpoint is, by the key's type.
+func (ru *runner) tokenNotFoundHint() vault.Msg {
+	if ru.key.CredentialType != vault.X509 {
+		return m("hint.token.notFound")
+	}
+	same := vault.Msg{}
+	if cu, uu := hostOf(ru.key.CertURL), hostOf(ru.key.UAAURL); cu != "" && strings.EqualFold(cu, uu) {
+		same = m("hint.token.sameHost")
+	}
+	return m("hint.token.x509NotFound").With("SameHost", same)
 }
 
 // apiStatus judges the API's answer to a request that got one.
 func (ru *runner) apiStatus(resp *http.Response, u *url.URL) diagnosis {
 	host := u.Host
 	s := resp.StatusCode
+	status := strconv.Itoa(s)
 	switch {
 	case s >= 200 && s < 300:
-		return diagnosis{status: StatusOK, detail: fmt.Sprintf("the API at %s accepted the token (HTTP %d)", host, s)}
+		return diagnosis{status: StatusOK, detail: hostMsg("test.api.ok", host, "Status", status)}
 	case s == http.StatusForbidden:
-		return diagnosis{
-			status: StatusWarn,
-			detail: fmt.Sprintf("the API at %s accepted the token, but the key lacks the scope %s to read projects (HTTP 403)", host, ReadScope),
-			hint:   "Logon works. Keys made for monitoring usually lack this scope; if this key must read projects, grant it in the SAP BTP cockpit.",
-		}
+		return diagnosis{status: StatusWarn, detail: hostMsg("test.api.forbidden", host, "Scope", ReadScope), hint: m("hint.api.forbidden")}
 	case s == http.StatusUnauthorized:
-		return failed(fmt.Sprintf("the API at %s rejected the token from %s (HTTP 401)", host, hostOf(ru.key.TokenURL())),
-			"The token comes from another tenant or region than the API: check that endpoints.Api and uaa.url in the key belong to the same SAP Cloud ALM tenant, and upload the key that tenant's cockpit gives.")
+		return failed(hostMsg("test.api.unauthorized", host, "TokenHost", hostOf(ru.key.TokenURL())), m("hint.api.unauthorized"))
 	case s >= 300 && s < 400:
-		return failed(fmt.Sprintf("the API at %s redirected to %s (HTTP %d); the redirect was not followed, so the token went to no other host", host, ru.redirectTarget(u, resp.Header), s),
-			"The SAP Cloud ALM API does not redirect: a proxy or login page may be intercepting, or endpoints.Api in the key is out of date.")
+		return failed(hostMsg("test.api.redirect", host, "Status", status).With("Target", ru.redirectTarget(u, resp.Header)), m("hint.api.redirect"))
 	case s == http.StatusNotFound:
-		return failed(fmt.Sprintf("the API path %s was not found at %s (HTTP 404)", u.Path+ProjectsPath, host),
-			"Check endpoints.Api in the key: it looks like https://<region>.alm.cloud.sap/api or https://<tenant>.<region>.alm.cloud.sap/api.")
+		return failed(hostMsg("test.api.notFound", host, "Path", u.Path+ProjectsPath), m("hint.api.notFound"))
 	case s == http.StatusTooManyRequests:
-		return failed(fmt.Sprintf("the API at %s is limiting requests (HTTP 429)", host), "Wait a minute, then try again.")
+		return failed(hostMsg("test.api.limited", host), m("hint.waitMinute"))
 	case s >= 500:
-		return failed(fmt.Sprintf("the API at %s has a problem (HTTP %d)", host, s),
-			"The key got a token, so its credentials are good; the trouble is on the server's side. Try again in a few minutes.")
+		return failed(hostMsg("test.api.serverError", host, "Status", status), m("hint.api.serverError"))
 	default:
-		return failed(fmt.Sprintf("the API at %s answered HTTP %d", host, s),
-			"Check endpoints.Api in the key; upload the key exactly as the SAP BTP cockpit gives it.")
+		return failed(hostMsg("test.api.other", host, "Status", status), m("hint.api.other"))
 	}
 }
 
@@ -162,7 +160,7 @@ func (ru *runner) transportFailure(err error, ex exchangeFacts, u *url.URL, fiel
 		// What went wrong on the way to the route (an unreadable
 		// HTTPS_PROXY, a PAC script that failed) may be why. The note
 		// never holds a proxy's password.
-		d.hint = sentence(rt.Note) + " " + d.hint
+		d.hint = m("hint.withNote", "Note", sentence(rt.Note)).With("Hint", d.hint)
 	}
 	return d
 }
@@ -178,23 +176,18 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	// The proxy's own failures (unreachable, 407, Negotiate, 403, closed)
 	// are worded where the proxy is handled.
 	if detail, hint, ok := netroute.Explain(err, u.Hostname()); ok {
-		return failed(detail, hint)
+		// netroute words these in English only.
+		return failed(m("test.proxy", "Detail", detail), m("hint.proxy", "Hint", hint))
 	}
-	via := ""
+	via := vault.Msg{}
 	if rt := ex.route; rt != nil && rt.Kind == netroute.Proxy {
-		via = " through the proxy " + rt.Proxy
+		via = m("phrase.via", "Proxy", rt.Proxy)
 	}
 	hint := proxyHint(ex.route)
 	if d, ok := reachFailure(err, u, via, field, hint); ok {
 		return d
 	}
-	if d, ok := ru.certificateFailure(err, host, field); ok {
-		var unknownCA x509.UnknownAuthorityError
-		if via != "" && errors.As(err, &unknownCA) {
-			// Found inside the tunnel: the proxy most likely inspects
-			// TLS with a company CA this computer does not trust.
-			d.detail += via + ", which probably inspects TLS with its own certificate authority"
-		}
+	if d, ok := ru.certificateFailure(err, host, field, via); ok {
 		return d
 	}
 	if d, ok := ru.handshakeFailure(err, ex, host, field); ok {
@@ -205,57 +198,67 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 
 // reachFailure explains a host that cannot be found or refuses to connect.
 // routeHint is proxyHint of the step's route.
-func reachFailure(err error, u *url.URL, via, field, routeHint string) (diagnosis, bool) {
+func reachFailure(err error, u *url.URL, via vault.Msg, field string, routeHint vault.Msg) (diagnosis, bool) {
 	var dnsErr *net.DNSError
 	switch {
 	case errors.As(err, &dnsErr):
-		what := "cannot be found (DNS: no such host)"
+		code := "test.dns.notFound"
 		if !dnsErr.IsNotFound {
-			what = "cannot be looked up (the DNS server did not answer)"
+			code = "test.dns.noAnswer"
 		}
-		return failed(fmt.Sprintf("the host %s %s", u.Hostname(), what),
-			fmt.Sprintf("Check %s in the key and the network connection. %s", field, routeHint)), true
+		return failed(hostMsg(code, u.Hostname()), m("hint.dns", "Field", field).With("Route", routeHint)), true
 	case isRefused(err):
-		return failed(fmt.Sprintf("%s refused the connection%s", u.Host, via),
-			fmt.Sprintf("Nothing accepts connections there: check the host and port in %s. A firewall may also block it. %s", field, routeHint)), true
+		return failed(hostMsg("test.refused", u.Host).With("Via", via),
+			m("hint.refused", "Field", field).With("Route", routeHint)), true
 	}
 	return diagnosis{}, false
 }
 
 // certificateFailure explains a server certificate that was not accepted.
-// The names in it come from the server, so they are cleaned.
-func (ru *runner) certificateFailure(err error, host, field string) (diagnosis, bool) {
+// The names in it come from the server, so they are cleaned. via is the
+// proxy the connection went through, if any.
+func (ru *runner) certificateFailure(err error, host, field string, via vault.Msg) (diagnosis, bool) {
 	var unknownCA x509.UnknownAuthorityError
 	var wrongHost x509.HostnameError
 	var invalid x509.CertificateInvalidError
 	var verify *tls.CertificateVerificationError
 	switch {
 	case errors.As(err, &unknownCA):
-		issuer := "an unknown issuer"
+		issuer := m("phrase.issuer.unknown")
 		if unknownCA.Cert != nil {
-			issuer = fmt.Sprintf("%q", ru.clean(certName(unknownCA.Cert.Issuer.CommonName, unknownCA.Cert.Issuer.Organization)))
+			issuer = m("phrase.issuer.named", "Name", strconv.Quote(ru.clean(certName(unknownCA.Cert.Issuer.CommonName, unknownCA.Cert.Issuer.Organization))))
 		}
-		return failed(fmt.Sprintf("the certificate of %s is not trusted: it was issued by %s, which is not a known certificate authority", host, issuer), hintTrust), true
+		code := "test.cert.untrusted"
+		if !via.IsZero() {
+			// Found inside the tunnel: the proxy most likely inspects
+			// TLS with a company CA this computer does not trust.
+			code = "test.cert.untrustedProxy"
+		}
+		return failed(hostMsg(code, host).With("Issuer", issuer).With("Via", via), hintTrust), true
 	case errors.As(err, &wrongHost):
-		names := "other hosts"
-		if c := wrongHost.Certificate; c != nil {
-			ns := slices.Clone(c.DNSNames)
-			for _, ip := range c.IPAddresses {
-				ns = append(ns, ip.String())
-			}
-			if len(ns) > 0 {
-				names = ru.clean(strings.Join(ns, ", "))
-			}
-		}
-		return failed(fmt.Sprintf("the certificate of %s is for %s, not for this host", host, names),
-			fmt.Sprintf("A proxy may be intercepting the connection, or %s names the wrong host. %s", field, hintTrust)), true
+		return failed(hostMsg("test.cert.wrongHost", host).With("Names", ru.certNames(wrongHost.Certificate)),
+			m("hint.cert.wrongHost", "Field", field).With("Trust", hintTrust)), true
 	case errors.As(err, &invalid) && invalid.Reason == x509.Expired:
-		return failed(fmt.Sprintf("the certificate of %s has expired or is not valid yet", host),
-			"Check the computer's date and time. If they are right, a proxy may be serving an outdated certificate: "+hintTrust), true
+		return failed(hostMsg("test.cert.expired", host), m("hint.cert.expired").With("Trust", hintTrust)), true
 	case errors.As(err, &verify):
-		return failed(fmt.Sprintf("the certificate of %s cannot be verified", host), hintTrust), true
+		return failed(hostMsg("test.cert.unverified", host), hintTrust), true
 	}
 	return diagnosis{}, false
+}
+
+// certNames are the hosts a certificate is for, cleaned: they come from
+// the server.
+func (ru *runner) certNames(c *x509.Certificate) vault.Msg {
+	if c != nil {
+		ns := slices.Clone(c.DNSNames)
+		for _, ip := range c.IPAddresses {
+			ns = append(ns, ip.String())
+		}
+		if len(ns) > 0 {
+			return m("phrase.names.list", "Names", ru.clean(strings.Join(ns, ", ")))
+		}
+	}
+	return m("phrase.names.otherHost")
 }
 
 // handshakeFailure explains a TLS handshake that the server did not take
@@ -266,11 +269,9 @@ func (ru *runner) handshakeFailure(err error, ex exchangeFacts, host, field stri
 	var notTLS tls.RecordHeaderError
 	switch {
 	case errors.As(err, &notTLS) || errors.Is(err, http.ErrSchemeMismatch):
-		return failed(fmt.Sprintf("%s does not answer in TLS on this port (it looks like plain HTTP)", host),
-			fmt.Sprintf("Check the host and port in %s; the key's URLs all use https on the standard port.", field)), true
+		return failed(hostMsg("test.tls.plainHTTP", host), m("hint.tls.plainHTTP", "Field", field)), true
 	case isOldTLS(err, ex):
-		return failed(fmt.Sprintf("%s offers only TLS versions older than 1.2, which are refused as insecure", host),
-			fmt.Sprintf("SAP's servers use TLS 1.2 or newer, so something else is answering: check %s and whether a proxy or old firewall is in the way.", field)), true
+		return failed(hostMsg("test.tls.old", host), m("hint.tls.old", "Field", field)), true
 	}
 	code, ok := remoteAlert(err)
 	if !ok {
@@ -278,35 +279,33 @@ func (ru *runner) handshakeFailure(err error, ex exchangeFacts, host, field stri
 	}
 	alert := alertName(code)
 	if ru.key.CredentialType == vault.X509 && field == tokenField(ru.key) && isCertAlert(code) {
-		return failed(fmt.Sprintf("the token server at %s refused the key's client certificate (TLS alert: %s)", host, alert),
-			"The certificate may be revoked, or belong to a key that was deleted or regenerated in the SAP BTP cockpit. Delete the key here, then create a new x509 key in the cockpit and upload it."), true
+		return failed(hostMsg("test.tls.certRefused", host, "Alert", alert), m("hint.tls.certRefused")), true
 	}
-	return failed(fmt.Sprintf("the TLS handshake with %s failed (TLS alert: %s)", host, alert),
-		fmt.Sprintf("Something other than SAP's server may be answering: check %s and the proxy settings.", field)), true
+	return failed(hostMsg("test.tls.alert", host, "Alert", alert), m("hint.tls.alert", "Field", field)), true
 }
 
 // networkFailure explains what is left: a connection that timed out, could
 // not be made or was cut, or else the innermost error's own (cleaned) text.
-func (ru *runner) networkFailure(err error, host, via, routeHint string) diagnosis {
+func (ru *runner) networkFailure(err error, host string, via, routeHint vault.Msg) diagnosis {
 	var ne net.Error
 	switch {
 	case errors.As(err, &ne) && ne.Timeout():
 		// Dialling times out as a net.OpError "dial"; net/http's handshake
 		// timeout has an unexported type, and nothing else times out here
 		// before the run's own deadline (ctxFailure).
-		what := "connecting to " + host + via + " timed out"
+		code := "test.net.connectTimeout"
 		if findOp(err, "dial") == nil {
-			what = "the TLS handshake with " + host + via + " timed out"
+			code = "test.net.tlsTimeout"
 		}
-		return failed(what, "A firewall may be dropping the traffic. "+routeHint)
+		return failed(hostMsg(code, host).With("Via", via), m("hint.net.timeout").With("Route", routeHint))
 	case isAny(err, errsUnreachable):
-		return failed(fmt.Sprintf("the network cannot reach %s", host), "Check the network connection. "+routeHint)
+		return failed(hostMsg("test.net.unreachable", host), m("hint.net.unreachable").With("Route", routeHint))
 	case isAny(err, errsReset) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
-		return failed(fmt.Sprintf("%s closed the connection before answering%s", host, via),
-			"A firewall or proxy may be cutting the connection. "+routeHint)
+		return failed(hostMsg("test.net.closed", host).With("Via", via), m("hint.net.closed").With("Route", routeHint))
 	}
-	return failed(fmt.Sprintf("the request to %s failed%s: %s", host, via, ru.clean(innermost(err).Error())),
-		"Check the network connection, then try again. "+routeHint)
+	// The error's own text is the system's, in its language.
+	return failed(hostMsg("test.net.failed", host, "Error", ru.clean(innermost(err).Error())).With("Via", via),
+		m("hint.net.failed").With("Route", routeHint))
 }
 
 // isRefused: nothing listens there (by the OS's error code, see neterr_*.go).
@@ -419,39 +418,39 @@ func hostOf(raw string) string {
 // redirectTarget names where a redirect pointed, resolved against the
 // request URL; the path is left out because it can carry anything, and the
 // host is the server's text.
-func (ru *runner) redirectTarget(from *url.URL, h http.Header) string {
+func (ru *runner) redirectTarget(from *url.URL, h http.Header) vault.Msg {
 	loc := h.Get("Location")
 	if loc == "" {
-		return "no named location"
+		return m("phrase.target.none")
 	}
 	to, err := from.Parse(loc)
 	if err != nil || to.Host == "" {
-		return "an unreadable location"
+		return m("phrase.target.bad")
 	}
 	host := ru.clean(to.Host)
 	if host == "" {
-		return "an unreadable location"
+		return m("phrase.target.bad")
 	}
-	return "host " + host
+	return m("phrase.target.host", "Host", host)
 }
 
 // replyKind says what came instead of a token, from the answer's header
 // and body (not from oauth2's error text, which has no type to tell a
 // reply without a token from one that cannot be read).
-func (ru *runner) replyKind(h http.Header, body []byte) string {
+func (ru *runner) replyKind(h http.Header, body []byte) vault.Msg {
 	mt, _, _ := mime.ParseMediaType(h.Get("Content-Type"))
 	readable, hasToken := tokenReply(mt, body)
 	switch {
 	case mt == "text/html":
-		return "an HTML page"
+		return m("phrase.reply.html")
 	case mt == "" && h.Get("Content-Type") == "":
-		return "a reply without a content type"
+		return m("phrase.reply.untyped")
 	case readable && !hasToken:
-		return "a reply that holds no access_token"
+		return m("phrase.reply.noToken")
 	case mt == "application/json":
-		return "JSON that cannot be read"
+		return m("phrase.reply.badJSON")
 	}
-	return "a " + ru.clean(mt) + " reply"
+	return m("phrase.reply.other", "Type", ru.clean(mt))
 }
 
 // tokenReply reads a token endpoint's answer as oauth2 does (form values

@@ -49,15 +49,15 @@ func TestDiagnosisByCode(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			d := ru.connectionFailure(tt.err, exchangeFacts{}, u, "uaa.url")
-			if d.status != StatusFail || !strings.Contains(d.detail, tt.want) || d.hint == "" {
-				t.Errorf("%v: got %q (hint %q), want %q", tt.err, d.detail, d.hint, tt.want)
+			if d.status != StatusFail || !strings.Contains(d.detail.English(), tt.want) || d.hint.English() == "" {
+				t.Errorf("%v: got %q (hint %q), want %q", tt.err, d.detail.English(), d.hint.English(), tt.want)
 			}
 		})
 	}
 	// A ServerHello for TLS 1.1 is enough, whatever error crypto/tls made of it.
 	d := ru.connectionFailure(errors.New("translated text"), exchangeFacts{serverVersion: tls.VersionTLS11}, u, "uaa.url")
-	if !strings.Contains(d.detail, "older than 1.2") {
-		t.Errorf("ServerHello for TLS 1.1: %q", d.detail)
+	if !strings.Contains(d.detail.English(), "older than 1.2") {
+		t.Errorf("ServerHello for TLS 1.1: %q", d.detail.English())
 	}
 }
 
@@ -100,7 +100,7 @@ func TestProxyHint(t *testing.T) {
 		{&bypassed, []string{"This step went direct (NO_PROXY).", "choose one with calmkeyctl test --proxy or Proxy… in the window."}},
 		{&via, []string{"This step went via proxy.corp:8080 (Windows settings). If that is not the way out", "choose another with calmkeyctl test --proxy or Proxy… in the window."}},
 	} {
-		h := proxyHint(c.rt)
+		h := proxyHint(c.rt).English()
 		for _, w := range append(c.want, "calmkeyctl proxy", "the route each host takes", "HTTPS_PROXY", "--proxy") {
 			if !strings.Contains(h, w) {
 				t.Errorf("hint for %v lacks %q:\n%s", c.rt, w, h)
@@ -112,7 +112,7 @@ func TestProxyHint(t *testing.T) {
 	u, _ := url.Parse("https://tenant.authentication.eu10.hana.ondemand.com/oauth/token")
 	err := &url.Error{Op: "Post", URL: u.String(), Err: &net.DNSError{Err: "translated text", Name: u.Hostname(), IsNotFound: true}}
 	d := ru.transportFailure(err, exchangeFacts{route: &via}, u, "uaa.url")
-	if !strings.Contains(d.hint, "This step went via proxy.corp:8080 (Windows settings).") {
-		t.Errorf("the hint does not name the route:\n%s", d.hint)
+	if !strings.Contains(d.hint.English(), "This step went via proxy.corp:8080 (Windows settings).") {
+		t.Errorf("the hint does not name the route:\n%s", d.hint.English())
 	}
 }

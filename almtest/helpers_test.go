@@ -43,6 +43,14 @@ func step(t testing.TB, r *Report, id string) Step {
 	if len(r.Steps) != 2 || r.Steps[0].ID != StepToken || r.Steps[1].ID != StepAPI {
 		t.Fatalf("steps are not token then api: %+v", r.Steps)
 	}
+	// Each step carries its detail and hint as codes, whose English is
+	// the step's text.
+	for _, s := range r.Steps {
+		if !s.DetailMsg.Valid(msgDepth) || s.DetailMsg.English() != s.Detail || s.HintMsg.English() != s.Hint ||
+			s.Hint != "" && !s.HintMsg.Valid(msgDepth) {
+			t.Fatalf("%s step's codes do not give its text: %+v", s.ID, s)
+		}
+	}
 	if id == StepToken {
 		return r.Steps[0]
 	}

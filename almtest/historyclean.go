@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/calmkey/calmkey/internal/netroute"
+	"github.com/calmkey/calmkey/vault"
 )
 
 // historyTextMax is the most runes a string read from the history keeps: a
@@ -69,6 +70,7 @@ func (r *Report) cleaned(c *cleaner) (*Report, bool) {
 			return nil, false
 		}
 		st.Detail, st.Hint = c.cleanTo(st.Detail, historyTextMax), c.cleanTo(st.Hint, historyTextMax)
+		st.DetailMsg, st.HintMsg = cleanMsg(c, st.DetailMsg), cleanMsg(c, st.HintMsg)
 		st.Route = cleanRoute(c, st.Route)
 		out.Steps[i] = st
 	}
@@ -79,6 +81,20 @@ func (r *Report) cleaned(c *cleaner) (*Report, bool) {
 		}
 	}
 	return &out, true
+}
+
+// msgDepth is how deeply a message's parts nest at most: Run's go two
+// deep (a hint's route hint, a detail's proxy phrase).
+const msgDepth = 3
+
+// cleanMsg is m with its values cleaned, or the zero Msg (the step's
+// stored English then stands) when m is not one Run makes: an unknown
+// code, a placeholder without a value, parts nested too deep.
+func cleanMsg(c *cleaner, m vault.Msg) vault.Msg {
+	if m.IsZero() || !m.Valid(msgDepth) {
+		return vault.Msg{}
+	}
+	return m.MapValues(func(v string) string { return c.cleanTo(v, historyTextMax) })
 }
 
 // routeSourceMax caps a route's source, which may name a PAC script's URL.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/calmkey/calmkey/internal/netroute"
+	"github.com/calmkey/calmkey/vault"
 )
 
 // Words is how a status reads in text.
@@ -67,6 +68,9 @@ type stepJSON struct {
 	HTTPStatus int    `json:"http_status,omitempty"`
 	Detail     string `json:"detail"`
 	Hint       string `json:"hint,omitempty"`
+	// Codes and values of detail and hint: {"code", "values", "parts"}.
+	DetailMsg *vault.Msg `json:"detail_msg,omitempty"`
+	HintMsg   *vault.Msg `json:"hint_msg,omitempty"`
 	// Route: {"kind": "direct"|"proxy", "proxy": "host:port", "source",
 	// "note", "text"}.
 	Route *netroute.Route `json:"route,omitempty"`
@@ -74,7 +78,7 @@ type stepJSON struct {
 
 // MarshalJSON writes the duration as whole milliseconds, "ms".
 func (s Step) MarshalJSON() ([]byte, error) {
-	return json.Marshal(stepJSON{s.ID, s.Status, s.Duration.Milliseconds(), s.HTTPStatus, s.Detail, s.Hint, s.Route})
+	return json.Marshal(stepJSON{s.ID, s.Status, s.Duration.Milliseconds(), s.HTTPStatus, s.Detail, s.Hint, msgOrNil(s.DetailMsg), msgOrNil(s.HintMsg), s.Route})
 }
 
 // UnmarshalJSON reads what MarshalJSON writes.
@@ -84,7 +88,20 @@ func (s *Step) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*s = Step{ID: j.ID, Status: j.Status, Duration: time.Duration(j.Ms) * time.Millisecond, HTTPStatus: j.HTTPStatus, Detail: j.Detail, Hint: j.Hint, Route: j.Route}
+	if j.DetailMsg != nil {
+		s.DetailMsg = *j.DetailMsg
+	}
+	if j.HintMsg != nil {
+		s.HintMsg = *j.HintMsg
+	}
 	return nil
+}
+
+func msgOrNil(m vault.Msg) *vault.Msg {
+	if m.IsZero() {
+		return nil
+	}
+	return &m
 }
 
 type reportJSON struct {

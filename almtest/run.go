@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -67,10 +68,10 @@ func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
 	if routeErr != nil {
 		// Callers check Options.Proxy with netroute.ParseOverride first;
 		// this is the net under them. The error never quotes the value.
-		r.Steps = []Step{
-			{ID: StepToken, Status: StatusFail, Detail: "the proxy setting cannot be used: " + routeErr.Error(), Hint: "Give the proxy as http://host:port, or direct, or system."},
-			{ID: StepAPI, Status: StatusSkipped, Detail: "not run: there is no token"},
-		}
+		token, api := Step{ID: StepToken}, Step{ID: StepAPI}
+		token.set(failed(m("test.proxySetting", "Error", routeErr.Error()), m("hint.proxySetting")))
+		api.set(diagnosis{status: StatusSkipped, detail: m("test.notRun")})
+		r.Steps = []Step{token, api}
 		r.Duration = opts.now().Sub(r.Started)
 		return r
 	}
@@ -243,7 +244,7 @@ func (ru *runner) tokenStep() (token string) {
 	}()
 	cred, bad := ru.credentials()
 	if bad != nil {
-		st.Status, st.Detail, st.Hint = bad.status, bad.detail, bad.hint
+		st.set(*bad)
 		return ""
 	}
 	k := ru.key
@@ -264,14 +265,15 @@ func (ru *runner) tokenStep() (token string) {
 	st.Route = facts.route
 	if err != nil {
 		d := ru.tokenFailure(err, facts, cred.parsed, tokenField(k))
-		st.Status, st.Detail, st.Hint = StatusFail, d.detail, d.hint
+		d.status = StatusFail
+		st.set(d)
 		ru.report.KeyRejected = d.keyRejected
 		return ""
 	}
 	// From here on the token is as secret as the key: the API host, or
 	// whatever answers in its place, may echo it.
 	ru.addSecret(tok.AccessToken)
-	st.Status, st.Detail = StatusOK, ru.gotToken(tok)
+	st.set(diagnosis{status: StatusOK, detail: ru.gotToken(tok)})
 	return tok.AccessToken
 }
 
@@ -288,62 +290,59 @@ type credentials struct {
 // expired (the token server would refuse it; better to say why). The
 // diagnosis says why not.
 func (ru *runner) credentials() (credentials, *diagnosis) {
-	bad := func(detail, hint string) (credentials, *diagnosis) {
+	bad := func(detail, hint vault.Msg) (credentials, *diagnosis) {
 		d := failed(detail, hint)
 		return credentials{}, &d
 	}
 	k := ru.key
 	if k == nil {
-		return bad("there is no service key to test", "Upload the service key first.")
+		return bad(m("test.noKey"), m("hint.uploadFirst"))
 	}
 	raw := k.TokenURL()
 	u, ok := checkURL(raw)
 	if !ok {
-		return bad(fmt.Sprintf("the token URL from %s is not an https URL with a host name, so the credentials were not sent", tokenField(k)),
-			"Upload the key exactly as the SAP BTP cockpit gives it; its URLs start with https://.")
+		return bad(m("test.token.badURL", "Field", tokenField(k)), m("hint.token.badURL"))
 	}
 	switch {
 	case k.CredentialType.IsSecret():
 		secret := k.ClientSecret()
 		if secret == "" {
-			return bad("the key has no client secret (uaa.clientsecret)", "Upload the key again as the SAP BTP cockpit gives it.")
+			return bad(m("test.noSecret"), m("hint.noSecret"))
 		}
 		return credentials{tokenURL: raw, parsed: u, secret: secret}, nil
 	case k.CredentialType == vault.X509:
 		c, err := k.TLSCertificate()
 		if err != nil {
-			return bad("the key's certificate and private key cannot be used for mutual TLS", "Upload the x509 key again as the SAP BTP cockpit gives it.")
+			return bad(m("test.x509.unusable"), m("hint.x509.unusable"))
 		}
 		if exp := vault.CertExpiry(k.CertExpiry, ru.now()); exp.Expired {
-			return bad(fmt.Sprintf("the key's client certificate expired on %s, so the token server would refuse it", exp.Date()),
-				"Create a new service key in the SAP BTP cockpit, delete this one here and upload the new one.")
+			return bad(m("test.x509.expired", "Date", exp.Date()), m("hint.x509.expired"))
 		}
 		return credentials{tokenURL: raw, parsed: u, cert: &c}, nil
 	}
-	return bad(fmt.Sprintf("the key's credential type %q is not one this test knows", string(k.CredentialType)),
-		"Upload a key of type binding-secret, instance-secret or x509 from the SAP BTP cockpit.")
+	return bad(m("test.credType.unknown", "Type", strconv.Quote(string(k.CredentialType))), m("hint.credType"))
 }
 
 // gotToken is the token step's detail when a token came: how long it is
 // valid and how many scopes it has, and records both in the report.
-func (ru *runner) gotToken(tok *oauth2.Token) string {
+func (ru *runner) gotToken(tok *oauth2.Token) vault.Msg {
 	life := lifetime(tok)
 	ru.report.TokenLifetime = life
 	hidden := 0
 	if s, ok := tok.Extra("scope").(string); ok {
 		ru.report.Scopes, hidden = ru.scopes(s)
 	}
-	detail := "got an access token"
+	var lifeMsg, scopes, hiddenMsg vault.Msg
 	if life > 0 {
-		detail += ", valid for " + humanDuration(life)
+		lifeMsg = m("test.token.lifetime", "Duration", humanDuration(life))
 	}
 	if n := len(ru.report.Scopes) + hidden; n > 0 {
-		detail += fmt.Sprintf(", with %d scope%s", n, plural(n))
+		scopes = m("test.token.scopes", "N", strconv.Itoa(n))
 	}
 	if hidden > 0 {
-		detail += fmt.Sprintf(" (%d not shown: too many, too long, or not plain scope names)", hidden)
+		hiddenMsg = m("test.token.hidden", "N", strconv.Itoa(hidden))
 	}
-	return detail
+	return m("test.token.ok").With("Lifetime", lifeMsg).With("Scopes", scopes).With("Hidden", hiddenMsg)
 }
 
 // maxLifetime is the longest token lifetime a report believes; a server's
@@ -382,14 +381,12 @@ func (ru *runner) apiStep(token string) {
 		ru.report.Steps = append(ru.report.Steps, st)
 	}()
 	if token == "" {
-		st.Status, st.Detail = StatusSkipped, "not run: there is no token"
+		st.set(diagnosis{status: StatusSkipped, detail: m("test.notRun")})
 		return
 	}
 	u, ok := checkURL(ru.key.APIEndpoint)
 	if !ok {
-		st.Status = StatusFail
-		st.Detail = "endpoints.Api is not an https URL with a host name, so the token was not sent"
-		st.Hint = "Upload the key exactly as the SAP BTP cockpit gives it; endpoints.Api looks like https://eu10.alm.cloud.sap/api."
+		st.set(failed(m("test.api.badURL"), m("hint.api.badURL")))
 		return
 	}
 	apiURL := strings.TrimRight(ru.key.APIEndpoint, "/") + ProjectsPath
@@ -399,8 +396,7 @@ func (ru *runner) apiStep(token string) {
 	defer tr.CloseIdleConnections()
 	req, err := http.NewRequestWithContext(ru.ctx, http.MethodGet, apiURL, nil)
 	if err != nil {
-		st.Status, st.Detail = StatusFail, "endpoints.Api does not make a valid request URL"
-		st.Hint = "Upload the key exactly as the SAP BTP cockpit gives it."
+		st.set(failed(m("test.api.badRequest"), m("hint.uploadAsIs")))
 		return
 	}
 	req.Header.Set("Authorization", "Bearer "+token)
@@ -409,7 +405,8 @@ func (ru *runner) apiStep(token string) {
 	st.Route = ex.seen().route
 	if err != nil {
 		d := ru.transportFailure(err, ex.seen(), u, "endpoints.Api")
-		st.Status, st.Detail, st.Hint = StatusFail, d.detail, d.hint
+		d.status = StatusFail
+		st.set(d)
 		return
 	}
 	// Drained so the numbers include the whole answer; capped because only
@@ -420,19 +417,20 @@ func (ru *runner) apiStep(token string) {
 		// The answer came as the time limit ran out: net/http may still
 		// hand over a response that arrived beside the cancellation (a
 		// server that answers the client's giving up). Too late to count.
-		st.Status, st.Detail, st.Hint = StatusFail, d.detail, d.hint
+		d.status = StatusFail
+		st.set(d)
 		return
 	}
 	st.HTTPStatus = resp.StatusCode
-	d := ru.apiStatus(resp, u)
-	st.Status, st.Detail, st.Hint = d.status, d.detail, d.hint
+	st.set(ru.apiStatus(resp, u))
 }
 
-func plural(n int) string {
-	if n == 1 {
-		return ""
-	}
-	return "s"
+// set gives the step d's status, and its detail and hint as codes and in
+// English.
+func (st *Step) set(d diagnosis) {
+	st.Status = d.status
+	st.Detail, st.DetailMsg = d.detail.English(), d.detail
+	st.Hint, st.HintMsg = d.hint.English(), d.hint
 }
 
 // humanDuration gives "12h", "11h59m", "45s": expires_in is usually a second

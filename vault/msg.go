@@ -163,3 +163,45 @@ func Placeholders(text string) []string {
 	slices.Sort(names)
 	return names
 }
+
+// Valid reports whether m can be worded: a known code whose text's every
+// placeholder has a value or a valid part, and parts nested at most depth
+// deep. A message read from a file (the test history) is shown from its
+// code only when it is valid; else its stored English stands.
+func (m Msg) Valid(depth int) bool {
+	t, ok := texts[m.Code]
+	if !ok || depth < 0 {
+		return false
+	}
+	for _, p := range m.Parts {
+		if !p.IsZero() && !p.Valid(depth-1) {
+			return false
+		}
+	}
+	for _, name := range Placeholders(t.Other + t.One) {
+		_, isValue := m.Values[name]
+		_, isPart := m.Parts[name]
+		if !isValue && !isPart {
+			return false
+		}
+	}
+	return true
+}
+
+// MapValues is a copy of m with f applied to every value, parts included.
+func (m Msg) MapValues(f func(string) string) Msg {
+	out := Msg{Code: m.Code}
+	if m.Values != nil {
+		out.Values = make(map[string]string, len(m.Values))
+		for k, v := range m.Values {
+			out.Values[k] = f(v)
+		}
+	}
+	if m.Parts != nil {
+		out.Parts = make(map[string]Msg, len(m.Parts))
+		for k, p := range m.Parts {
+			out.Parts[k] = p.MapValues(f)
+		}
+	}
+	return out
+}
