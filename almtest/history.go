@@ -112,6 +112,9 @@ type historyFile struct {
 	Version int       `json:"version"`
 	Gen     uint64    `json:"gen,omitempty"`
 	Tests   LastTests `json:"tests"`
+	// Replacements are the keys replaced (see Replacement); a calmkey
+	// before them leaves them out, and drops them when it writes.
+	Replacements Replacements `json:"replacements,omitempty"`
 }
 
 // OpenHistory returns the history of keychain service (vault.DefaultService
@@ -144,10 +147,10 @@ func (h *History) Read(ctx context.Context) (LastTests, error) {
 
 // Record keeps each test as its tenant's last, replacing the one before.
 func (h *History) Record(ctx context.Context, tests ...LastTest) error {
-	return h.update(ctx, func(all LastTests) {
+	return h.update(ctx, func(hf *historyFile) {
 		for _, lt := range tests {
 			if lt.Report != nil {
-				all[lt.Tenant] = lt
+				hf.Tests[lt.Tenant] = lt
 			}
 		}
 	})
@@ -155,14 +158,14 @@ func (h *History) Record(ctx context.Context, tests ...LastTest) error {
 
 // Forget removes the tenants' last tests (for keys that were deleted).
 func (h *History) Forget(ctx context.Context, tenants ...string) error {
-	return h.update(ctx, func(all LastTests) {
+	return h.update(ctx, func(hf *historyFile) {
 		for _, t := range tenants {
-			delete(all, t)
+			delete(hf.Tests, t)
 		}
 	})
 }
 
-func (h *History) update(ctx context.Context, change func(LastTests)) error {
+func (h *History) update(ctx context.Context, change func(*historyFile)) error {
 	return h.locked(ctx, true, func() error {
 		hf, err := h.read()
 		if err != nil {
@@ -170,8 +173,8 @@ func (h *History) update(ctx context.Context, change func(LastTests)) error {
 			// is replaced, so that recording works again.
 			hf = historyFile{Tests: LastTests{}}
 		}
-		change(hf.Tests)
-		b, err := json.MarshalIndent(historyFile{Format: historyFormat, Version: historyVersion, Gen: hf.Gen + 1, Tests: hf.Tests}, "", "  ")
+		change(&hf)
+		b, err := json.MarshalIndent(historyFile{Format: historyFormat, Version: historyVersion, Gen: hf.Gen + 1, Tests: hf.Tests, Replacements: hf.Replacements}, "", "  ")
 		if err != nil {
 			return err
 		}
@@ -194,6 +197,7 @@ func (h *History) read() (historyFile, error) {
 		return historyFile{}, fmt.Errorf("%s is not a history of calmkey's tests that this calmkey can read; the next test recorded replaces it", h.path)
 	}
 	hf.Tests = hf.Tests.cleaned()
+	hf.Replacements = hf.Replacements.cleaned()
 	return hf, nil
 }
 

@@ -377,6 +377,8 @@ type keyJSON struct {
 	// TenantNameError says why the tenant is not a valid tenant name (a
 	// key stored by an earlier calmkey under a look-alike name).
 	TenantNameError string `json:"tenant_name_error,omitempty"`
+	// LastReplacement is the replace that put this key in, if one did.
+	LastReplacement *replacedJSON `json:"last_replacement,omitempty"`
 }
 
 func newKeyJSON(sum vault.Summary) keyJSON {
@@ -434,12 +436,18 @@ func runStatus(a *app, c *command, args []string) int {
 		return code
 	}
 	key := st.Key
+	replaced := inv.lastReplacements().Last(st.Summary())
 	if inv.asJSON {
-		inv.writeJSON(statusJSON{Stored: true, Service: a.service(), keyJSON: newKeyJSON(st.Summary()), Warnings: key.Warnings})
+		kj := newKeyJSON(st.Summary())
+		kj.LastReplacement = newReplacedJSON(replaced)
+		inv.writeJSON(statusJSON{Stored: true, Service: a.service(), keyJSON: kj, Warnings: key.Warnings})
 		return exitOK
 	}
 	fmt.Fprintf(inv.stdout, "A service key is stored for tenant %s (keychain service %q).\n", vault.Printable(key.Tenant), a.service())
 	writeFacts(inv.stdout, st, true)
+	if replaced != nil {
+		fmt.Fprintf(inv.stdout, "%-20s %s\n", "Replaced:", replacedText(replaced))
+	}
 	badName := nameProblem(key.Tenant) != ""
 	if badName {
 		fmt.Fprintf(inv.stdout, "Warning: %s\n", nameWarning(key.Tenant))

@@ -80,7 +80,7 @@ type command struct {
 
 // commands in the order usage lists them.
 var commands = []*command{
-	checkCmd, uploadCmd, listCmd, statusCmd, showCmd, downloadCmd, deleteCmd, testCmd, proxyCmd, versionCmd,
+	checkCmd, uploadCmd, replaceCmd, listCmd, statusCmd, showCmd, downloadCmd, deleteCmd, testCmd, proxyCmd, versionCmd,
 }
 
 func lookup(name string) *command {

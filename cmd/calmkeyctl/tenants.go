@@ -19,7 +19,7 @@ import (
 
 var listCmd = &command{
 	name:    "list",
-	usage:   "list [--json]",
+	usage:   "list [--expiring DAYS] [--json]",
 	summary: "every tenant's key: region, type, expiry, last test",
 	help: `Lists every tenant that has a key, by name: region, credential type,
 certificate expiry (x509 keys) and the last logon test that 'calmkeyctl
@@ -35,15 +35,23 @@ object: "service", "tenants" (a list: "tenant", "region", "client_id",
 that is not a valid tenant name, "last_test" with "result" (works, warning,
 fails, rejected), "ok" and "at", or null when not tested; "error_code"
 corrupt and "error" for a damaged key), and "error_code" and "error" when
-the keychain cannot be read.`,
+the keychain cannot be read. A key put in by 'calmkeyctl replace' has
+"last_replacement" with "at", "old_client_id" and "new_client_id".
+
+--expiring DAYS lists only the tenants whose client certificate expires
+within DAYS days (calendar days, counted as everywhere in calmkey: 0 is
+today) or has expired, and exits 1 if there is any, 0 if there is none: the
+nightly reminder (--json adds "expiring_days").`,
 	example: `  calmkeyctl list
-  calmkeyctl list --json | jq -r '.tenants[] | select(.last_test.ok != true) | .tenant'`,
+  calmkeyctl list --json | jq -r '.tenants[] | select(.last_test.ok != true) | .tenant'
+  calmkeyctl list --expiring 30 || echo "a certificate runs out within 30 days"`,
 	run: runList,
 }
 
 // listJSON is list --json. Field names are a contract for scripts.
 type listJSON struct {
 	Service   string       `json:"service"`
+	Expiring  *int         `json:"expiring_days,omitempty"`
 	Tenants   []tenantJSON `json:"tenants"`
 	ErrorCode string       `json:"error_code,omitempty"`
 	Error     string       `json:"error,omitempty"`
@@ -63,11 +71,16 @@ type lastTestJSON struct {
 }
 
 func runList(a *app, c *command, args []string) int {
-	inv, _, code := a.begin(c, c.flags(), args, shared{json: true})
+	fl := c.flags()
+	days := fl.Int("expiring", -1, "list only the tenants whose certificate expires within DAYS days or has expired; exit 1 if any")
+	inv, _, code := a.begin(c, fl, args, shared{json: true})
 	if inv == nil {
 		return code
 	}
 	defer inv.end()
+	if expiringSet(fl) && *days < 0 {
+		return inv.usageError("--expiring takes a number of days, 0 or more (0: today or expired)")
+	}
 	inv.jsonErr = func(errCode, msg string, _ []string) any {
 		return listJSON{Service: a.service(), Tenants: []tenantJSON{}, ErrorCode: errCode, Error: msg}
 	}
@@ -75,11 +88,15 @@ func runList(a *app, c *command, args []string) int {
 	if !ok {
 		return code
 	}
+	if expiringSet(fl) {
+		return inv.listExpiring(entries, *days)
+	}
 	tests := inv.lastTests()
 	if inv.asJSON {
+		replaced := inv.lastReplacements()
 		out := listJSON{Service: a.service(), Tenants: []tenantJSON{}}
 		for _, e := range entries {
-			out.Tenants = append(out.Tenants, entryJSON(e, tests))
+			out.Tenants = append(out.Tenants, entryJSON(e, tests, replaced))
 		}
 		inv.writeJSON(out)
 		return exitOK
@@ -162,12 +179,13 @@ func lastTestCell(lt *almtest.LastTest) string {
 
 // entryJSON is a tenant's object in list --json: the key's facts and last
 // test, or error_code and error for a damaged key.
-func entryJSON(e vault.Entry, tests almtest.LastTests) tenantJSON {
+func entryJSON(e vault.Entry, tests almtest.LastTests, replaced almtest.Replacements) tenantJSON {
 	if e.Err != nil {
 		return tenantJSON{keyJSON: keyJSON{Tenant: e.Tenant, TenantNameError: nameProblem(e.Tenant)}, ErrorCode: errorCode(e.Err), Error: e.Err.Error()}
 	}
 	sum := e.Stored.Summary()
 	t := tenantJSON{keyJSON: newKeyJSON(sum)}
+	t.LastReplacement = newReplacedJSON(replaced.Last(sum))
 	if lt := tests.For(sum); lt != nil {
 		t.LastTest = &lastTestJSON{Result: lt.Report.Code(), OK: lt.Report.OK, At: lt.At().UTC()}
 	}
