@@ -804,7 +804,7 @@ func winePrefix(t testing.TB) {
 	wineUsed = true
 	t.Setenv("WINEPREFIX", dir)
 	t.Setenv("WINEDEBUG", "-all")
-	t.Setenv("WINEDLLOVERRIDES", "mscoree,mshtml=")
+	t.Setenv("WINEDLLOVERRIDES", "mscoree,mshtml=;winemenubuilder.exe=d")
 	// Registered before any launch, so it runs after their stops.
 	t.Cleanup(func() {
 		if err := waitWineserver(60 * time.Second); err != nil {

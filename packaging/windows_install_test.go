@@ -234,7 +234,7 @@ func TestWindowsMSI(t *testing.T) {
 	wt.RequireTools(t)
 	winePrefix(t)
 	// No Linux menu entries for the Start-menu shortcut.
-	t.Setenv("WINEDLLOVERRIDES", "mscoree,mshtml=,winemenubuilder.exe=d")
+	t.Setenv("WINEDLLOVERRIDES", "mscoree,mshtml=;winemenubuilder.exe=d")
 	prefix := os.Getenv("WINEPREFIX")
 	msi, err := filepath.Abs(dist(msiName()))
 	if err != nil {

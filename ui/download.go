@@ -50,7 +50,7 @@ type downloadDialog struct {
 // folder proposed is the one last saved to, else Downloads, else home; it
 // is looked up away from the UI goroutine (it may be on a network share).
 func (w *window) onDownload(sec *section) {
-	if sec.stored == nil {
+	if sec.stored == nil || w.saveNative(sec) {
 		return
 	}
 	remembered := w.app.Preferences().String(prefDownloadFolder)

@@ -30,7 +30,7 @@ func (w *window) onUpload() {
 	if !w.mayUpload() {
 		return
 	}
-	w.seam.openFile(func(r fyne.URIReadCloser, err error) {
+	w.openKeyFile(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
 			w.dialogs.warn("The file could not be opened", err.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
 			return

@@ -68,6 +68,7 @@ type seams struct {
 	openFile     func(callback func(fyne.URIReadCloser, error))
 	chooseFolder func(start fyne.ListableURI, callback func(fyne.ListableURI, error))
 	now          func() time.Time
+	native       *nativeDialogs // the desktop's own file dialogs (filepick.go); nil: Fyne's
 }
 
 func newWindow(a fyne.App, fw fyne.Window, d Deps, do func(func())) *window {
@@ -86,6 +87,7 @@ func newWindow(a fyne.App, fw fyne.Window, d Deps, do func(func())) *window {
 			}
 			fd.Show()
 		},
+		native: newNativeDialogs(fw),
 	}
 	w.busy = &busyTracker{do: do, render: w.render, slowAfter: time.Second}
 	w.watch = newWatcher(pollEvery, w.readStamps, &w.busy.inFlight, w.stamped, do)
