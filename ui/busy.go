@@ -2,11 +2,13 @@ package ui
 
 import (
 	"context"
-	"fmt"
+	"errors"
 	"log"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
+
+	"fyne.io/fyne/v2/lang"
 )
 
 // opWithin bounds one keychain operation of the window's as a whole: the
@@ -96,8 +98,28 @@ func safely(what string, f func() error) (err error) {
 		if r := recover(); r != nil {
 			// The panic value itself is not logged: it might hold key material.
 			log.Printf("calmkey: internal error while %s (%T)\n%s", what, r, debug.Stack())
-			err = fmt.Errorf("calmkey hit an internal error while %s; please report it", what)
+			err = errors.New(lang.X("window.internalError", "calmkey hit an internal error while {{.What}}; please report it", map[string]any{"What": doingText(what)}))
 		}
 	}()
 	return f()
+}
+
+// doingText is safely's what (English, for the log) in the window's
+// language; a what it does not know stays as it is.
+func doingText(what string) string {
+	switch what {
+	case "using the keychain":
+		return lang.X("window.doing.keychain", "using the keychain")
+	case "saving the key file":
+		return lang.X("window.doing.saving", "saving the key file")
+	case "testing the logon":
+		return lang.X("window.doing.testing", "testing the logon")
+	case "checking the key":
+		return lang.X("window.doing.checking", "checking the key")
+	case "opening the file dialog":
+		return lang.X("window.doing.fileDialog", "opening the file dialog")
+	case "opening the save dialog":
+		return lang.X("window.doing.saveDialog", "opening the save dialog")
+	}
+	return what
 }

@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/calmkey/calmkey/vault"
@@ -29,31 +30,32 @@ func (w *window) onDelete(sec *section) {
 	if !w.busy.idle() || sec.running != nil || w.secs.byTenant(sec.tenant) != sec {
 		return
 	}
-	w.whenFresh(sec, "Nothing was deleted from here.", func() { w.askDelete(sec) })
+	w.whenFresh(sec, lang.X("window.undone.delete", "Nothing was deleted from here."), func() { w.askDelete(sec) })
 }
 
 func (w *window) askDelete(sec *section) {
-	var what string
+	tenant := map[string]any{"Tenant": vault.Printable(sec.tenant)}
+	var question string
 	switch {
 	case sec.stored != nil:
-		what = "the service key of tenant " + vault.Printable(sec.tenant)
+		question = lang.X("window.delete.question", "Delete the service key of tenant {{.Tenant}} from this computer's keychain? The other tenants' keys stay as they are.", tenant)
 	case sec.tenant != "":
-		what = "the damaged service key of tenant " + vault.Printable(sec.tenant)
+		question = lang.X("window.delete.questionDamaged", "Delete the damaged service key of tenant {{.Tenant}} from this computer's keychain? The other tenants' keys stay as they are.", tenant)
 	default:
-		what = "the damaged service key"
+		question = lang.X("window.delete.questionDamagedEntry", "Delete the damaged service key from this computer's keychain? The other tenants' keys stay as they are.")
 	}
 	v := &deleteDialog{
 		tenant:   sec.tenant,
-		question: wrapped("Delete " + what + " from this computer's keychain? The other tenants' keys stay as they are."),
-		reminder: wrapped("The key stays valid in the SAP BTP cockpit until you delete it there too " +
-			"(" + vault.CockpitPath + "). " +
-			"Managed systems that use it keep working until then."),
+		question: wrapped(question),
+		reminder: wrapped(lang.X("window.delete.reminder", "The key stays valid in the SAP BTP cockpit until you delete it there too ({{.Cockpit}}). Managed systems that use it keep working until then.",
+			map[string]any{"Cockpit": cockpitPath()})),
 	}
-	v.dialog = dialog.NewCustomConfirm("Delete the service key?", "Delete", "Keep", container.NewVBox(v.question, v.reminder), func(ok bool) {
-		if ok {
-			w.deleteKey(sec)
-		}
-	}, w.win)
+	v.dialog = dialog.NewCustomConfirm(lang.X("window.delete.title", "Delete the service key?"), lang.X("window.button.delete", "Delete"), lang.X("window.button.keep", "Keep"),
+		container.NewVBox(v.question, v.reminder), func(ok bool) {
+			if ok {
+				w.deleteKey(sec)
+			}
+		}, w.win)
 	v.dialog.SetConfirmImportance(widget.DangerImportance)
 	tracked(v.dialog, &v.open)
 	w.dialogs.delete = v
@@ -68,7 +70,7 @@ func (w *window) askDelete(sec *section) {
 func (w *window) deleteKey(sec *section) {
 	tenant, asked := sec.tenant, sec.stored
 	history := w.history
-	w.keychain("Deleting the service key of "+vault.Printable(tenant)+"…", func(ctx context.Context) error {
+	w.keychain(lang.X("window.line.deleting", "Deleting the service key of {{.Tenant}}…", map[string]any{"Tenant": vault.Printable(tenant)}), func(ctx context.Context) error {
 		// The key asked about, checked under the keychain lock in the
 		// same hold as the delete: one that another program stored in
 		// its place after the question stays. A damaged key (nothing to
@@ -104,17 +106,18 @@ func (w *window) deleteKey(sec *section) {
 			w.shown = nil
 			w.onForeground()
 		case errors.Is(err, vault.ErrChanged):
-			w.read(readingText, nil, func(changes, error) {
-				w.dialogs.warn("The key was not deleted", byAnotherFirst+" replaced the service key of tenant "+vault.Printable(tenant)+" after you were asked, so nothing was deleted. The window now shows the key that is stored: delete it again if you mean to.")
+			w.read(readingText(), nil, func(changes, error) {
+				w.dialogs.warn(notDeletedTitle(), capitalized(lang.X("window.delete.replaced", "{{.Another}} replaced the service key of tenant {{.Tenant}} after you were asked, so nothing was deleted. The window now shows the key that is stored: delete it again if you mean to.",
+					map[string]any{"Another": byAnother(), "Tenant": vault.Printable(tenant)})))
 			})
 		case errors.Is(err, vault.ErrBusy):
-			w.dialogs.offerRetry("The key was not deleted", keychainFailureText("deleted", err), func() { w.deleteKey(sec) })
+			w.dialogs.offerRetry(notDeletedTitle(), notDeletedText(err), func() { w.deleteKey(sec) })
 		case errors.Is(err, vault.ErrTimeout):
 			// vault's text says what may be left.
-			w.dialogs.warn("The keychain did not answer", "Deleting the service key did not finish: "+err.Error()+".")
+			w.dialogs.warn(noAnswerTitle(), lang.X("window.delete.timeout", "Deleting the service key did not finish: {{.Error}}.", map[string]any{"Error": err.Error()}))
 			w.read("", nil, nil)
 		default:
-			w.dialogs.warn("The key was not deleted", keychainFailureText("deleted", err))
+			w.dialogs.warn(notDeletedTitle(), notDeletedText(err))
 		}
 	})
 }

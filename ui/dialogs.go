@@ -3,6 +3,7 @@ package ui
 import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 )
@@ -41,7 +42,7 @@ func (ds *dialogs) tell(title, text string) {
 }
 
 func (ds *dialogs) warn(title, text string) {
-	d := dialog.NewCustom(title, "OK", wrapped(text), ds.parent)
+	d := dialog.NewCustom(title, lang.X("window.button.ok", "OK"), wrapped(text), ds.parent)
 	d.SetIcon(theme.WarningIcon())
 	ds.notice = &notice{title: title, text: text, isError: true, dialog: d}
 	d.Show()
@@ -52,7 +53,7 @@ func (ds *dialogs) warn(title, text string) {
 // calmkey holds (vault.ErrBusy): nothing changed, and trying again in a
 // moment works.
 func (ds *dialogs) offerRetry(title, text string, retry func()) {
-	d := dialog.NewCustomConfirm(title, "Try again", "Cancel", wrapped(text), func(ok bool) {
+	d := dialog.NewCustomConfirm(title, lang.X("window.button.retry", "Try again"), lang.X("window.button.cancel", "Cancel"), wrapped(text), func(ok bool) {
 		if ok {
 			retry()
 		}
@@ -71,3 +72,24 @@ func tracked(d dialog.Dialog, open *bool) {
 	*open = true
 	d.SetOnClosed(func() { *open = false })
 }
+
+// pleaseWait says that an action must wait for the keychain call in flight.
+func (ds *dialogs) pleaseWait() {
+	ds.warn(lang.X("window.wait.title", "Please wait"), lang.X("window.wait", "calmkey is still talking to the keychain. Try again once it has answered."))
+}
+
+// Titles that several dialogs share.
+
+func alreadyHasKeyTitle() string {
+	return lang.X("window.title.hasKey", "The tenant already has a key")
+}
+
+func notStoredTitle() string { return lang.X("window.title.notStored", "The key was not stored") }
+
+func notDeletedTitle() string { return lang.X("window.title.notDeleted", "The key was not deleted") }
+
+func noAnswerTitle() string { return lang.X("window.title.noAnswer", "The keychain did not answer") }
+
+func keyChangedTitle() string { return lang.X("window.title.keyChanged", "The service key changed") }
+
+func notSavedTitle() string { return lang.X("window.title.notSaved", "The key was not saved") }

@@ -7,6 +7,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -35,7 +36,7 @@ func (w *window) onDisplay(sec *section) {
 	if sec.stored == nil {
 		return
 	}
-	w.whenFresh(sec, "Nothing was displayed.", func() {
+	w.whenFresh(sec, lang.X("window.undone.display", "Nothing was displayed."), func() {
 		if sec.stored == nil {
 			return
 		}
@@ -50,34 +51,29 @@ func (w *window) onDisplay(sec *section) {
 func newDisplayDialog(parent fyne.Window, key *vault.Key, clip *clipboard) *displayDialog {
 	v := &displayDialog{clip: clip, key: key}
 	v.json = &widget.Label{Text: string(key.JSON(false)), TextStyle: fyne.TextStyle{Monospace: true}}
-	v.reveal = &widget.Button{Text: "Reveal secrets", Icon: theme.VisibilityIcon(), OnTapped: v.onReveal}
-	v.copyTokenURL = &widget.Button{Text: "Token URL", Icon: theme.ContentCopyIcon(), OnTapped: func() {
-		v.onCopy("Token URL", key.TokenURL(), false)
-	}}
-	v.copyClientID = &widget.Button{Text: "Client ID", Icon: theme.ContentCopyIcon(), OnTapped: func() {
-		v.onCopy("Client ID", key.ClientID, false)
-	}}
-	v.copySecret = &widget.Button{Text: "Client secret", Icon: theme.ContentCopyIcon(), OnTapped: func() {
-		v.onCopy("Client secret", key.ClientSecret(), true)
-	}}
-	v.copyAPI = &widget.Button{Text: "API endpoint", Icon: theme.ContentCopyIcon(), OnTapped: func() {
-		v.onCopy("API endpoint", key.APIEndpoint, false)
-	}}
+	v.reveal = &widget.Button{Text: lang.X("window.display.reveal", "Reveal secrets"), Icon: theme.VisibilityIcon(), OnTapped: v.onReveal}
+	copyButton := func(what, text string, secret bool) *widget.Button {
+		return &widget.Button{Text: what, Icon: theme.ContentCopyIcon(), OnTapped: func() { v.onCopy(what, text, secret) }}
+	}
+	v.copyTokenURL = copyButton(factLabel(vault.FactTokenURL), key.TokenURL(), false)
+	v.copyClientID = copyButton(factLabel(vault.FactClientID), key.ClientID, false)
+	v.copySecret = copyButton(lang.X("window.display.clientSecret", "Client secret"), key.ClientSecret(), true)
+	v.copyAPI = copyButton(factLabel(vault.FactAPIEndpoint), key.APIEndpoint, false)
 	v.copied = &widget.Label{Wrapping: fyne.TextWrapWord}
 	v.copied.Hide()
 	note := ""
 	if !key.CredentialType.IsSecret() {
 		v.copySecret.Disable()
-		note = "This x509 key has no client secret: it logs on with its certificate and private key."
+		note = lang.X("window.display.noSecret", "This x509 key has no client secret: it logs on with its certificate and private key.")
 	}
 
-	copyRow := container.NewHBox(widget.NewLabel("Copy:"), v.copyTokenURL, v.copyClientID, v.copySecret, v.copyAPI)
+	copyRow := container.NewHBox(widget.NewLabel(lang.X("window.display.copy", "Copy:")), v.copyTokenURL, v.copyClientID, v.copySecret, v.copyAPI)
 	top := container.NewVBox(copyRow, v.copied)
 	if note != "" {
 		top.Add(wrapped(note))
 	}
 	body := container.NewBorder(top, container.NewHBox(v.reveal), nil, nil, container.NewScroll(v.json))
-	v.dialog = dialog.NewCustom("Service key of "+shortName(key.Tenant), "Close", body, parent)
+	v.dialog = dialog.NewCustom(lang.X("window.display.title", "Service key of {{.Tenant}}", map[string]any{"Tenant": shortName(key.Tenant)}), lang.X("window.button.close", "Close"), body, parent)
 	return v
 }
 
@@ -86,10 +82,10 @@ func (v *displayDialog) onReveal() {
 	v.revealed = !v.revealed
 	v.json.SetText(string(v.key.JSON(v.revealed)))
 	if v.revealed {
-		v.reveal.SetText("Hide secrets")
+		v.reveal.SetText(lang.X("window.display.hide", "Hide secrets"))
 		v.reveal.SetIcon(theme.VisibilityOffIcon())
 	} else {
-		v.reveal.SetText("Reveal secrets")
+		v.reveal.SetText(lang.X("window.display.reveal", "Reveal secrets"))
 		v.reveal.SetIcon(theme.VisibilityIcon())
 	}
 }
@@ -99,10 +95,11 @@ func (v *displayDialog) onReveal() {
 func (v *displayDialog) onCopy(what, text string, secret bool) {
 	v.clip.copy(text, secret)
 	if !secret {
-		v.setCopied(what + " copied.")
+		v.setCopied(lang.X("window.display.copied", "{{.What}} copied.", map[string]any{"What": what}))
 		return
 	}
-	v.setCopied(fmt.Sprintf("%s copied. It will be cleared from the clipboard in %s.", what, roundDuration(v.clip.clearAfter)))
+	v.setCopied(lang.X("window.display.copiedSecret", "{{.What}} copied. It will be cleared from the clipboard in {{.Duration}}.",
+		map[string]any{"What": what, "Duration": roundDuration(v.clip.clearAfter)}))
 }
 
 func (v *displayDialog) setCopied(text string) {

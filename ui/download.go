@@ -11,6 +11,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -92,20 +93,20 @@ func (w *window) showDownload(sec *section, folder string) {
 		saveTo:       func(path string) { w.placeDownload(sec, path) },
 	}
 	v.where = &widget.Label{Text: folder, Truncation: fyne.TextTruncateEllipsis}
-	v.change = &widget.Button{Text: "Choose…", Icon: theme.FolderOpenIcon(), OnTapped: v.onChooseFolder}
+	v.change = &widget.Button{Text: lang.X("window.download.choose", "Choose…"), Icon: theme.FolderOpenIcon(), OnTapped: v.onChooseFolder}
 	v.name = widget.NewEntry()
 	v.name.SetText(downloadName(sec.stored.Key))
 	v.name.OnSubmitted = func(string) { v.onSave() }
 	v.problem = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	v.problem.Hide()
-	v.save = &widget.Button{Text: "Save", Icon: theme.DocumentSaveIcon(), Importance: widget.HighImportance, OnTapped: v.onSave}
-	v.cancel = &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: func() { v.dialog.Hide() }}
+	v.save = &widget.Button{Text: lang.X("window.button.save", "Save"), Icon: theme.DocumentSaveIcon(), Importance: widget.HighImportance, OnTapped: v.onSave}
+	v.cancel = &widget.Button{Text: lang.X("window.button.cancel", "Cancel"), Icon: theme.CancelIcon(), OnTapped: func() { v.dialog.Hide() }}
 	form := widget.NewForm(
-		widget.NewFormItem("Folder", container.NewBorder(nil, nil, nil, v.change, v.where)),
-		widget.NewFormItem("File name", v.name),
+		widget.NewFormItem(lang.X("window.download.folder", "Folder"), container.NewBorder(nil, nil, nil, v.change, v.where)),
+		widget.NewFormItem(lang.X("window.download.fileName", "File name"), v.name),
 	)
-	note := wrapped("The file holds the key's client secret or private key; calmkey makes it readable by your user only. It does not replace an existing file without asking.")
-	v.dialog = dialog.NewCustomWithoutButtons("Download the service key of "+shortName(sec.tenant), container.NewVBox(form, v.problem, note), w.win)
+	note := wrapped(lang.X("window.download.note", "The file holds the key's client secret or private key; calmkey makes it readable by your user only. It does not replace an existing file without asking."))
+	v.dialog = dialog.NewCustomWithoutButtons(lang.X("window.download.title", "Download the service key of {{.Tenant}}", map[string]any{"Tenant": shortName(sec.tenant)}), container.NewVBox(form, v.problem, note), w.win)
 	v.dialog.SetButtons([]fyne.CanvasObject{v.cancel, v.save})
 	tracked(v.dialog, &v.open)
 	w.dialogs.download = v
@@ -122,10 +123,10 @@ func (v *downloadDialog) onChooseFolder() {
 	v.chooseFolder(start, func(u fyne.ListableURI, err error) {
 		switch {
 		case err != nil:
-			v.setProblem("The folder could not be opened (" + err.Error() + "). Choose another one.")
+			v.setProblem(lang.X("window.download.folderFailed", "The folder could not be opened ({{.Error}}). Choose another one.", map[string]any{"Error": err.Error()}))
 		case u == nil: // cancelled
 		case u.Scheme() != "file":
-			v.setProblem("Choose a folder on this computer.")
+			v.setProblem(lang.X("window.download.localFolder", "Choose a folder on this computer."))
 		default:
 			v.folder = filepath.FromSlash(u.Path())
 			v.where.SetText(v.folder)
@@ -162,13 +163,13 @@ func fileNameProblem(name string) string {
 	}
 	switch {
 	case name == "":
-		return "Enter a file name."
+		return lang.X("window.download.noName", "Enter a file name.")
 	case name == "." || name == "..":
-		return name + " is not a file name. Enter a file name, such as " + downloadName(&vault.Key{}) + "."
+		return lang.X("window.download.notAName", "{{.Name}} is not a file name. Enter a file name, such as {{.Example}}.", map[string]any{"Name": name, "Example": downloadName(&vault.Key{})})
 	case strings.ContainsAny(name, bad):
-		return "Enter the file name alone, without " + strings.Join(strings.Split(bad, ""), " ") + "; choose the folder above."
+		return lang.X("window.download.nameAlone", "Enter the file name alone, without {{.Characters}}; choose the folder above.", map[string]any{"Characters": strings.Join(strings.Split(bad, ""), " ")})
 	case strings.IndexFunc(name, vault.Invisible) >= 0:
-		return "The file name holds a control or invisible character. Type it again."
+		return lang.X("window.download.invisible", "The file name holds a control or invisible character. Type it again.")
 	}
 	return ""
 }
@@ -187,22 +188,25 @@ func (w *window) placeDownload(sec *section, path string) {
 			case errors.Is(err, fs.ErrNotExist):
 				w.writeDownload(sec, path, false)
 			case err != nil:
-				w.dialogs.warn("The key was not saved", "calmkey could not look at "+path+" ("+err.Error()+"). Choose another folder and download it again.")
+				w.dialogs.warn(notSavedTitle(), lang.X("window.download.lookFailed", "calmkey could not look at {{.Path}} ({{.Error}}). Choose another folder and download it again.",
+					map[string]any{"Path": path, "Error": err.Error()}))
 			case fi.IsDir():
-				w.dialogs.warn("The key was not saved", path+" is a folder. Download again and choose another file name.")
+				w.dialogs.warn(notSavedTitle(), lang.X("window.download.isFolder", "{{.Path}} is a folder. Download again and choose another file name.", map[string]any{"Path": path}))
 			case fi.Mode()&fs.ModeSymlink != 0:
-				w.askReplace(sec, path, "Replace the link?", filepath.Base(path)+" is a link to "+vault.Printable(target)+
-					". Replace the link itself with the key file? The file it points to is left as it is.")
+				w.askReplace(sec, path, lang.X("window.download.replaceLink.title", "Replace the link?"),
+					lang.X("window.download.replaceLink", "{{.Name}} is a link to {{.Target}}. Replace the link itself with the key file? The file it points to is left as it is.",
+						map[string]any{"Name": filepath.Base(path), "Target": vault.Printable(target)}))
 			default:
-				w.askReplace(sec, path, "Replace the file?", filepath.Base(path)+" already exists in "+filepath.Dir(path)+
-					". Replace it with the service key? What it holds now will be lost.")
+				w.askReplace(sec, path, lang.X("window.download.replaceFile.title", "Replace the file?"),
+					lang.X("window.download.replaceFile", "{{.Name}} already exists in {{.Folder}}. Replace it with the service key? What it holds now will be lost.",
+						map[string]any{"Name": filepath.Base(path), "Folder": filepath.Dir(path)}))
 			}
 		})
 	}()
 }
 
 func (w *window) askReplace(sec *section, path, title, question string) {
-	d := dialog.NewCustomConfirm(title, "Replace", "Keep", wrapped(question), func(ok bool) {
+	d := dialog.NewCustomConfirm(title, lang.X("window.button.replace", "Replace"), lang.X("window.button.keep", "Keep"), wrapped(question), func(ok bool) {
 		if ok {
 			w.writeDownload(sec, path, true)
 		}
@@ -220,7 +224,7 @@ func (w *window) askReplace(sec *section, path, title, question string) {
 // file, or, when the user said to replace what is there, a whole new file
 // renamed over it (a link is replaced, not followed).
 func (w *window) writeDownload(sec *section, path string, replace bool) {
-	w.whenFresh(sec, "Nothing was saved.", func() {
+	w.whenFresh(sec, lang.X("window.undone.save", "Nothing was saved."), func() {
 		if sec.stored == nil {
 			return
 		}
@@ -238,9 +242,9 @@ func (w *window) writeDownload(sec *section, path string, replace bool) {
 					// Something appeared there since the user chose it.
 					w.placeDownload(sec, path)
 				case err != nil:
-					w.dialogs.warn("The key was not saved", "Writing the key file failed ("+err.Error()+"). Choose another folder, or free some disk space, and download it again.")
+					w.dialogs.warn(notSavedTitle(), lang.X("window.download.writeFailed", "Writing the key file failed ({{.Error}}). Choose another folder, or free some disk space, and download it again.", map[string]any{"Error": err.Error()}))
 				default:
-					w.dialogs.tell("Key saved", "The service key was saved to "+path+". The file holds the client secret or private key: only your user can read it. Delete it once you no longer need it.")
+					w.dialogs.tell(lang.X("window.download.saved.title", "Key saved"), lang.X("window.download.saved", "The service key was saved to {{.Path}}. The file holds the client secret or private key: only your user can read it. Delete it once you no longer need it.", map[string]any{"Path": path}))
 				}
 			})
 		}()

@@ -1,12 +1,12 @@
 package ui
 
 import (
-	"errors"
 	"strings"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -20,11 +20,13 @@ import (
 const proxyPref = "proxy"
 
 // The dialog's choices.
-const (
-	proxySystem = "System: HTTPS_PROXY if set, else this computer's proxy settings"
-	proxyDirect = "Direct: no proxy"
-	proxyURL    = "This proxy:"
-)
+func proxySystem() string {
+	return lang.X("window.proxy.system", "System: HTTPS_PROXY if set, else this computer's proxy settings")
+}
+
+func proxyDirect() string { return lang.X("window.proxy.direct", "Direct: no proxy") }
+
+func proxyURL() string { return lang.X("window.proxy.url", "This proxy:") }
 
 // errProxyPassword refuses a proxy URL with a password. Fyne keeps its
 // preferences in a plain file, and no secret may sit in a file but the
@@ -32,7 +34,14 @@ const (
 // kind of keychain entry for one rare case, when HTTPS_PROXY and the
 // system's settings (with Negotiate, which needs no password) already
 // cover it.
-var errProxyPassword = errors.New("calmkey keeps this setting in a plain file, where a password must not be kept. Leave the password out if the proxy needs none or takes your Windows logon; otherwise set HTTPS_PROXY=http://user:password@host:port before starting calmkey, or choose System to use this computer's proxy settings")
+var errProxyPassword error = proxyPasswordError{}
+
+// proxyPasswordError words errProxyPassword in the window's language.
+type proxyPasswordError struct{}
+
+func (proxyPasswordError) Error() string {
+	return lang.X("window.proxy.password", "calmkey keeps this setting in a plain file, where a password must not be kept. Leave the password out if the proxy needs none or takes your Windows logon; otherwise set HTTPS_PROXY=http://user:password@host:port before starting calmkey, or choose System to use this computer's proxy settings")
+}
 
 // checkProxy checks a proxy setting and gives it in the form it is kept:
 // "", "direct" or the proxy's URL. Its errors never repeat the value.
@@ -82,32 +91,32 @@ func newProxyDialog(parent fyne.Window, v string, bad error, onSave func(string)
 		problem: &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance},
 		onSave:  onSave,
 	}
-	d.choice = widget.NewRadioGroup([]string{proxySystem, proxyDirect, proxyURL}, nil)
+	d.choice = widget.NewRadioGroup([]string{proxySystem(), proxyDirect(), proxyURL()}, nil)
 	d.choice.Required = true
 	switch {
 	case v == "":
-		d.choice.SetSelected(proxySystem)
+		d.choice.SetSelected(proxySystem())
 	case v == "direct":
-		d.choice.SetSelected(proxyDirect)
+		d.choice.SetSelected(proxyDirect())
 	default:
-		d.choice.SetSelected(proxyURL)
+		d.choice.SetSelected(proxyURL())
 		d.entry.SetText(masked(v))
 	}
 	d.entry.OnChanged = func(s string) {
 		if s != "" {
-			d.choice.SetSelected(proxyURL)
+			d.choice.SetSelected(proxyURL())
 		}
 	}
 	d.entry.OnSubmitted = func(string) { d.onSaveTapped() }
 	d.problem.Hide()
 	if bad != nil {
-		d.setProblem("The proxy kept in calmkey's settings is not used: " + bad.Error() + ".")
+		d.setProblem(lang.X("window.proxy.badSaved", "The proxy kept in calmkey's settings is not used: {{.Error}}.", map[string]any{"Error": bad.Error()}))
 	}
-	intro := wrapped("The route the logon test takes. Direct or a proxy given here overrides HTTPS_PROXY and the system's settings, as calmkeyctl test --proxy does. A proxy that asks for Negotiate gets your Windows logon.")
-	d.save = &widget.Button{Text: "Save", Icon: theme.ConfirmIcon(), Importance: widget.HighImportance, OnTapped: d.onSaveTapped}
+	intro := wrapped(lang.X("window.proxy.intro", "The route the logon test takes. Direct or a proxy given here overrides HTTPS_PROXY and the system's settings, as calmkeyctl test --proxy does. A proxy that asks for Negotiate gets your Windows logon."))
+	d.save = &widget.Button{Text: lang.X("window.button.save", "Save"), Icon: theme.ConfirmIcon(), Importance: widget.HighImportance, OnTapped: d.onSaveTapped}
 	content := container.NewVBox(intro, d.choice, d.entry, d.problem)
-	d.dialog = dialog.NewCustomWithoutButtons("Proxy for the logon test", content, parent)
-	cancel := &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: d.dialog.Hide}
+	d.dialog = dialog.NewCustomWithoutButtons(lang.X("window.proxy.title", "Proxy for the logon test"), content, parent)
+	cancel := &widget.Button{Text: lang.X("window.button.cancel", "Cancel"), Icon: theme.CancelIcon(), OnTapped: d.dialog.Hide}
 	d.dialog.SetButtons([]fyne.CanvasObject{cancel, d.save})
 	return d
 }
@@ -123,19 +132,19 @@ func (d *proxyDialog) setProblem(text string) {
 func (d *proxyDialog) onSaveTapped() {
 	v := ""
 	switch d.choice.Selected {
-	case proxyDirect:
+	case proxyDirect():
 		v = "direct"
-	case proxyURL:
+	case proxyURL():
 		v = strings.TrimSpace(d.entry.Text)
 		if v == "" {
-			d.setProblem("Type the proxy's address, such as http://proxy.example:8080, or choose System or Direct.")
+			d.setProblem(lang.X("window.proxy.noAddress", "Type the proxy's address, such as http://proxy.example:8080, or choose System or Direct."))
 			return
 		}
 	}
 	kept, err := checkProxy(v)
 	if err != nil {
 		d.entry.SetText(masked(v))
-		d.setProblem("The proxy was not saved: " + err.Error() + ".")
+		d.setProblem(lang.X("window.proxy.notSaved", "The proxy was not saved: {{.Error}}.", map[string]any{"Error": err.Error()}))
 		return
 	}
 	d.onSave(kept)

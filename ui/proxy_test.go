@@ -45,11 +45,11 @@ func (f *fixture) openProxy() *proxyDialog {
 }
 
 // setProxy chooses choice in the Proxy… dialog, with url typed for
-// proxyURL, and presses Save.
+// proxyURL(), and presses Save.
 func (f *fixture) setProxy(choice, url string) *proxyDialog {
 	f.t.Helper()
 	d := f.openProxy()
-	if choice == proxyURL {
+	if choice == proxyURL() {
 		d.entry.SetText("")
 		test.Type(d.entry, url)
 	}
@@ -110,7 +110,7 @@ func wantRoutes(t *testing.T, got []string, want string) {
 // route in calmkeyctl's words, and the choice is kept for the next start.
 func TestProxyPreferenceRoutesTestAndPersists(t *testing.T) {
 	f, srv, p := proxyFixture(t, fixtureOpts{})
-	f.setProxy(proxyURL, p.URL)
+	f.setProxy(proxyURL(), p.URL)
 	if f.overlayShown() {
 		t.Fatal("Save left the dialog open")
 	}
@@ -133,8 +133,8 @@ func TestProxyPreferenceRoutesTestAndPersists(t *testing.T) {
 		t.Errorf("the new window tests via %q, want %q", g.w.tests.opts.Proxy, p.URL)
 	}
 	d := g.openProxy()
-	if d.choice.Selected != proxyURL || d.entry.Text != p.URL {
-		t.Errorf("the dialog shows %q %q, want %q %q", d.choice.Selected, d.entry.Text, proxyURL, p.URL)
+	if d.choice.Selected != proxyURL() || d.entry.Text != p.URL {
+		t.Errorf("the dialog shows %q %q, want %q %q", d.choice.Selected, d.entry.Text, proxyURL(), p.URL)
 	}
 }
 
@@ -142,8 +142,8 @@ func TestProxyPreferenceRoutesTestAndPersists(t *testing.T) {
 func TestProxyDirectOverridesEnvironment(t *testing.T) {
 	f, _, p := proxyFixture(t, fixtureOpts{})
 	t.Setenv("HTTPS_PROXY", p.URL)
-	if d := f.openProxy(); d.choice.Selected != proxySystem {
-		t.Errorf("the default choice is %q, want %q", d.choice.Selected, proxySystem)
+	if d := f.openProxy(); d.choice.Selected != proxySystem() {
+		t.Errorf("the default choice is %q, want %q", d.choice.Selected, proxySystem())
 	} else {
 		d.dialog.Hide()
 	}
@@ -153,7 +153,7 @@ func TestProxyDirectOverridesEnvironment(t *testing.T) {
 		t.Errorf("%d CONNECTs through HTTPS_PROXY, want 2", before)
 	}
 
-	f.setProxy(proxyDirect, "")
+	f.setProxy(proxyDirect(), "")
 	if got := f.app.Preferences().String(proxyPref); got != "direct" {
 		t.Errorf("kept %q, want direct", got)
 	}
@@ -169,7 +169,7 @@ func TestProxyDirectOverridesEnvironment(t *testing.T) {
 	}
 
 	// Back to System: HTTPS_PROXY again, at once.
-	f.setProxy(proxySystem, "")
+	f.setProxy(proxySystem(), "")
 	wantRoutes(t, f.runTest(), "Route: via "+p.Addr+" (from HTTPS_PROXY)")
 }
 
@@ -182,7 +182,7 @@ func TestProxyBadValueRefused(t *testing.T) {
 		{"http://[::1", "not direct, system or a URL"},
 		{"", "Type the proxy's address"},
 	} {
-		d := f.setProxy(proxyURL, tc.value)
+		d := f.setProxy(proxyURL(), tc.value)
 		if !f.overlayShown() || !d.problem.Visible() {
 			t.Fatalf("%q: no message, or the dialog closed", tc.value)
 		}
@@ -205,7 +205,7 @@ func TestProxyBadValueRefused(t *testing.T) {
 // name alone is kept.
 func TestProxyPasswordRefusedAndNeverShown(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
-	d := f.setProxy(proxyURL, "http://alice:"+proxyPassword+"@proxy.example:8080")
+	d := f.setProxy(proxyURL(), "http://alice:"+proxyPassword+"@proxy.example:8080")
 	if !f.overlayShown() || !d.problem.Visible() {
 		t.Fatal("a password was not refused")
 	}
@@ -225,7 +225,7 @@ func TestProxyPasswordRefusedAndNeverShown(t *testing.T) {
 	mustNotContain(t, "window", f.allText(), proxyPassword)
 	d.dialog.Hide()
 
-	f.setProxy(proxyURL, "http://alice@proxy.example:8080")
+	f.setProxy(proxyURL(), "http://alice@proxy.example:8080")
 	if got := f.app.Preferences().String(proxyPref); got != "http://alice@proxy.example:8080" || f.overlayShown() {
 		t.Errorf("a user name without a password was not kept: %q", got)
 	}

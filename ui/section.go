@@ -6,6 +6,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -85,10 +86,10 @@ func newSectionRow(onDisplay, onDownload, onDelete, onTest func()) *sectionRow {
 	r := &sectionRow{
 		name:           &widget.Label{TextStyle: fyne.TextStyle{Bold: true}, Truncation: fyne.TextTruncateEllipsis},
 		status:         &widget.Label{Truncation: fyne.TextTruncateEllipsis},
-		displayButton:  &widget.Button{Text: "Display", Icon: theme.VisibilityIcon(), OnTapped: onDisplay},
-		downloadButton: &widget.Button{Text: "Download", Icon: theme.DownloadIcon(), OnTapped: onDownload},
-		deleteButton:   &widget.Button{Text: "Delete", Icon: theme.DeleteIcon(), OnTapped: onDelete},
-		testButton:     &widget.Button{Text: "Test", Icon: theme.LoginIcon(), OnTapped: onTest},
+		displayButton:  &widget.Button{Text: lang.X("window.button.display", "Display"), Icon: theme.VisibilityIcon(), OnTapped: onDisplay},
+		downloadButton: &widget.Button{Text: lang.X("window.button.download", "Download"), Icon: theme.DownloadIcon(), OnTapped: onDownload},
+		deleteButton:   &widget.Button{Text: lang.X("window.button.delete", "Delete"), Icon: theme.DeleteIcon(), OnTapped: onDelete},
+		testButton:     &widget.Button{Text: lang.X("window.button.test", "Test"), Icon: theme.LoginIcon(), OnTapped: onTest},
 	}
 	actions := container.NewHBox(r.displayButton, r.downloadButton, r.deleteButton, r.testButton)
 	r.box = container.NewBorder(nil, nil, nil, container.NewCenter(actions), container.NewVBox(r.name, r.status))
@@ -171,11 +172,11 @@ func (sec *section) render(idle bool) (retitled bool) {
 		sec.row.name.SetText(vault.Printable(sec.tenant))
 		sec.row.setStatus(sec.statusText())
 	case sec.tenant == "":
-		sec.row.name.SetText("Damaged service key")
-		sec.row.setStatus("Keychain problem: "+sec.damage.Error(), widget.DangerImportance)
+		sec.row.name.SetText(lang.X("window.section.damaged", "Damaged service key"))
+		sec.row.setStatus(lang.X("window.section.keychainProblem", "Keychain problem: {{.Error}}", map[string]any{"Error": sec.damage.Error()}), widget.DangerImportance)
 	default:
 		sec.row.name.SetText(vault.Printable(sec.tenant))
-		sec.row.setStatus("Damaged service key: delete it and upload the key file again", widget.DangerImportance)
+		sec.row.setStatus(lang.X("window.section.damagedStatus", "Damaged service key: delete it and upload the key file again"), widget.DangerImportance)
 	}
 	sec.row.render(stored, idle, testing)
 
@@ -216,7 +217,7 @@ func shortName(tenant string) string {
 
 // badNameTitle flags, in a section's title, a key stored under a name that
 // is not a valid tenant name.
-const badNameTitle = "not a valid tenant name"
+func badNameTitle() string { return lang.X("window.title.badName", "not a valid tenant name") }
 
 // title is what the section's header says, open or collapsed: the tenant
 // and its state at a glance (logon works or fails, not tested, testing,
@@ -226,27 +227,27 @@ func (sec *section) title() string {
 	name := shortName(sec.tenant)
 	if sec.stored == nil {
 		if sec.tenant == "" {
-			return "Damaged service key — delete it"
+			return lang.X("window.title.damaged", "Damaged service key — delete it")
 		}
-		return name + " — damaged key: delete it"
+		return lang.X("window.title.damagedTenant", "{{.Tenant}} — damaged key: delete it", map[string]any{"Tenant": name})
 	}
 	parts := []string{}
 	if sec.badName != nil {
-		parts = append(parts, badNameTitle)
+		parts = append(parts, badNameTitle())
 	}
 	switch {
 	case sec.running != nil:
-		parts = append(parts, "testing…")
+		parts = append(parts, lang.X("window.title.testing", "testing…"))
 	case sec.last == nil:
-		parts = append(parts, "not tested")
+		parts = append(parts, lang.X("window.title.notTested", "not tested"))
 	default:
-		parts = append(parts, sec.last.Report.Short()+" ("+vault.FormatTime(sec.last.At())+")")
+		parts = append(parts, sec.last.Report.Short()+" ("+formatTime(sec.last.At())+")")
 	}
 	switch e := vault.CertExpiry(sec.stored.Key.CertExpiry, sec.now()); {
 	case e.Expired:
-		parts = append(parts, "certificate expired")
+		parts = append(parts, lang.X("window.title.certExpired", "certificate expired"))
 	case e.Soon:
-		parts = append(parts, "certificate expires "+e.When())
+		parts = append(parts, lang.X("window.title.certExpires", "certificate expires {{.When}}", map[string]any{"When": expiryWhen(e)}))
 	}
 	return name + " — " + strings.Join(parts, " · ")
 }
@@ -256,14 +257,15 @@ func (sec *section) title() string {
 func (sec *section) statusText() (string, widget.Importance) {
 	switch {
 	case sec.badName != nil:
-		return "Not a valid tenant name, perhaps a look-alike of another: delete this key", widget.WarningImportance
+		return lang.X("window.status.badName", "Not a valid tenant name, perhaps a look-alike of another: delete this key"), widget.WarningImportance
 	case sec.last == nil:
-		return "Not tested yet", widget.MediumImportance
-	case sec.last.Report.OK:
-		return sec.last.Report.Outcome() + " (tested " + vault.FormatTime(sec.last.At()) + ")", widget.SuccessImportance
-	default:
-		return sec.last.Report.Outcome() + " (tested " + vault.FormatTime(sec.last.At()) + ")", widget.DangerImportance
+		return lang.X("window.status.notTested", "Not tested yet"), widget.MediumImportance
 	}
+	text := lang.X("window.status.tested", "{{.Outcome}} (tested {{.Time}})", map[string]any{"Outcome": sec.last.Report.Outcome(), "Time": formatTime(sec.last.At())})
+	if sec.last.Report.OK {
+		return text, widget.SuccessImportance
+	}
+	return text, widget.DangerImportance
 }
 
 // factsForm shows vault.Facts as they are, one row per fact asked for,
@@ -275,10 +277,6 @@ type factsForm struct {
 
 func newFactsForm(ids ...string) *factsForm {
 	f := &factsForm{form: widget.NewForm(), labels: map[string]*widget.Label{}}
-	labels := map[string]string{}
-	for _, fact := range vault.Facts(vault.Summary{}, time.Time{}) {
-		labels[fact.ID] = fact.Label
-	}
 	for _, id := range ids {
 		l := &widget.Label{}
 		switch id {
@@ -290,7 +288,7 @@ func newFactsForm(ids ...string) *factsForm {
 			l.Wrapping = fyne.TextWrapWord
 		}
 		f.labels[id] = l
-		f.form.Append(labels[id], l)
+		f.form.Append(factLabel(id), l)
 	}
 	return f
 }
@@ -304,9 +302,9 @@ func (f *factsForm) set(s vault.Summary, now time.Time) {
 		if l == nil {
 			continue
 		}
-		text, imp := fact.Value, widget.MediumImportance
+		text, imp := factValue(fact, s, now), widget.MediumImportance
 		if fact.ID == vault.FactCertExpiry {
-			text, imp = expiryAdvice(fact.Value, vault.CertExpiry(s.CertExpiry, now))
+			text, imp = expiryAdvice(text, vault.CertExpiry(s.CertExpiry, now))
 		}
 		if l.Text != text || l.Importance != imp {
 			l.Importance = imp
@@ -322,9 +320,11 @@ func expiryAdvice(words string, e vault.Expiry) (string, widget.Importance) {
 	case e.IsZero():
 		return words, widget.MediumImportance
 	case e.Expired:
-		return words + ": the key can no longer log on. Create a new key in the " + vault.CockpitPath + ", delete this one and upload the new one.", widget.DangerImportance
+		return lang.X("window.expiry.expiredAdvice", "{{.Expiry}}: the key can no longer log on. Create a new key in the {{.Cockpit}}, delete this one and upload the new one.",
+			map[string]any{"Expiry": words, "Cockpit": cockpitPath()}), widget.DangerImportance
 	case e.Soon:
-		return words + ": create a new key in the " + vault.CockpitPath + " before then.", widget.WarningImportance
+		return lang.X("window.expiry.soonAdvice", "{{.Expiry}}: create a new key in the {{.Cockpit}} before then.",
+			map[string]any{"Expiry": words, "Cockpit": cockpitPath()}), widget.WarningImportance
 	default:
 		return words, widget.MediumImportance
 	}
@@ -341,9 +341,9 @@ type testActivity struct {
 
 func newTestActivity(onCancel func()) *testActivity {
 	a := &testActivity{
-		text:     widget.NewLabel("Testing the logon…"),
+		text:     widget.NewLabel(lang.X("window.test.testing", "Testing the logon…")),
 		progress: widget.NewProgressBarInfinite(),
-		cancel:   &widget.Button{Text: "Cancel", Icon: theme.CancelIcon(), OnTapped: onCancel},
+		cancel:   &widget.Button{Text: lang.X("window.button.cancel", "Cancel"), Icon: theme.CancelIcon(), OnTapped: onCancel},
 	}
 	a.box = container.NewBorder(nil, nil, a.text, a.cancel, a.progress)
 	return a

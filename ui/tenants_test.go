@@ -268,7 +268,7 @@ func TestOddTenantNamesInEveryView(t *testing.T) {
 			if sec == nil {
 				t.Fatalf("no section; sections %q", tenantsOf(f))
 			}
-			mustContain(t, "title", sec.item.Title, badNameTitle)
+			mustContain(t, "title", sec.item.Title, badNameTitle())
 			mustContain(t, "status", sec.row.status.Text, "not a valid tenant name")
 			if sec.row.name.Text != tenant {
 				t.Errorf("row name %q", sec.row.name.Text)
@@ -373,10 +373,10 @@ func TestLookAlikeTenantFlagged(t *testing.T) {
 	if real == nil || look == nil {
 		t.Fatalf("sections %q", tenantsOf(f))
 	}
-	mustContain(t, "look-alike's title", look.item.Title, badNameTitle)
+	mustContain(t, "look-alike's title", look.item.Title, badNameTitle())
 	if look.row.status.Importance != widget.WarningImportance {
 		t.Errorf("look-alike's status %q is not a warning", look.row.status.Text)
 	}
-	mustNotContain(t, "real title", real.item.Title, badNameTitle)
+	mustNotContain(t, "real title", real.item.Title, badNameTitle())
 	mustContain(t, "real status", real.row.status.Text, "Not tested yet")
 }

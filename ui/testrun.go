@@ -2,11 +2,11 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -87,7 +87,7 @@ func (w *window) onTest(sec *section) {
 	if sec.running != nil || !w.busy.idle() || sec.stored == nil {
 		return
 	}
-	w.whenFresh(sec, "The test did not run.", func() { w.startTest(sec) })
+	w.whenFresh(sec, lang.X("window.undone.test", "The test did not run."), func() { w.startTest(sec) })
 }
 
 // onTestAll tests every tenant's key at once (at most almtest.TestsAtOnce
@@ -97,7 +97,7 @@ func (w *window) onTestAll() {
 	if !w.busy.idle() || w.state != stStored {
 		return
 	}
-	w.whenFresh(nil, "No test ran.", func() {
+	w.whenFresh(nil, lang.X("window.undone.testAll", "No test ran."), func() {
 		for _, sec := range w.secs.all {
 			w.startTest(sec)
 		}
@@ -114,11 +114,11 @@ func (w *window) startTest(sec *section) {
 	sec.note.Hide()
 	st := sec.stored
 	name := vault.Printable(st.Key.Tenant)
-	sec.activity.text.SetText("Waiting to test " + name + "…")
+	sec.activity.text.SetText(lang.X("window.test.waiting", "Waiting to test {{.Tenant}}…", map[string]any{"Tenant": name}))
 	w.render()
 	w.tests.start(ctx, st, func() {
 		if sec.running == tr && !tr.cancelled {
-			sec.activity.text.SetText("Testing the logon of " + name + "…")
+			sec.activity.text.SetText(lang.X("window.test.testingTenant", "Testing the logon of {{.Tenant}}…", map[string]any{"Tenant": name}))
 		}
 	}, func(rep *almtest.Report, err, recordErr error) {
 		cancel()
@@ -133,7 +133,7 @@ func (sec *section) onCancelTest() {
 	}
 	sec.running.cancelled = true
 	sec.running.cancel()
-	sec.activity.text.SetText("Cancelling…")
+	sec.activity.text.SetText(lang.X("window.test.cancelling", "Cancelling…"))
 	sec.activity.cancel.Disable()
 }
 
@@ -148,7 +148,11 @@ func (sec *section) tested(run *testRun, st *vault.Stored, rep *almtest.Report, 
 		return
 	}
 	if err != nil || rep == nil {
-		sec.setNote(fmt.Sprintf("The test could not run: %v. The last result is unchanged.", errOr(err, "the logon test gave no result")))
+		why := lang.X("window.test.noResult", "the logon test gave no result")
+		if err != nil {
+			why = err.Error()
+		}
+		sec.setNote(lang.X("window.test.couldNotRun", "The test could not run: {{.Error}}. The last result is unchanged.", map[string]any{"Error": why}))
 		return
 	}
 	if !sameKey(sec.stored, st) { // deleted or replaced while the test ran
@@ -157,20 +161,13 @@ func (sec *section) tested(run *testRun, st *vault.Stored, rep *almtest.Report, 
 	lt := almtest.NewLastTest(st, rep)
 	sec.last = &lt
 	if recordErr != nil {
-		sec.setNote("The result shows here, but could not be kept for next time: " + recordErr.Error() + ".")
+		sec.setNote(lang.X("window.test.notKept", "The result shows here, but could not be kept for next time: {{.Error}}.", map[string]any{"Error": recordErr.Error()}))
 	}
 }
 
 func (sec *section) setNote(text string) {
 	sec.note.SetText(text)
 	sec.note.Show()
-}
-
-func errOr(err error, text string) any {
-	if err != nil {
-		return err
-	}
-	return text
 }
 
 // resultView shows the last test: a headline, each step with its status,
@@ -198,7 +195,7 @@ func newResultView(onDelete func()) *resultView {
 	r := &resultView{
 		headline: &widget.Label{TextStyle: fyne.TextStyle{Bold: true}},
 		steps:    container.NewVBox(),
-		delete:   &widget.Button{Text: "Delete this key…", Icon: theme.DeleteIcon(), Importance: widget.DangerImportance, OnTapped: onDelete},
+		delete:   &widget.Button{Text: lang.X("window.button.deleteKey", "Delete this key…"), Icon: theme.DeleteIcon(), Importance: widget.DangerImportance, OnTapped: onDelete},
 	}
 	r.rejected = container.NewVBox(r.delete)
 	r.box = container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, r.rejected, r.headline), r.steps)
@@ -210,7 +207,7 @@ func (r *resultView) show(lt *lastTest, canDelete bool) {
 	if lt.Report.OK {
 		r.headline.Importance = widget.SuccessImportance
 	}
-	r.headline.SetText(lt.Report.Outcome() + " — last test " + vault.FormatTime(lt.At()))
+	r.headline.SetText(lang.X("window.result.headline", "{{.Outcome}} — last test {{.Time}}", map[string]any{"Outcome": lt.Report.Outcome(), "Time": formatTime(lt.At())}))
 	show(r.rejected, lt.Report.KeyRejected)
 	enable(r.delete, canDelete)
 	r.box.Show()
@@ -253,11 +250,11 @@ func newStepRow(st almtest.Step) *stepRow {
 		hint:   &widget.Label{Text: st.Hint, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Italic: true}},
 	}
 	if st.Route != nil {
-		row.route.Text = "Route: " + almtest.RouteText(*st.Route)
+		row.route.Text = lang.X("window.result.route", "Route: {{.Route}}", map[string]any{"Route": almtest.RouteText(*st.Route)})
 	}
 	show(row.route, st.Route != nil)
 	show(row.detail, detail != "")
-	show(row.hint, st.Hint != "")
+	show(row.hint, row.hint.Text != "")
 	return row
 }
 

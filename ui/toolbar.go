@@ -5,16 +5,20 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
-
-	"github.com/calmkey/calmkey/vault"
 )
 
-const (
-	waitingText = "Waiting for the keychain (unlock it if your system asks)…"
-	readingText = "Reading the service keys from the keychain…"
-)
+// waitingText and readingText are the message line's while the keychain
+// is slow to answer and while it is read.
+func waitingText() string {
+	return lang.X("window.line.waiting", "Waiting for the keychain (unlock it if your system asks)…")
+}
+
+func readingText() string {
+	return lang.X("window.line.reading", "Reading the service keys from the keychain…")
+}
 
 // toolbar is the row above the sections: the heading and the window's own
 // actions (add a key, paste one, test all, the proxy the tests take).
@@ -26,11 +30,11 @@ type toolbar struct {
 
 func newToolbar(onUpload, onPaste, onTestAll, onProxy func()) *toolbar {
 	b := &toolbar{
-		heading: &widget.Label{Text: "SAP Cloud ALM Service Keys", TextStyle: fyne.TextStyle{Bold: true}},
-		upload:  &widget.Button{Text: "Add a tenant's key", Icon: theme.ContentAddIcon(), Importance: widget.HighImportance, OnTapped: onUpload},
-		paste:   &widget.Button{Text: "Paste", Icon: theme.ContentPasteIcon(), OnTapped: onPaste},
-		testAll: &widget.Button{Text: "Test all", Icon: theme.LoginIcon(), OnTapped: onTestAll},
-		proxy:   &widget.Button{Text: "Proxy…", Icon: theme.SettingsIcon(), Importance: widget.LowImportance, OnTapped: onProxy},
+		heading: &widget.Label{Text: lang.X("window.heading", "SAP Cloud ALM Service Keys"), TextStyle: fyne.TextStyle{Bold: true}},
+		upload:  &widget.Button{Text: lang.X("window.button.add", "Add a tenant's key"), Icon: theme.ContentAddIcon(), Importance: widget.HighImportance, OnTapped: onUpload},
+		paste:   &widget.Button{Text: lang.X("window.button.paste", "Paste"), Icon: theme.ContentPasteIcon(), OnTapped: onPaste},
+		testAll: &widget.Button{Text: lang.X("window.button.testAll", "Test all"), Icon: theme.LoginIcon(), OnTapped: onTestAll},
+		proxy:   &widget.Button{Text: lang.X("window.button.proxy", "Proxy…"), Icon: theme.SettingsIcon(), Importance: widget.LowImportance, OnTapped: onProxy},
 	}
 	b.box = container.NewBorder(nil, nil, b.heading, container.NewHBox(b.upload, b.paste, b.testAll, b.proxy))
 	return b
@@ -64,9 +68,10 @@ type messageLine struct {
 func newMessageLine(onRetry func()) *messageLine {
 	l := &messageLine{
 		message: &widget.Label{Wrapping: fyne.TextWrapWord},
-		retry:   &widget.Button{Text: "Try again", Icon: theme.ViewRefreshIcon(), OnTapped: onRetry},
+		retry:   &widget.Button{Text: lang.X("window.button.retry", "Try again"), Icon: theme.ViewRefreshIcon(), OnTapped: onRetry},
 		dropHint: &widget.Label{
-			Text:     "No service key is stored yet. Upload the key file you downloaded from the " + vault.CockpitPath + " > Download, drop it on this window, or copy its JSON and paste it. Each tenant keeps one key.",
+			Text: lang.X("window.line.noKey", "No service key is stored yet. Upload the key file you downloaded from the {{.Cockpit}} > Download, drop it on this window, or copy its JSON and paste it. Each tenant keeps one key.",
+				map[string]any{"Cockpit": cockpitPath()}),
 			Wrapping: fyne.TextWrapWord,
 		},
 	}
@@ -85,21 +90,23 @@ func (l *messageLine) set(text string, imp widget.Importance) {
 type footer struct {
 	line          *widget.Separator
 	help, version *widget.Label
+	language      *languageChoice
 	box           fyne.CanvasObject
 }
 
-func newFooter(version string) *footer {
+func newFooter(version string, prefs fyne.Preferences) *footer {
 	f := &footer{
 		line: widget.NewSeparator(),
 		help: &widget.Label{Text: shortcutHelp(), SizeName: theme.SizeNameCaptionText, Truncation: fyne.TextTruncateEllipsis},
 		// The version on a line of its own: a release's ("0.1.0 (commit
 		// 946432429a16)") would cut the keys' line short beside it.
-		version: &widget.Label{SizeName: theme.SizeNameCaptionText},
+		version:  &widget.Label{SizeName: theme.SizeNameCaptionText},
+		language: newLanguageChoice(prefs),
 	}
 	if version != "" {
-		f.version.Text = "calmkey " + version
+		f.version.Text = lang.X("window.footer.version", "calmkey {{.Version}}", map[string]any{"Version": version})
 	}
-	f.box = container.NewVBox(f.line, f.help, f.version)
+	f.box = container.NewVBox(f.line, f.help, container.NewBorder(nil, nil, f.version, nil, f.language.box))
 	return f
 }
 
@@ -110,17 +117,18 @@ func (f *footer) render(loading bool) {
 	show(f.line, !loading)
 	show(f.help, !loading)
 	show(f.version, !loading && f.version.Text != "")
+	show(f.language.box, !loading)
 }
 
 func shortcutHelp() string {
-	mod := "Ctrl+"
+	mod := lang.X("window.footer.ctrl", "Ctrl+")
 	if runtime.GOOS == "darwin" {
 		mod = "⌘"
 	}
 	// Two short lines rather than a wrapping label: wrapping is measured
 	// word by word, which shows in the start-up time.
-	return "Keys for the open tenant: " + mod + "D display · " + mod + "S download · " + mod + "Delete delete · " + mod + "T test · " +
-		mod + "Shift+T test all · " + mod + "O add a key · " + mod + "V paste"
+	return lang.X("window.footer.shortcuts", "Keys for the open tenant: {{.Mod}}D display · {{.Mod}}S download · {{.Mod}}Delete delete · {{.Mod}}T test · {{.Mod}}Shift+T test all · {{.Mod}}O add a key · {{.Mod}}V paste",
+		map[string]any{"Mod": mod})
 }
 
 func show(o fyne.CanvasObject, visible bool) {

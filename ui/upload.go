@@ -3,7 +3,6 @@ package ui
 import (
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -19,11 +19,13 @@ import (
 )
 
 // advice is the product page's guidance on which key belongs here.
-const advice = "Before you store it:\n" +
-	"• Only one service key is kept for this SAP Cloud ALM tenant.\n" +
-	"• Store the key you use regularly to connect managed services and systems (for example for monitoring or transport management); the same key can serve all of them.\n" +
-	"• Don't store a \"one-use\" key made for a single managed service.\n" +
-	"• Don't store keys for API calls, such as the SAP Cloud ALM Analytics API."
+func advice() string {
+	return lang.X("window.upload.advice", "Before you store it:\n"+
+		"• Only one service key is kept for this SAP Cloud ALM tenant.\n"+
+		"• Store the key you use regularly to connect managed services and systems (for example for monitoring or transport management); the same key can serve all of them.\n"+
+		"• Don't store a \"one-use\" key made for a single managed service.\n"+
+		"• Don't store keys for API calls, such as the SAP Cloud ALM Analytics API.")
+}
 
 // onUpload lets the user pick a key file.
 func (w *window) onUpload() {
@@ -32,7 +34,8 @@ func (w *window) onUpload() {
 	}
 	w.openKeyFile(func(r fyne.URIReadCloser, err error) {
 		if err != nil {
-			w.dialogs.warn("The file could not be opened", err.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
+			w.dialogs.warn(lang.X("window.upload.openFailed.title", "The file could not be opened"),
+				lang.X("window.upload.openFailed", "{{.Error}}. Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.", map[string]any{"Error": err.Error()}))
 			return
 		}
 		if r == nil {
@@ -48,7 +51,8 @@ func (w *window) onDropped(_ fyne.Position, uris []fyne.URI) {
 		return
 	}
 	if len(uris) > 1 {
-		w.dialogs.warn("Drop one file", "Several files were dropped. Drop only the service key file (.txt or .json) from the SAP BTP cockpit.")
+		w.dialogs.warn(lang.X("window.upload.dropOne.title", "Drop one file"),
+			lang.X("window.upload.dropOne", "Several files were dropped. Drop only the service key file (.txt or .json) from the SAP BTP cockpit."))
 		return
 	}
 	u := uris[0]
@@ -63,7 +67,8 @@ func (w *window) onPaste() {
 	}
 	text := w.clip.content()
 	if strings.TrimSpace(text) == "" {
-		w.dialogs.warn("The clipboard is empty", "Nothing was stored. In the SAP BTP cockpit, open the key under Credentials and choose Copy JSON, then paste again.")
+		w.dialogs.warn(lang.X("window.upload.emptyClipboard.title", "The clipboard is empty"),
+			lang.X("window.upload.emptyClipboard", "Nothing was stored. In the SAP BTP cockpit, open the key under Credentials and choose Copy JSON, then paste again."))
 		return
 	}
 	w.clip.holdPaste(text)
@@ -75,11 +80,13 @@ func (w *window) onPaste() {
 func (w *window) mayUpload() bool {
 	switch {
 	case !w.busy.idle() || w.state == stLoading:
-		w.dialogs.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
+		w.dialogs.pleaseWait()
 	case w.secs.corrupt():
-		w.dialogs.warn("The key cannot be stored now", "The keychain holds a damaged entry that calmkey cannot read past. Delete it (the section says so), then upload the key.")
+		w.dialogs.warn(lang.X("window.upload.cannotStore.title", "The key cannot be stored now"),
+			lang.X("window.upload.cannotStore.damaged", "The keychain holds a damaged entry that calmkey cannot read past. Delete it (the section says so), then upload the key."))
 	case w.state == stFailed:
-		w.dialogs.warn("The key cannot be stored now", "The keychain is not working, so a key could not be stored. Fix the problem shown in the window, choose Try again, then upload the key.")
+		w.dialogs.warn(lang.X("window.upload.cannotStore.title", "The key cannot be stored now"),
+			lang.X("window.upload.cannotStore.failed", "The keychain is not working, so a key could not be stored. Fix the problem shown in the window, choose Try again, then upload the key."))
 	default:
 		return true
 	}
@@ -104,7 +111,7 @@ func (w *window) readAndCheck(name string, open func() (io.ReadCloser, error)) {
 			data, err := vault.ReadKeyFile(ctx, open)
 			switch {
 			case errors.Is(err, context.DeadlineExceeded):
-				readErr = fmt.Errorf("it did not arrive whole within %s", roundDuration(readWithin))
+				readErr = errors.New(lang.X("window.upload.slowFile", "it did not arrive whole within {{.Duration}}", map[string]any{"Duration": roundDuration(readWithin)}))
 			case err != nil:
 				readErr = err
 			default:
@@ -118,7 +125,9 @@ func (w *window) readAndCheck(name string, open func() (io.ReadCloser, error)) {
 					// The product page's rule: one key per tenant.
 					w.clip.forgetPaste()
 					w.secs.openOnly(sec)
-					w.dialogs.warn("The tenant already has a key", "Nothing was stored: tenant "+vault.Printable(key.Tenant)+" already has a service key: delete it first. Only one service key is kept for a tenant; its section is open.")
+					w.dialogs.warn(alreadyHasKeyTitle(),
+						lang.X("window.upload.hasKey", "Nothing was stored: tenant {{.Tenant}} already has a service key: delete it first. Only one service key is kept for a tenant; its section is open.",
+							map[string]any{"Tenant": vault.Printable(key.Tenant)}))
 					return
 				}
 				w.confirmUpload(key, name)
@@ -127,9 +136,11 @@ func (w *window) readAndCheck(name string, open func() (io.ReadCloser, error)) {
 			w.clip.forgetPaste() // the upload ends here: unreadable, invalid or refused
 			switch {
 			case err != nil:
-				w.dialogs.warn("The key was not checked", err.Error()+". Nothing was stored.")
+				w.dialogs.warn(lang.X("window.upload.notChecked.title", "The key was not checked"),
+					lang.X("window.upload.notChecked", "{{.Error}}. Nothing was stored.", map[string]any{"Error": err.Error()}))
 			case readErr != nil:
-				w.dialogs.warn("The file could not be read", "Nothing was stored: "+readErr.Error()+". Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.")
+				w.dialogs.warn(lang.X("window.upload.readFailed.title", "The file could not be read"),
+					lang.X("window.upload.readFailed", "Nothing was stored: {{.Error}}. Choose the key file (.txt or .json) you downloaded from the SAP BTP cockpit.", map[string]any{"Error": readErr.Error()}))
 			case parseErr != nil:
 				w.showProblems(name, parseErr)
 			default:
@@ -148,7 +159,7 @@ type problemsDialog struct {
 }
 
 func (w *window) showProblems(name string, err error) {
-	what := "The pasted text"
+	what := lang.X("window.problems.pasted", "The pasted text")
 	if name != "" {
 		what = name
 	}
@@ -162,7 +173,7 @@ func (w *window) showProblems(name string, err error) {
 			lines = append(lines, "• "+p.String())
 		}
 		if len(fe.Warnings) > 0 {
-			lines = append(lines, "Also noted:")
+			lines = append(lines, lang.X("window.problems.alsoNoted", "Also noted:"))
 			for _, w := range fe.Warnings {
 				lines = append(lines, "• "+w.String())
 			}
@@ -172,11 +183,11 @@ func (w *window) showProblems(name string, err error) {
 	}
 	v := &problemsDialog{list: wrapped(strings.Join(lines, "\n"))}
 	body := container.NewVBox(
-		wrapped(what+" is not a valid SAP Cloud ALM service key. Nothing was stored. The format check found:"),
+		wrapped(lang.X("window.problems.intro", "{{.What}} is not a valid SAP Cloud ALM service key. Nothing was stored. The format check found:", map[string]any{"What": what})),
 		v.list,
-		wrapped("Download the key again in the "+vault.CockpitPath+" > Download, and upload that file."),
+		wrapped(lang.X("window.problems.advice", "Download the key again in the {{.Cockpit}} > Download, and upload that file.", map[string]any{"Cockpit": cockpitPath()})),
 	)
-	v.dialog = dialog.NewCustom("This is not a valid service key", "OK", container.NewVScroll(body), w.win)
+	v.dialog = dialog.NewCustom(lang.X("window.problems.title", "This is not a valid service key"), lang.X("window.button.ok", "OK"), container.NewVScroll(body), w.win)
 	v.dialog.SetIcon(theme.ErrorIcon())
 	w.dialogs.problems = v
 	v.dialog.Show()
@@ -207,7 +218,7 @@ func (w *window) confirmUpload(key *vault.Key, name string) {
 		fileName: name,
 		facts:    newFactsForm(uploadFacts...),
 		warnings: &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.WarningImportance},
-		advice:   wrapped(advice),
+		advice:   wrapped(advice()),
 	}
 	v.facts.set((&vault.Stored{Key: key}).Summary(), w.seam.now())
 	var warns []string
@@ -215,17 +226,17 @@ func (w *window) confirmUpload(key *vault.Key, name string) {
 		warns = append(warns, "• "+f.String())
 	}
 	if len(warns) > 0 {
-		v.warnings.SetText("Warnings:\n" + strings.Join(warns, "\n"))
+		v.warnings.SetText(lang.X("window.upload.warnings", "Warnings:") + "\n" + strings.Join(warns, "\n"))
 	} else {
 		v.warnings.Hide()
 	}
-	intro := "This is a valid service key. Check that it is the one you mean to store."
+	intro := lang.X("window.upload.valid", "This is a valid service key. Check that it is the one you mean to store.")
 	if name != "" {
-		intro = name + " holds a valid service key. Check that it is the one you mean to store."
+		intro = lang.X("window.upload.validFile", "{{.File}} holds a valid service key. Check that it is the one you mean to store.", map[string]any{"File": name})
 	}
 	// The advice comes before the facts, so it is read without scrolling.
 	body := container.NewVBox(wrapped(intro), v.advice, widget.NewSeparator(), v.facts.form, v.warnings)
-	v.dialog = dialog.NewCustomConfirm("Store this service key?", "Store in keychain", "Cancel", container.NewVScroll(body), func(ok bool) {
+	v.dialog = dialog.NewCustomConfirm(lang.X("window.upload.title", "Store this service key?"), lang.X("window.upload.store", "Store in keychain"), lang.X("window.button.cancel", "Cancel"), container.NewVScroll(body), func(ok bool) {
 		if ok {
 			w.saveKey(key, name)
 		} else {
@@ -249,7 +260,7 @@ func (w *window) saveKey(key *vault.Key, name string) {
 		return
 	}
 	save := &ownWrite{tenant: key.Tenant, run: func(ctx context.Context) error { return w.store.Save(ctx, key, name) }}
-	w.read("Storing the service key of "+vault.Printable(key.Tenant)+" in the keychain…", save, func(_ changes, err error) {
+	w.read(lang.X("window.line.storing", "Storing the service key of {{.Tenant}} in the keychain…", map[string]any{"Tenant": vault.Printable(key.Tenant)}), save, func(_ changes, err error) {
 		w.clip.forgetPaste()
 		switch {
 		case err == nil:
@@ -261,16 +272,17 @@ func (w *window) saveKey(key *vault.Key, name string) {
 		case errors.Is(err, vault.ErrAlreadyStored):
 			// vault's text names the tenant: "tenant X already has a
 			// service key: delete it first".
-			w.dialogs.warn("The tenant already has a key", "Nothing was stored: "+err.Error()+". Only one service key is kept for a tenant; "+byAnother+" may have stored it meanwhile.")
-			w.read(readingText, nil, nil)
+			w.dialogs.warn(alreadyHasKeyTitle(), lang.X("window.upload.storedMeanwhile", "Nothing was stored: {{.Error}}. Only one service key is kept for a tenant; {{.Another}} may have stored it meanwhile.",
+				map[string]any{"Error": err.Error(), "Another": byAnother()}))
+			w.read(readingText(), nil, nil)
 		case errors.Is(err, vault.ErrBusy):
-			w.dialogs.offerRetry("The key was not stored", keychainFailureText("stored", err), func() { w.saveKey(key, name) })
+			w.dialogs.offerRetry(notStoredTitle(), notStoredText(err), func() { w.saveKey(key, name) })
 		case errors.Is(err, vault.ErrTimeout):
 			// vault's text says whether anything may be left.
-			w.dialogs.warn("The keychain did not answer", "Storing the service key did not finish: "+err.Error()+".")
+			w.dialogs.warn(noAnswerTitle(), lang.X("window.upload.timeout", "Storing the service key did not finish: {{.Error}}.", map[string]any{"Error": err.Error()}))
 			w.read("", nil, nil)
 		default:
-			w.dialogs.warn("The key was not stored", keychainFailureText("stored", err))
+			w.dialogs.warn(notStoredTitle(), notStoredText(err))
 		}
 	})
 }

@@ -21,6 +21,8 @@ import (
 	"sort"
 	"strings"
 
+	"fyne.io/fyne/v2/lang"
+
 	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -70,6 +72,7 @@ type snapshot struct {
 	stamps  stamps
 	entries []vault.Entry
 	tests   almtest.LastTests
+	// replaced are the keys' replacements, read with the tests (replace.go).
 }
 
 // readAll reads the stamps, then every tenant's key, sorted by tenant, and
@@ -169,10 +172,9 @@ const (
 type changes map[string]change
 
 // byAnother is who changed a key when the window did not.
-const byAnother = "another program (calmkeyctl, another calmkey window or a script)"
-
-// byAnotherFirst is byAnother at the start of a sentence.
-var byAnotherFirst = strings.ToUpper(byAnother[:1]) + byAnother[1:]
+func byAnother() string {
+	return lang.X("window.news.another", "another program (calmkeyctl, another calmkey window or a script)")
+}
 
 // news says what happened, for the message line.
 func (cs changes) news() string {
@@ -181,21 +183,20 @@ func (cs changes) news() string {
 	}
 	var parts []string
 	for _, t := range sortedKeys(cs) {
-		name := "tenant " + vault.Printable(t)
+		name := lang.X("window.news.tenant", "tenant {{.Tenant}}", map[string]any{"Tenant": vault.Printable(t)})
 		if t == "" {
-			name = "the damaged entry"
+			name = lang.X("window.news.damaged", "the damaged entry")
 		}
 		switch cs[t] {
 		case appeared:
-			parts = append(parts, "a key of "+name+" was stored")
+			parts = append(parts, lang.X("window.news.stored", "a key of {{.Name}} was stored", map[string]any{"Name": name}))
 		case vanished:
-			parts = append(parts, "the key of "+name+" was deleted")
+			parts = append(parts, lang.X("window.news.deleted", "the key of {{.Name}} was deleted", map[string]any{"Name": name}))
 		case replaced:
-			parts = append(parts, "the key of "+name+" was replaced")
+			parts = append(parts, lang.X("window.news.replaced", "the key of {{.Name}} was replaced", map[string]any{"Name": name}))
 		}
 	}
-	text := strings.Join(parts, ", ")
-	return strings.ToUpper(text[:1]) + text[1:] + " by " + byAnother + "."
+	return capitalized(lang.X("window.news.by", "{{.Changes}} by another program (calmkeyctl, another calmkey window or a script).", map[string]any{"Changes": strings.Join(parts, ", ")}))
 }
 
 func sortedKeys(cs changes) []string {
@@ -286,23 +287,24 @@ func (w *window) closeStale(cs changes) {
 	var closed []string
 	if d := ds.display; d != nil && d.open && cs[d.key.Tenant] != unchanged {
 		d.dialog.Hide()
-		closed = append(closed, "the key's display")
+		closed = append(closed, lang.X("window.news.closedDisplay", "the key's display"))
 	}
 	if d := ds.delete; d != nil && d.open && cs[d.tenant] != unchanged {
 		d.dialog.Hide()
-		closed = append(closed, "the question whether to delete it (nothing was deleted)")
+		closed = append(closed, lang.X("window.news.closedDelete", "the question whether to delete it (nothing was deleted)"))
 	}
 	if d := ds.download; d != nil && d.open && cs[d.tenant] != unchanged {
 		d.dialog.Hide()
-		closed = append(closed, "the download (nothing was saved)")
+		closed = append(closed, lang.X("window.news.closedDownload", "the download (nothing was saved)"))
 	}
 	if d := ds.upload; d != nil && d.open && w.secs.byTenant(d.key.Tenant) != nil {
 		d.dialog.Hide() // its callback takes a pasted key off the clipboard
-		ds.warn("The tenant already has a key", byAnotherFirst+" stored a service key of tenant "+vault.Printable(d.key.Tenant)+" while you were checking this one, and only one is kept for a tenant. Nothing was stored from here; the window now shows the stored key. To replace it, delete it first.")
+		ds.warn(alreadyHasKeyTitle(), capitalized(lang.X("window.news.storedWhileChecking", "{{.Another}} stored a service key of tenant {{.Tenant}} while you were checking this one, and only one is kept for a tenant. Nothing was stored from here; the window now shows the stored key. To replace it, delete it first.",
+			map[string]any{"Another": byAnother(), "Tenant": vault.Printable(d.key.Tenant)})))
 		return
 	}
 	if len(closed) > 0 {
-		ds.warn("The service key changed", cs.news()+" calmkey closed "+strings.Join(closed, " and ")+".")
+		ds.warn(keyChangedTitle(), cs.news()+" "+lang.X("window.news.closed", "calmkey closed {{.Dialogs}}.", map[string]any{"Dialogs": strings.Join(closed, lang.X("window.news.and", " and "))}))
 	}
 }
 
@@ -314,7 +316,7 @@ func (w *window) closeStale(cs changes) {
 // did not happen ("Nothing was displayed.").
 func (w *window) whenFresh(sec *section, undone string, act func()) {
 	if !w.busy.idle() {
-		w.dialogs.warn("Please wait", "calmkey is still talking to the keychain. Try again once it has answered.")
+		w.dialogs.pleaseWait()
 		return
 	}
 	var stamp string
@@ -325,11 +327,12 @@ func (w *window) whenFresh(sec *section, undone string, act func()) {
 	}, func(err error) {
 		switch {
 		case err != nil:
-			w.dialogs.warn("The keychain could not be read", "calmkey reads the keychain before it acts, to be sure the key is still stored, and that failed: "+err.Error()+". "+undone)
+			w.dialogs.warn(lang.X("window.fresh.failed.title", "The keychain could not be read"),
+				lang.X("window.fresh.failed", "calmkey reads the keychain before it acts, to be sure the key is still stored, and that failed: {{.Error}}.", map[string]any{"Error": err.Error()})+" "+undone)
 		case w.shown != nil && stamp == w.shown.keys:
 			act()
 		default:
-			w.read(readingText, nil, func(cs changes, _ error) {
+			w.read(readingText(), nil, func(cs changes, _ error) {
 				switch {
 				case w.state == stFailed:
 				case sec == nil:
@@ -337,7 +340,7 @@ func (w *window) whenFresh(sec *section, undone string, act func()) {
 				case cs[sec.tenant] == unchanged && w.secs.byTenant(sec.tenant) == sec:
 					act()
 				case !w.dialogs.anyOpen():
-					w.dialogs.warn("The service key changed", cs.news()+" "+undone)
+					w.dialogs.warn(keyChangedTitle(), cs.news()+" "+undone)
 				}
 			})
 		}

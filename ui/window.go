@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
+	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/widget"
 
@@ -15,8 +16,11 @@ import (
 	"github.com/calmkey/calmkey/vault"
 )
 
-// Title is the window's title: it holds the keys of several tenants.
-const Title = "calmkey — SAP Cloud ALM Service Keys"
+// Title is the window's title, in the window's language (call
+// SetupLanguage first): it holds the keys of several tenants.
+func Title() string {
+	return lang.X("window.title", "calmkey — SAP Cloud ALM Service Keys")
+}
 
 // keyState is what the window knows about the keychain.
 type keyState int
@@ -96,8 +100,8 @@ func newWindow(a fyne.App, fw fyne.Window, d Deps, do func(func())) *window {
 	w.applyProxyPref()
 	w.bar = newToolbar(w.onUpload, w.onPaste, w.onTestAll, w.onProxy)
 	w.line = newMessageLine(w.load)
-	w.foot = newFooter(d.Version)
 	acts := sectionActions{display: w.onDisplay, download: w.onDownload, delete: w.onDelete, test: w.onTest}
+	w.foot = newFooter(d.Version, a.Preferences())
 	w.secs = &sectionList{
 		accordion: widget.NewAccordion(),
 		newSec: func(tenant string) *section {
@@ -112,7 +116,7 @@ func newWindow(a fyne.App, fw fyne.Window, d Deps, do func(func())) *window {
 // build lays the parts out: the toolbar and message line on top, the
 // sections, the footer.
 func (w *window) build() fyne.CanvasObject {
-	w.win.SetTitle(Title)
+	w.win.SetTitle(Title())
 	top := container.NewVBox(w.bar.box, w.line.box, w.banner.box)
 	// In a VBox the accordion is as tall as its sections: collapsed ones
 	// follow the open one, and the scroll starts only when they do not fit.
@@ -139,9 +143,9 @@ func (w *window) render() {
 
 	switch {
 	case w.busy.waiting:
-		w.line.set(waitingText, widget.WarningImportance)
+		w.line.set(waitingText(), widget.WarningImportance)
 	case loading:
-		w.line.set(readingText, widget.MediumImportance)
+		w.line.set(readingText(), widget.MediumImportance)
 	case !idle && w.busy.msg != "":
 		w.line.set(w.busy.msg, widget.MediumImportance)
 	case w.state == stFailed:
@@ -158,13 +162,17 @@ func (w *window) render() {
 // vault's errors carry the what-to-do for the user's system (ErrBusy's
 // "another calmkey is changing the key; try again" among them).
 func loadFailureText(err error) string {
-	return "The service keys could not be read: " + err.Error() + "."
+	return lang.X("window.line.loadFailed", "The service keys could not be read: {{.Error}}.", map[string]any{"Error": err.Error()})
 }
 
-// keychainFailureText is for a store or delete that failed: what happened,
-// that nothing changed, and what to do.
-func keychainFailureText(action string, err error) string {
-	return "The service key was not " + action + ": " + err.Error() + "."
+// notStoredText and notDeletedText are for a store or delete that failed:
+// what happened, that nothing changed, and what to do (vault's words).
+func notStoredText(err error) string {
+	return lang.X("window.keychain.notStored", "The service key was not stored: {{.Error}}.", map[string]any{"Error": err.Error()})
+}
+
+func notDeletedText(err error) string {
+	return lang.X("window.keychain.notDeleted", "The service key was not deleted: {{.Error}}.", map[string]any{"Error": err.Error()})
 }
 
 // load reads the stored keys and shows them: at start and on Try again.
@@ -174,7 +182,7 @@ func (w *window) load() {
 	}
 	w.state = stLoading
 	w.watch.paused.Store(false)
-	w.read(readingText, nil, nil)
+	w.read(readingText(), nil, nil)
 }
 
 // keychain runs op as the window's keychain call in flight (see

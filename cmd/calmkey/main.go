@@ -49,7 +49,11 @@ func main() {
 
 	a := app.NewWithID("io.calmkey.app") // as in FyneApp.toml
 	a.SetIcon(fyne.NewStaticResource("window-icon.png", assets.WindowIconPNG))
-	w := a.NewWindow(ui.Title)
+	// The language first: the window's title and every text after it
+	// follow it (CALMKEY_LANG, the choice kept in the window, the system's
+	// display language).
+	ui.SetupLanguage(a)
+	w := a.NewWindow(ui.Title())
 
 	// The last tests are shared with calmkeyctl; without a folder for them
 	// (no config folder) the app still works, without remembering tests.
