@@ -105,3 +105,46 @@ func BenchmarkPlainSetGet(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSwap is a Replace beside the old way's keychain work, Delete
+// then Save, on the real Secret Service: the keychain's share of a
+// rotation, without the logon test (calmkeyctl's TestE2EReplaceTiming has
+// the whole commands). Each iteration swaps between two keys of a tenant.
+func BenchmarkSwap(b *testing.B) {
+	harness.Require(b)
+	for _, name := range []string{"secret", "x509"} {
+		for _, how := range []string{"replace", "delete+save"} {
+			b.Run(name+"/"+how, func(b *testing.B) {
+				var keys [2]*Key
+				if name == "secret" {
+					keys = [2]*Key{mustParse(b, secretKey(b)), mustParse(b, testkeys.SecretKey(testkeys.Fields{Secret: "another-secret-0a1b2c3d"}))}
+				} else {
+					k1, _ := x509Key(b, testkeys.RSAPKCS1)
+					k2, _ := x509Key(b, testkeys.RSAPKCS1)
+					keys = [2]*Key{mustParse(b, k1), mustParse(b, k2)}
+				}
+				s := Open(Options{Service: testService(b), LockDir: b.TempDir()})
+				ctx := context.Background()
+				if err := s.Save(ctx, keys[0], "key.txt"); err != nil {
+					b.Fatal(err)
+				}
+				st, err := s.Load(ctx, keys[0].Tenant)
+				if err != nil {
+					b.Fatal(err)
+				}
+				i := 1
+				for b.Loop() {
+					if how == "replace" {
+						st, err = s.Replace(ctx, st.Identity(), keys[i], "key.txt")
+					} else if err = s.Delete(ctx, keys[i].Tenant); err == nil {
+						err = s.Save(ctx, keys[i], "key.txt")
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					i = 1 - i
+				}
+			})
+		}
+	}
+}
