@@ -59,6 +59,16 @@ func proxyHint(rt *netroute.Route) vault.Msg {
 	return m("hint.route.direct", "Route", rt.String())
 }
 
+// fromWords is what netroute found as a message: its codes' English is
+// here, in msgtext.go.
+func fromWords(w netroute.Words) vault.Msg {
+	msg := vault.Msg{Code: w.Code, Values: w.Values}
+	for name, part := range w.Parts {
+		msg = msg.With(name, fromWords(part))
+	}
+	return msg
+}
+
 // hostMsg is code about host; the other name, value pairs follow.
 func hostMsg(code, host string, nameValues ...string) vault.Msg {
 	return m(code, append([]string{"Host", host}, nameValues...)...)
@@ -176,8 +186,7 @@ func (ru *runner) connectionFailure(err error, ex exchangeFacts, u *url.URL, fie
 	// The proxy's own failures (unreachable, 407, Negotiate, 403, closed)
 	// are worded where the proxy is handled.
 	if detail, hint, ok := netroute.Explain(err, u.Hostname()); ok {
-		// netroute words these in English only.
-		return failed(m("test.proxy", "Detail", detail), m("hint.proxy", "Hint", hint))
+		return failed(fromWords(detail), fromWords(hint))
 	}
 	via := vault.Msg{}
 	if rt := ex.route; rt != nil && rt.Kind == netroute.Proxy {

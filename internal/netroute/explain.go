@@ -56,26 +56,54 @@ func (r Route) why() string {
 	return "no proxy is set (not in the environment, Windows' proxy settings or WinHTTP)"
 }
 
-// setting names where the route's proxy is set, for hints: "HTTPS_PROXY",
-// "Windows' proxy settings", ...
-func (r Route) setting() string {
-	switch src := r.Source; {
-	case src == SourceHTTPSProxy:
-		return "HTTPS_PROXY"
-	case src == SourceFlag:
-		return "calmkey's proxy choice: calmkeyctl test --proxy, or Proxy… in the window"
-	case src == SourceWinHTTP:
-		return "the WinHTTP proxy (netsh winhttp show proxy)"
-	case strings.HasPrefix(src, "PAC "), src == SourceAutoDetect:
-		return "the proxy script (" + src + ")"
-	}
-	return "Windows' proxy settings"
+// Words is what Explain found, as a code with values and parts (phrases
+// of their own that fill a placeholder). almtest holds the English of the
+// codes (proxy.*, hint.proxy.*), so that a report and the window word them
+// from one table, the window in its language.
+type Words struct {
+	Code   string
+	Values map[string]string
+	Parts  map[string]Words
 }
 
-// Explain words a failure at the proxy for a user: what happened and what
+func words(code string, nameValues ...string) Words {
+	w := Words{Code: code, Values: map[string]string{}}
+	for i := 0; i+1 < len(nameValues); i += 2 {
+		w.Values[nameValues[i]] = nameValues[i+1]
+	}
+	return w
+}
+
+// with is w with the placeholder name filled by part.
+func (w Words) with(name string, part Words) Words {
+	parts := map[string]Words{name: part}
+	for k, v := range w.Parts {
+		parts[k] = v
+	}
+	w.Parts = parts
+	return w
+}
+
+// setting names where the route's proxy is set, for hints: "HTTPS_PROXY",
+// "Windows' proxy settings", ...
+func (r Route) setting() Words {
+	switch src := r.Source; {
+	case src == SourceHTTPSProxy:
+		return words("proxy.setting.env")
+	case src == SourceFlag:
+		return words("proxy.setting.choice")
+	case src == SourceWinHTTP:
+		return words("proxy.setting.winhttp")
+	case strings.HasPrefix(src, "PAC "), src == SourceAutoDetect:
+		return words("proxy.setting.script", "Source", src)
+	}
+	return words("proxy.setting.windows")
+}
+
+// Explain tells a failure at the proxy for a user: what happened and what
 // to do. ok is false when err is not the proxy's (then the host's own
 // diagnosis applies). host is the host the connection was for.
-func Explain(err error, host string) (detail, hint string, ok bool) {
+func Explain(err error, host string) (detail, hint Words, ok bool) {
 	var re *RouteError
 	rt := Route{}
 	if errors.As(err, &re) {
@@ -88,70 +116,87 @@ func Explain(err error, host string) (detail, hint string, ok bool) {
 		neg      *NegotiateError
 		refused  *RefusedError
 		closed   *ClosedError
-		verify   *tls.CertificateVerificationError
-		dnsErr   *net.DNSError
-		netErr   net.Error
-		notProxy = fmt.Sprintf("Check %s, or ask your network administrators which proxy to use.", set)
+		notProxy = words("hint.proxy.check").with("Setting", set)
 	)
 	switch {
 	case errors.As(err, &unreach):
-		p := unreach.Proxy
-		switch {
-		case errors.As(err, &verify):
-			return fmt.Sprintf("the certificate of the proxy %s cannot be verified", p),
-				"The proxy is an https proxy whose certificate is not trusted here: add its root certificate to the system's trust store, or set SSL_CERT_FILE to a PEM file that holds it. Certificate checks cannot be turned off.", true
-		case errors.As(err, &dnsErr):
-			return fmt.Sprintf("the proxy %s cannot be found (DNS)", p), notProxy, true
-		case isRefused(err):
-			return fmt.Sprintf("the proxy %s refused the connection", p), notProxy, true
-		case errors.As(err, &netErr) && netErr.Timeout():
-			return fmt.Sprintf("connecting to the proxy %s timed out", p), "A firewall may drop the traffic to the proxy, or the proxy is down. " + notProxy, true
-		}
-		return fmt.Sprintf("the proxy %s cannot be reached", p), notProxy, true
+		return unreachable(err, unreach.Proxy, notProxy)
 	case errors.As(err, &neg):
 		if errors.Is(err, ErrRejected) {
-			return fmt.Sprintf("the proxy %s did not accept the Windows logon (Negotiate, SPN %s)", neg.Proxy, neg.SPN),
-				fmt.Sprintf("Kerberos needs the SPN %s registered for the proxy's name as it is set in %s: set the proxy by its DNS name, not an IP address or alias, or ask your network administrators to register the SPN. Signing out and in again renews the Windows logon.", neg.SPN, set), true
+			return words("proxy.negotiateRejected", "Proxy", neg.Proxy, "SPN", neg.SPN),
+				words("hint.proxy.spn", "SPN", neg.SPN).with("Setting", set), true
 		}
-		return fmt.Sprintf("Windows could not log on to the proxy %s (Negotiate, SPN %s): %v", neg.Proxy, neg.SPN, neg.Err),
-			fmt.Sprintf("Check that this computer can reach its domain (Kerberos), and that %s is the proxy's name its SPN is registered for; ask your network administrators if it keeps happening.", neg.SPN), true
+		return words("proxy.negotiateFailed", "Proxy", neg.Proxy, "SPN", neg.SPN, "Error", fmt.Sprint(neg.Err)),
+			words("hint.proxy.kerberos", "SPN", neg.SPN), true
 	case errors.As(err, &auth):
-		return auth.Error(), authHint(auth, set), true
+		return authWords(auth), authHint(auth, set), true
 	case errors.As(err, &refused):
 		return refusedWords(refused, host, set)
 	case errors.As(err, &closed):
-		return fmt.Sprintf("the proxy %s closed the connection instead of opening a tunnel to %s", closed.Proxy, host),
-			fmt.Sprintf("The proxy may not allow connections to %s from this computer, or want a logon it does not announce. %s", host, notProxy), true
+		return words("proxy.closed", "Proxy", closed.Proxy, "Host", host),
+			words("hint.proxy.closed", "Host", host).with("Check", notProxy), true
 	}
-	return "", "", false
+	return Words{}, Words{}, false
 }
 
-func authHint(e *AuthError, set string) string {
+// unreachable tells why the proxy p could not be reached.
+func unreachable(err error, p string, notProxy Words) (detail, hint Words, ok bool) {
+	var (
+		verify *tls.CertificateVerificationError
+		dnsErr *net.DNSError
+		netErr net.Error
+	)
+	switch {
+	case errors.As(err, &verify):
+		return words("proxy.untrusted", "Proxy", p), words("hint.proxy.untrusted"), true
+	case errors.As(err, &dnsErr):
+		return words("proxy.dns", "Proxy", p), notProxy, true
+	case isRefused(err):
+		return words("proxy.refused", "Proxy", p), notProxy, true
+	case errors.As(err, &netErr) && netErr.Timeout():
+		return words("proxy.timeout", "Proxy", p), words("hint.proxy.timeout").with("Check", notProxy), true
+	}
+	return words("proxy.unreachable", "Proxy", p), notProxy, true
+}
+
+// authWords is AuthError's text as Words.
+func authWords(e *AuthError) Words {
+	offered := words("proxy.offers.none")
+	if len(e.Offered) > 0 {
+		offered = words("proxy.offers", "Schemes", strings.Join(e.Offered, ", "))
+	}
+	if e.Tried == "" {
+		return words("proxy.authNone", "Proxy", e.Proxy).with("Offered", offered)
+	}
+	return words("proxy.authRejected", "Proxy", e.Proxy, "Tried", e.Tried).with("Offered", offered)
+}
+
+func authHint(e *AuthError, set Words) Words {
 	switch {
 	case e.Tried == "Basic":
-		return fmt.Sprintf("Check the user name and password in the proxy URL (%s); characters such as @ : / %% in them must be percent-encoded, @ as %%40.", set)
+		return words("hint.proxy.auth.password").with("Setting", set)
 	case has(e.Offered, "Negotiate") && platformNegotiate == nil && has(e.Offered, "Basic"):
-		return "The proxy wants a Windows logon (Negotiate), which only works on Windows, or a user name and password: give them in the proxy URL, http://user:password@host:port (HTTPS_PROXY or --proxy)."
+		return words("hint.proxy.auth.negotiateOrBasic")
 	case has(e.Offered, "Negotiate") && platformNegotiate == nil:
-		return "The proxy wants a Windows logon (Negotiate), which only works on Windows: run the test on Windows, or ask your network administrators for a proxy or rule that lets this computer through."
+		return words("hint.proxy.auth.negotiateOnly")
 	case has(e.Offered, "Basic"):
-		return "The proxy wants a user name and password: give them in the proxy URL, http://user:password@host:port (HTTPS_PROXY or --proxy)."
+		return words("hint.proxy.auth.basic")
 	case len(e.Offered) == 0:
-		return "The proxy names no way to authenticate; if it takes a user name and password, give them in the proxy URL, http://user:password@host:port (HTTPS_PROXY or --proxy)."
+		return words("hint.proxy.auth.none")
 	case has(e.Offered, "NTLM"):
-		return "The proxy offers only NTLM, which calmkey does not speak (it speaks Negotiate and Basic): ask your network administrators to enable Negotiate for the proxy, or to let this computer through."
+		return words("hint.proxy.auth.ntlm")
 	}
-	return "calmkey speaks Negotiate (Windows logon) and Basic: ask your network administrators to enable one of them for the proxy, or to let this computer through."
+	return words("hint.proxy.auth.other")
 }
 
-func refusedWords(e *RefusedError, host, set string) (string, string, bool) {
-	detail := fmt.Sprintf("the proxy %s refused to connect to %s (HTTP %d %s)", e.Proxy, host, e.Status, http.StatusText(e.Status))
+func refusedWords(e *RefusedError, host string, set Words) (Words, Words, bool) {
+	status := fmt.Sprintf("%d %s", e.Status, http.StatusText(e.Status))
+	detail := words("proxy.refusedTarget", "Proxy", e.Proxy, "Host", host, "Status", status)
 	switch s := e.Status; {
 	case s == http.StatusForbidden:
-		return detail, fmt.Sprintf("The proxy does not allow %s: ask your network administrators to allow it, or, where the host is reachable directly, add it to the proxy's exceptions (NO_PROXY, or the bypass list in %s).", host, set), true
+		return detail, words("hint.proxy.forbidden", "Host", host).with("Setting", set), true
 	case s == http.StatusBadGateway || s == http.StatusGatewayTimeout || s == http.StatusServiceUnavailable:
-		return fmt.Sprintf("the proxy %s could not reach %s (HTTP %d %s)", e.Proxy, host, e.Status, http.StatusText(e.Status)),
-			"The proxy itself cannot get through to the host: check the host name in the key; if it is right, the trouble is on the proxy's side or beyond it. Try again later.", true
+		return words("proxy.cannotReach", "Proxy", e.Proxy, "Host", host, "Status", status), words("hint.proxy.badGateway"), true
 	}
-	return detail, fmt.Sprintf("Check %s, or ask your network administrators whether the proxy lets %s through.", set, host), true
+	return detail, words("hint.proxy.refused", "Host", host).with("Setting", set), true
 }

@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"strings"
 	"syscall"
 	"testing"
 )
 
+// TestExplain: each proxy failure gets its codes; almtest's
+// TestProxyFailureWords checks their English for the same failures.
 func TestExplain(t *testing.T) {
 	winRoute := Route{Kind: Proxy, Proxy: "proxy.corp:8080", Source: SourceWindows}
 	envRoute := Route{Kind: Proxy, Proxy: "proxy.corp:8080", Source: SourceHTTPSProxy}
@@ -19,32 +20,36 @@ func TestExplain(t *testing.T) {
 	for _, c := range []struct {
 		name         string
 		err          error
-		detail, hint string // substrings
+		detail, hint string // codes
+		setting      string // the hint's Setting part, if any
 	}{
 		{"refused", wrap(envRoute, &UnreachableError{"proxy.corp:8080", &net.OpError{Op: "dial", Err: refusedErrno()}}),
-			"the proxy proxy.corp:8080 refused the connection", "Check HTTPS_PROXY"},
+			"proxy.refused", "hint.proxy.check", "proxy.setting.env"},
 		{"dns", wrap(winRoute, &UnreachableError{"proxy.corp:8080", &net.DNSError{Err: "no such host", Name: "proxy.corp", IsNotFound: true}}),
-			"cannot be found (DNS)", "Check Windows' proxy settings"},
+			"proxy.dns", "hint.proxy.check", "proxy.setting.windows"},
 		{"no credentials", wrap(envRoute, &AuthError{"proxy.corp:8080", []string{"Basic"}, ""}),
-			"requires authentication (HTTP 407; it offers Basic)", "http://user:password@host:port"},
+			"proxy.authNone", "hint.proxy.auth.basic", ""},
 		{"wrong password", wrap(envRoute, &AuthError{"proxy.corp:8080", []string{"Basic"}, "Basic"}),
-			"did not accept Basic authentication", "percent-encoded"},
+			"proxy.authRejected", "hint.proxy.auth.password", "proxy.setting.env"},
 		{"ntlm only", wrap(winRoute, &AuthError{"proxy.corp:8080", []string{"NTLM"}, ""}),
-			"it offers NTLM)", "only NTLM"},
+			"proxy.authNone", "hint.proxy.auth.ntlm", ""},
 		{"negotiate rejected", wrap(winRoute, &NegotiateError{"proxy.corp:8080", "HTTP/proxy.corp", ErrRejected}),
-			"did not accept the Windows logon (Negotiate, SPN HTTP/proxy.corp)", "SPN HTTP/proxy.corp registered"},
+			"proxy.negotiateRejected", "hint.proxy.spn", "proxy.setting.windows"},
 		{"negotiate sspi", wrap(winRoute, &NegotiateError{"proxy.corp:8080", "HTTP/proxy.corp", syscall.Errno(5)}),
-			"Windows could not log on to the proxy proxy.corp:8080 (Negotiate, SPN HTTP/proxy.corp)", "Kerberos"},
+			"proxy.negotiateFailed", "hint.proxy.kerberos", ""},
 		{"403", wrap(winRoute, &RefusedError{"proxy.corp:8080", "alm.example.com:443", 403}),
-			"refused to connect to alm.example.com (HTTP 403 Forbidden)", "does not allow alm.example.com"},
+			"proxy.refusedTarget", "hint.proxy.forbidden", "proxy.setting.windows"},
 		{"502", wrap(winRoute, &RefusedError{"proxy.corp:8080", "alm.example.com:443", 502}),
-			"could not reach alm.example.com (HTTP 502 Bad Gateway)", "beyond it"},
+			"proxy.cannotReach", "hint.proxy.badGateway", ""},
 		{"closed", wrap(winRoute, &ClosedError{"proxy.corp:8080", errors.New("EOF")}),
-			"closed the connection instead of opening a tunnel", "Check Windows' proxy settings"},
+			"proxy.closed", "hint.proxy.closed", ""},
 	} {
 		d, h, ok := Explain(c.err, "alm.example.com")
-		if !ok || !strings.Contains(d, c.detail) || !strings.Contains(h, c.hint) {
-			t.Errorf("%s: %v %q\n  hint %q", c.name, ok, d, h)
+		if !ok || d.Code != c.detail || h.Code != c.hint || h.Parts["Setting"].Code != c.setting {
+			t.Errorf("%s: %v %+v\n  hint %+v", c.name, ok, d, h)
+		}
+		if d.Values["Proxy"] != "proxy.corp:8080" {
+			t.Errorf("%s: the detail does not name the proxy: %+v", c.name, d)
 		}
 	}
 	if _, _, ok := Explain(&net.OpError{Op: "dial", Err: refusedErrno()}, "alm.example.com"); ok {
