@@ -114,7 +114,7 @@ func (w *window) deleteKey(sec *section) {
 			w.dialogs.offerRetry(notDeletedTitle(), notDeletedText(err), func() { w.deleteKey(sec) })
 		case errors.Is(err, vault.ErrTimeout):
 			// vault's text says what may be left.
-			w.dialogs.warn(noAnswerTitle(), lang.X("window.delete.timeout", "Deleting the service key did not finish: {{.Error}}.", map[string]any{"Error": err.Error()}))
+			w.dialogs.warn(noAnswerTitle(), lang.X("window.delete.timeout", "Deleting the service key did not finish: {{.Error}}.", map[string]any{"Error": errText(err)}))
 			w.read("", nil, nil)
 		default:
 			w.dialogs.warn(notDeletedTitle(), notDeletedText(err))

@@ -173,7 +173,7 @@ func (sec *section) render(idle bool) (retitled bool) {
 		sec.row.setStatus(sec.statusText())
 	case sec.tenant == "":
 		sec.row.name.SetText(lang.X("window.section.damaged", "Damaged service key"))
-		sec.row.setStatus(lang.X("window.section.keychainProblem", "Keychain problem: {{.Error}}", map[string]any{"Error": sec.damage.Error()}), widget.DangerImportance)
+		sec.row.setStatus(lang.X("window.section.keychainProblem", "Keychain problem: {{.Error}}", map[string]any{"Error": errText(sec.damage)}), widget.DangerImportance)
 	default:
 		sec.row.name.SetText(vault.Printable(sec.tenant))
 		sec.row.setStatus(lang.X("window.section.damagedStatus", "Damaged service key: delete it and upload the key file again"), widget.DangerImportance)
@@ -241,7 +241,7 @@ func (sec *section) title() string {
 	case sec.last == nil:
 		parts = append(parts, lang.X("window.title.notTested", "not tested"))
 	default:
-		parts = append(parts, sec.last.Report.Short()+" ("+formatTime(sec.last.At())+")")
+		parts = append(parts, shortOutcome(sec.last.Report)+" ("+formatTime(sec.last.At())+")")
 	}
 	switch e := vault.CertExpiry(sec.stored.Key.CertExpiry, sec.now()); {
 	case e.Expired:
@@ -261,7 +261,7 @@ func (sec *section) statusText() (string, widget.Importance) {
 	case sec.last == nil:
 		return lang.X("window.status.notTested", "Not tested yet"), widget.MediumImportance
 	}
-	text := lang.X("window.status.tested", "{{.Outcome}} (tested {{.Time}})", map[string]any{"Outcome": sec.last.Report.Outcome(), "Time": formatTime(sec.last.At())})
+	text := lang.X("window.status.tested", "{{.Outcome}} (tested {{.Time}})", map[string]any{"Outcome": outcomeWords(sec.last.Report), "Time": formatTime(sec.last.At())})
 	if sec.last.Report.OK {
 		return text, widget.SuccessImportance
 	}

@@ -207,7 +207,7 @@ func (r *resultView) show(lt *lastTest, canDelete bool) {
 	if lt.Report.OK {
 		r.headline.Importance = widget.SuccessImportance
 	}
-	r.headline.SetText(lang.X("window.result.headline", "{{.Outcome}} — last test {{.Time}}", map[string]any{"Outcome": lt.Report.Outcome(), "Time": formatTime(lt.At())}))
+	r.headline.SetText(lang.X("window.result.headline", "{{.Outcome}} — last test {{.Time}}", map[string]any{"Outcome": outcomeWords(lt.Report), "Time": formatTime(lt.At())}))
 	show(r.rejected, lt.Report.KeyRejected)
 	enable(r.delete, canDelete)
 	r.box.Show()

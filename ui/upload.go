@@ -273,13 +273,13 @@ func (w *window) saveKey(key *vault.Key, name string) {
 			// vault's text names the tenant: "tenant X already has a
 			// service key: delete it first".
 			w.dialogs.warn(alreadyHasKeyTitle(), lang.X("window.upload.storedMeanwhile", "Nothing was stored: {{.Error}}. Only one service key is kept for a tenant; {{.Another}} may have stored it meanwhile.",
-				map[string]any{"Error": err.Error(), "Another": byAnother()}))
+				map[string]any{"Error": errText(err), "Another": byAnother()}))
 			w.read(readingText(), nil, nil)
 		case errors.Is(err, vault.ErrBusy):
 			w.dialogs.offerRetry(notStoredTitle(), notStoredText(err), func() { w.saveKey(key, name) })
 		case errors.Is(err, vault.ErrTimeout):
 			// vault's text says whether anything may be left.
-			w.dialogs.warn(noAnswerTitle(), lang.X("window.upload.timeout", "Storing the service key did not finish: {{.Error}}.", map[string]any{"Error": err.Error()}))
+			w.dialogs.warn(noAnswerTitle(), lang.X("window.upload.timeout", "Storing the service key did not finish: {{.Error}}.", map[string]any{"Error": errText(err)}))
 			w.read("", nil, nil)
 		default:
 			w.dialogs.warn(notStoredTitle(), notStoredText(err))

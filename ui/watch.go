@@ -328,7 +328,7 @@ func (w *window) whenFresh(sec *section, undone string, act func()) {
 		switch {
 		case err != nil:
 			w.dialogs.warn(lang.X("window.fresh.failed.title", "The keychain could not be read"),
-				lang.X("window.fresh.failed", "calmkey reads the keychain before it acts, to be sure the key is still stored, and that failed: {{.Error}}.", map[string]any{"Error": err.Error()})+" "+undone)
+				lang.X("window.fresh.failed", "calmkey reads the keychain before it acts, to be sure the key is still stored, and that failed: {{.Error}}.", map[string]any{"Error": errText(err)})+" "+undone)
 		case w.shown != nil && stamp == w.shown.keys:
 			act()
 		default:

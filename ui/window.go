@@ -162,17 +162,17 @@ func (w *window) render() {
 // vault's errors carry the what-to-do for the user's system (ErrBusy's
 // "another calmkey is changing the key; try again" among them).
 func loadFailureText(err error) string {
-	return lang.X("window.line.loadFailed", "The service keys could not be read: {{.Error}}.", map[string]any{"Error": err.Error()})
+	return lang.X("window.line.loadFailed", "The service keys could not be read: {{.Error}}.", map[string]any{"Error": errText(err)})
 }
 
 // notStoredText and notDeletedText are for a store or delete that failed:
 // what happened, that nothing changed, and what to do (vault's words).
 func notStoredText(err error) string {
-	return lang.X("window.keychain.notStored", "The service key was not stored: {{.Error}}.", map[string]any{"Error": err.Error()})
+	return lang.X("window.keychain.notStored", "The service key was not stored: {{.Error}}.", map[string]any{"Error": errText(err)})
 }
 
 func notDeletedText(err error) string {
-	return lang.X("window.keychain.notDeleted", "The service key was not deleted: {{.Error}}.", map[string]any{"Error": err.Error()})
+	return lang.X("window.keychain.notDeleted", "The service key was not deleted: {{.Error}}.", map[string]any{"Error": errText(err)})
 }
 
 // load reads the stored keys and shows them: at start and on Try again.
