@@ -3,8 +3,10 @@ package ui
 import (
 	"errors"
 	"path/filepath"
+	"runtime"
 
 	"github.com/ncruces/zenity"
+	"golang.org/x/sys/windows"
 )
 
 // zenityPicker shows Windows' own file dialogs (IFileOpenDialog and
@@ -24,6 +26,7 @@ func (zenityPicker) pickOpen(r pickRequest) (string, error) {
 		// A folder ending in a separator is where the dialog starts.
 		opts = append(opts, zenity.Filename(r.folder+string(filepath.Separator)))
 	}
+	defer singleThreaded()()
 	return answer(zenity.SelectFile(opts...))
 }
 
@@ -31,7 +34,23 @@ func (zenityPicker) pickOpen(r pickRequest) (string, error) {
 // replaces a file or a link (placeDownload), whatever the dialog did.
 func (zenityPicker) pickSave(r pickRequest) (string, error) {
 	opts := append(commonOptions(r), zenity.Filename(filepath.Join(r.folder, r.name)))
+	defer singleThreaded()()
 	return answer(zenity.SelectFileSave(opts...))
+}
+
+// singleThreaded makes the goroutine's thread a single-threaded COM
+// apartment, as the shell's dialogs expect, until the returned function is
+// called; zenity then keeps it (it would make a multi-threaded one, in which
+// Wine's open dialog takes a typed name but never opens it).
+func singleThreaded() func() {
+	runtime.LockOSThread()
+	err := windows.CoInitializeEx(0, windows.COINIT_APARTMENTTHREADED)
+	return func() {
+		if err == nil || errors.Is(err, windows.Errno(1)) { // S_OK, S_FALSE
+			windows.CoUninitialize()
+		}
+		runtime.UnlockOSThread()
+	}
 }
 
 func commonOptions(r pickRequest) []zenity.Option {

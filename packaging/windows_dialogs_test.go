@@ -1,0 +1,144 @@
+//go:build disttest
+
+package packaging
+
+// Windows' own file dialogs, as calmkey.exe from the zip opens them under
+// Wine on the test session's Xvfb (make test-windows-app runs them). Wine 8
+// shows its IFileOpenDialog as a window of its own, whose file name box
+// takes a typed path and Enter. Its save dialog shows, but what it answers
+// is not relied on: cancelling it is tested here, and the writing behind it
+// through the ui package's seam (ui/filepick_test.go).
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calmkey/calmkey/internal/testkeys"
+	wt "github.com/calmkey/calmkey/internal/windowtest"
+)
+
+// newWindowOf waits for a visible window of the app that was not among
+// before (a dialog), and checks that it is above the app's window.
+func newWindowOf(t *testing.T, app *wt.Running, before []string, what string) string {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		for _, id := range wt.Visible(app.Cmd.Process.Pid) {
+			if !slices.Contains(before, id) {
+				stack := wt.Stacking(t)
+				if d, m := slices.Index(stack, id), slices.Index(stack, app.Window); d < 0 || m < 0 || d > m {
+					t.Errorf("the %s (window %s) is not in front of calmkey's (%s): stacking %v", what, id, app.Window, stack)
+				}
+				return id
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("no %s window of its own came within 60 s; the app's output:\n%s", what, app.Out.String())
+	return ""
+}
+
+// xdotool runs xdotool and returns its output.
+func xdotool(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("xdotool", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("xdotool %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// waitGone waits for the window to close.
+func waitGone(t *testing.T, app *wt.Running, id, what string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); slices.Contains(wt.Visible(app.Cmd.Process.Pid), id); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the %s did not close", what)
+		}
+	}
+}
+
+// listed is what calmkeyctl.exe list prints for the keychain service svc.
+func listed(t *testing.T, svc string) string {
+	t.Helper()
+	return wt.Run(t, nil, []string{svc, "WINEDEBUG=-all"}, "wine", windowsExe(t, "calmkeyctl.exe"), "list").Stdout
+}
+
+func TestWindowsAppOpenDialogStoresTypedKeyFile(t *testing.T) {
+	wt.RequireTools(t)
+	winePrefix(t)
+	svc := wt.ServiceEnv(wt.Service(t))
+	file := filepath.Join(t.TempDir(), "acme-key.txt")
+	if err := os.WriteFile(file, testkeys.SecretKey(testkeys.Fields{}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	app := wt.Launch(t, []string{"wine", windowsExe(t, "calmkey.exe")}, svc)
+	wt.ExpectNoKey(t, app, "windows-before-open-dialog.png")
+	before := wt.Visible(app.Cmd.Process.Pid)
+
+	app.Key(t, "ctrl+o")
+	dlg := newWindowOf(t, app, before, "file-open dialog")
+	if name := xdotool(t, "getwindowname", dlg); name != "Add a tenant's service key" {
+		t.Errorf("the file-open dialog is titled %q", name)
+	}
+	xdotool(t, "windowfocus", "--sync", dlg)
+	xdotool(t, "type", "--delay", "20", winPath(file))
+	xdotool(t, "key", "Return")
+	waitGone(t, app, dlg, "file-open dialog")
+
+	if text, shown := app.WaitFor(t, "Store this service key?", 60*time.Second); !shown {
+		t.Fatalf("no confirmation after choosing %s; the window reads:\n%s", file, text)
+	}
+	// The one blue thing on the confirmation is Store in keychain.
+	store, found := wt.FindColor(t, app.Screenshot(t), wt.PrimaryBlue, 6)
+	if !found {
+		t.Fatal("no Store in keychain button on the confirmation")
+	}
+	app.Click(t, store.X+store.W/2, store.Y+store.H/2)
+	for deadline := time.Now().Add(60 * time.Second); !strings.Contains(listed(t, svc), testkeys.Tenant); time.Sleep(500 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("calmkeyctl.exe list does not show %s after Store in keychain:\n%s", testkeys.Tenant, listed(t, svc))
+		}
+	}
+	wt.ExpectStoredKey(t, app, "windows-after-open-dialog.png")
+}
+
+func TestWindowsAppSaveDialogCancelChangesNothing(t *testing.T) {
+	wt.RequireTools(t)
+	winePrefix(t)
+	svc := wt.StoreWithCLI(t, "wine", windowsExe(t, "calmkeyctl.exe"))
+	app := wt.Launch(t, []string{"wine", windowsExe(t, "calmkey.exe")}, svc)
+	wt.ExpectStoredKey(t, app, "windows-before-save-dialog.png")
+	was := listed(t, svc)
+	before := wt.Visible(app.Cmd.Process.Pid)
+
+	app.Key(t, "ctrl+s")
+	dlg := newWindowOf(t, app, before, "save dialog")
+	if name := xdotool(t, "getwindowname", dlg); !strings.HasPrefix(name, "Download the service key of ") {
+		t.Errorf("the save dialog is titled %q", name)
+	}
+	xdotool(t, "windowfocus", "--sync", dlg)
+	xdotool(t, "key", "Escape")
+	waitGone(t, app, dlg, "save dialog")
+
+	text := wt.Settle(t, app, testkeys.Tenant)
+	wt.MustNotContain(t, text, "Key saved", "Download the service key", "Replace")
+	if now := listed(t, svc); now != was {
+		t.Errorf("calmkeyctl.exe list changed after Cancel:\n%s\nwas:\n%s", now, was)
+	}
+	// Nothing written where the dialog could have saved: the Wine user's
+	// folders and the session's home.
+	for _, dir := range []string{filepath.Join(os.Getenv("WINEPREFIX"), "drive_c", "users"), os.Getenv("HOME")} {
+		_ = filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err == nil && strings.HasSuffix(d.Name(), "-service-key.txt") {
+				t.Errorf("Cancel left %s", p)
+			}
+			return nil
+		})
+	}
+}
