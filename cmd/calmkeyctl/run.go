@@ -186,6 +186,8 @@ Environment:
   SSL_CERT_FILE             PEM file of CA certificates to trust for 'test', for
                             example a company proxy's CA
   HTTPS_PROXY, NO_PROXY     proxy for 'test'
+  CALMKEY_LANG              the desktop app's language (de or en); calmkeyctl
+                            always speaks English, for scripts and logs
 `, defaultTimeout, vault.WriteGrace, ServiceEnv, vault.DefaultService)
 }
 
