@@ -54,9 +54,9 @@ func proxyHint(rt *netroute.Route) vault.Msg {
 	case rt == nil:
 		return m("hint.route.unknown")
 	case rt.Kind == netroute.Proxy:
-		return m("hint.route.proxy", "Route", rt.String())
+		return m("hint.route.proxy").With("Route", routeWords(*rt))
 	}
-	return m("hint.route.direct", "Route", rt.String())
+	return m("hint.route.direct").With("Route", routeWords(*rt))
 }
 
 // fromWords is what netroute found as a message: its codes' English is

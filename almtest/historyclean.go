@@ -83,9 +83,10 @@ func (r *Report) cleaned(c *cleaner) (*Report, bool) {
 	return &out, true
 }
 
-// msgDepth is how deeply a message's parts nest at most: Run's go two
-// deep (a hint's route hint, a detail's proxy phrase).
-const msgDepth = 3
+// msgDepth is how deeply a message's parts nest at most: Run's go five
+// deep (a note before a hint, its route hint, the route, its source, the
+// setting whose bypass list it is).
+const msgDepth = 6
 
 // cleanMsg is m with its values cleaned, or the zero Msg (the step's
 // stored English then stands) when m is not one Run makes: an unknown

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/calmkey/calmkey/internal/netroute"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -45,7 +46,7 @@ func TestStepMsgJSON(t *testing.T) {
 // Run could have made them, and their values are cleaned as the English is.
 func TestHistoryMsgCleaned(t *testing.T) {
 	deep := m("hint.withNote", "Note", "n")
-	for range 4 {
+	for range 7 {
 		deep = m("hint.withNote", "Note", "n").With("Hint", deep)
 	}
 	for _, tt := range []struct {
@@ -74,3 +75,31 @@ func TestHistoryMsgCleaned(t *testing.T) {
 }
 
 var testStart = time.Date(2026, 3, 2, 10, 0, 0, 0, time.UTC)
+
+// TestRouteMsg: a route reads in English as netroute's Route.String says
+// it, with its note after a semicolon, from every source.
+func TestRouteMsg(t *testing.T) {
+	for _, rt := range []netroute.Route{
+		{Kind: netroute.Direct},
+		{Kind: netroute.Direct, Source: netroute.SourceNoProxy},
+		{Kind: netroute.Direct, Source: netroute.SourceWindows + " " + netroute.SourceBypass},
+		{Kind: netroute.Direct, Source: netroute.SourceLoopback},
+		{Kind: netroute.Direct, Source: netroute.SourceAutoDetect, Note: "the proxy script could not be run; went direct instead"},
+		{Kind: netroute.Direct, Source: netroute.SourceFlag},
+		{Kind: netroute.Proxy, Proxy: "p:8080"},
+		{Kind: netroute.Proxy, Proxy: "p:8080", Source: netroute.SourceHTTPSProxy},
+		{Kind: netroute.Proxy, Proxy: "p:8080", Source: netroute.SourceFlag},
+		{Kind: netroute.Proxy, Proxy: "p:8080", Source: netroute.SourceEnvironment},
+		{Kind: netroute.Proxy, Proxy: "p:8080", Source: netroute.SourceWindows},
+		{Kind: netroute.Proxy, Proxy: "p:8080", Source: netroute.SourceWinHTTP},
+		{Kind: netroute.Proxy, Proxy: "p:8080", Source: "PAC http://wpad/p.pac"},
+	} {
+		want := rt.String()
+		if rt.Note != "" {
+			want += "; " + rt.Note
+		}
+		if msg := RouteMsg(rt); !msg.Valid(msgDepth) || msg.English() != want || RouteText(rt) != want {
+			t.Errorf("%+v: %q, want %q", rt, msg.English(), want)
+		}
+	}
+}

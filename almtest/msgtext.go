@@ -1,6 +1,9 @@
 package almtest
 
-import "github.com/calmkey/calmkey/vault"
+import (
+	"github.com/calmkey/calmkey/internal/netroute"
+	"github.com/calmkey/calmkey/vault"
+)
 
 // The test's codes and their English (see vault.Msg): a step's detail
 // (test.*) and what to do (hint.*), and the phrases that fill them. A code
@@ -165,6 +168,22 @@ var testTexts = map[string]vault.Text{
 	"hint.proxy.badGateway":            {Other: "The proxy itself cannot get through to the host: check the host name in the key; if it is right, the trouble is on the proxy's side or beyond it. Try again later."},
 	"hint.proxy.refused":               {Other: "Check {{.Setting}}, or ask your network administrators whether the proxy lets {{.Host}} through."},
 	"hint.proxy.closed":                {Other: "The proxy may not allow connections to {{.Host}} from this computer, or want a logon it does not announce. {{.Check}}"},
+
+	// A step's route (RouteMsg), as netroute's Route.String says it.
+	"route.direct":             {Other: "direct"},
+	"route.directFrom":         {Other: "direct ({{.Source}})"},
+	"route.via":                {Other: "via {{.Proxy}}"},
+	"route.viaFrom":            {Other: "via {{.Proxy}} (from {{.Source}})"},
+	"route.viaSource":          {Other: "via {{.Proxy}} ({{.Source}})"},
+	"route.withNote":           {Other: "{{.Route}}; {{.Note}}"},
+	"route.source.windows":     {Other: netroute.SourceWindows},
+	"route.source.autoDetect":  {Other: netroute.SourceAutoDetect},
+	"route.source.choice":      {Other: netroute.SourceFlag},
+	"route.source.loopback":    {Other: netroute.SourceLoopback},
+	"route.source.environment": {Other: netroute.SourceEnvironment},
+	"route.source.bypass":      {Other: "{{.Of}} " + netroute.SourceBypass},
+	"route.source.pac":         {Other: "PAC {{.Script}}"},
+	"route.source.name":        {Other: "{{.Name}}"},
 
 	// The way out (proxyHint). Route is netroute's words for the route.
 	"hint.route.unknown": {Other: "If your network requires a proxy, " + seeRoutes + ", and set HTTPS_PROXY (and NO_PROXY for hosts reached directly) or choose one with calmkeyctl test --proxy or Proxy… in the window."},

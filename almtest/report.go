@@ -219,12 +219,7 @@ func (r *Report) warned() bool {
 // RouteText is a step's route as reports show it: "direct", "via
 // proxy.corp:8080 (from HTTPS_PROXY)", then what went wrong on the way, if
 // anything did ("; the proxy script ... could not be downloaded; used ...").
-func RouteText(rt netroute.Route) string {
-	if rt.Note != "" {
-		return rt.String() + "; " + rt.Note
-	}
-	return rt.String()
-}
+func RouteText(rt netroute.Route) string { return RouteMsg(rt).English() }
 
 // String renders the report for a terminal, one line a step plus hints.
 func (r *Report) String() string {

@@ -6,6 +6,7 @@ import (
 	"fyne.io/fyne/v2/lang"
 
 	"github.com/calmkey/calmkey/almtest"
+	"github.com/calmkey/calmkey/internal/netroute"
 	"github.com/calmkey/calmkey/vault"
 )
 
@@ -22,7 +23,7 @@ const findingsPrefix = "findings."
 
 // msgDepth bounds how deep a message's parts nest (almtest's history
 // cleaning drops deeper ones).
-const msgDepth = 3
+const msgDepth = 6
 
 // msgText is m in the window's language.
 func msgText(m vault.Msg) string { return m.Render(renderMsg) }
@@ -69,3 +70,8 @@ func stepDetail(st almtest.Step) string { return shownText(st.DetailMsg, st.Deta
 // stepHint is what to do about a step, in the window's language; "" when
 // there is nothing to do.
 func stepHint(st almtest.Step) string { return shownText(st.HintMsg, st.Hint) }
+
+// routeText is the way a step's connection went out, as calmkeyctl says
+// it ("direct", "via proxy:8080 (from HTTPS_PROXY)"), in the window's
+// language.
+func routeText(rt netroute.Route) string { return msgText(almtest.RouteMsg(rt)) }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/calmkey/calmkey/almtest"
+	"github.com/calmkey/calmkey/internal/netroute"
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault"
 )
@@ -179,6 +180,9 @@ func TestFindingsInGerman(t *testing.T) {
 	if got := stepDetail(failedStep); got != failedStep.Detail {
 		t.Errorf("English detail %q, calmkeyctl says %q", got, failedStep.Detail)
 	}
+	if got := routeText(netroute.Route{Kind: netroute.Proxy, Proxy: "proxy.corp:8080", Source: netroute.SourceWindows}); got != "via proxy.corp:8080 (Windows settings)" {
+		t.Errorf("English route: %q", got)
+	}
 	if got := msgText(vault.M("expiry.inDays", "Days", "1")); got != "in 1 day" {
 		t.Errorf("English, 1 day: %q", got)
 	}
@@ -206,6 +210,10 @@ func TestFindingsInGerman(t *testing.T) {
 		if got := msgText(vault.M("expiry.inDays", "Days", days)); got != want {
 			t.Errorf("German, %s days: %q, want %q", days, got, want)
 		}
+	}
+	winRoute := netroute.Route{Kind: netroute.Proxy, Proxy: "proxy.corp:8080", Source: netroute.SourceWindows}
+	if got := routeText(winRoute); got != "über proxy.corp:8080 (Windows-Einstellungen)" {
+		t.Errorf("German route: %q", got)
 	}
 	// A step recorded before codes existed keeps its English.
 	old := almtest.Step{ID: almtest.StepAPI, Status: almtest.StatusFail, Detail: "the API at h answered HTTP 418"}
