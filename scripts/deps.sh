@@ -10,7 +10,7 @@ set -euo pipefail
 
 want=${1:-build}
 build_pkgs=(gcc pkg-config libgl1-mesa-dev xorg-dev)
-test_pkgs=(dbus dbus-x11 gnome-keyring libsecret-tools xvfb xdotool xclip x11-utils imagemagick tesseract-ocr
+test_pkgs=(dbus dbus-x11 gnome-keyring libsecret-tools xvfb xdotool xclip x11-utils imagemagick tesseract-ocr tesseract-ocr-deu
            wine wine64 gcc-mingw-w64-x86-64)
 dist_pkgs=(gcc-mingw-w64-x86-64 zip xz-utils desktop-file-utils wixl msitools osslsigncode openssl)
 

@@ -258,6 +258,13 @@ func ReadText(t testing.TB, shot []byte) string {
 	return string(tesseract(t, shot))
 }
 
+// ReadTextIn is ReadText with tesseract's languages named ("deu+eng"):
+// the English model misreads umlauts.
+func ReadTextIn(t testing.TB, shot []byte, langs string) string {
+	t.Helper()
+	return string(tesseract(t, shot, "-l", langs))
+}
+
 // tesseract runs the OCR on the screenshot enlarged twice, with configs
 // (e.g. "tsv") after the output name.
 func tesseract(t testing.TB, shot []byte, configs ...string) []byte {
