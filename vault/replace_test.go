@@ -7,7 +7,9 @@ import (
 	"maps"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/calmkey/calmkey/internal/testkeys"
 	"github.com/calmkey/calmkey/vault/vaulttest"
@@ -327,4 +329,59 @@ func TestReplaceFailsOnce(t *testing.T) {
 		}
 		assertClean(t, m.Items(memService), r.old.Tenant, want)
 	}
+}
+
+// TestReplaceTimeout: a deadline that passes while the new parts are
+// written stops the Replace before the switch: ErrTimeout saying the key
+// was not replaced, the old key stored and nothing of the new left. A
+// manifest write that hangs past the deadline and its grace is ErrTimeout
+// saying either key may be stored, and once it ends the key is whole.
+func TestReplaceTimeout(t *testing.T) {
+	r := newRotation(t, true)
+	t.Run("before the switch", func(t *testing.T) {
+		s, m := memStore(t)
+		s.timeout = time.Minute
+		old := r.stored(t, s)
+		ctx := newDeadline()
+		var sets atomic.Int32
+		m.Intercept(func(c vaulttest.Call) error {
+			if c.Op == vaulttest.OpSet && strings.Contains(c.User, "-b-part-") && sets.Add(1) == 1 {
+				ctx.expire()
+			}
+			return nil
+		})
+		_, err := s.Replace(ctx, old, r.new, "")
+		m.Intercept(nil)
+		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "was not replaced") {
+			t.Fatalf("Replace: %v", err)
+		}
+		assertClean(t, m.Items(memService), r.old.Tenant, r.oldFile)
+	})
+	t.Run("switch hung", func(t *testing.T) {
+		s, m := memStore(t)
+		old := r.stored(t, s)
+		s.timeout, s.grace = 50*time.Millisecond, 50*time.Millisecond
+		gate := make(chan struct{})
+		m.Intercept(func(c vaulttest.Call) error {
+			if c.Op == vaulttest.OpSet && c.User == KeyItem(r.old.Tenant) {
+				<-gate
+			}
+			return nil
+		})
+		_, err := s.Replace(context.Background(), old, r.new, "")
+		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "either key may be stored") {
+			t.Errorf("Replace: %v", err)
+		}
+		close(gate)
+		m.Intercept(nil)
+		s.timeout = 5 * time.Second
+		// The Store's next call waits for the late one to end.
+		if _, err := s.List(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if !loadsOneOf(t, m.Items(memService), r) {
+			t.Error("the switch that ended late did not leave the new key")
+		}
+		assertClean(t, m.Items(memService), r.old.Tenant, r.newFile)
+	})
 }
