@@ -28,7 +28,7 @@ const (
 	optionEnglish = "English"
 )
 
-func languageSystem() string { return lang.X("window.language.system", "System language") }
+func languageSystem() string { return lang.X("window.language.system", "System") }
 
 func newLanguageChoice(prefs fyne.Preferences) *languageChoice {
 	c := &languageChoice{prefs: prefs, env: os.Getenv}
