@@ -234,7 +234,7 @@ func (r *resultView) hide() { r.box.Hide() }
 // 80 ms)", then the way its connection went out (as calmkeyctl test says
 // it), its detail and hint.
 func newStepRow(st almtest.Step) *stepRow {
-	title, detail := st.Summary(), st.Detail
+	title, detail := stepLine(st), st.Detail
 	if st.Status == almtest.StatusSkipped && detail != "" {
 		// A step that did not run takes one line: "API: skipped — not
 		// run: there is no token".
