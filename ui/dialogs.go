@@ -21,6 +21,7 @@ type dialogs struct {
 	display  *displayDialog
 	download *downloadDialog
 	proxy    *proxyDialog
+	replace  *replaceDialog
 }
 
 // notice is an information or error dialog; retry is set when it offers

@@ -39,11 +39,13 @@ type section struct {
 	// note says what went wrong with this tenant's test or key (a test
 	// that could not run, say).
 	note *widget.Label
+	// rotation is Replace… and the key's last replacement (replace.go).
+	rotation *rotationLine
 }
 
 // sectionActions are what a section's buttons do, given the section.
 type sectionActions struct {
-	display, download, delete, test func(*section)
+	display, download, delete, test, replace func(*section)
 }
 
 // sectionFacts are the facts a section shows: not the tenant, which its
@@ -55,12 +57,13 @@ func newSection(tenant string, now func() time.Time, acts sectionActions) *secti
 	sec := &section{tenant: tenant, now: now, badName: tenantNameError(tenant)}
 	on := func(act func(*section)) func() { return func() { act(sec) } }
 	sec.row = newSectionRow(on(acts.display), on(acts.download), on(acts.delete), on(acts.test))
+	sec.rotation = newRotationLine(on(acts.replace))
 	sec.facts = newFactsForm(sectionFacts...)
 	sec.activity = newTestActivity(sec.onCancelTest)
 	sec.result = newResultView(on(acts.delete))
 	sec.note = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}
 	sec.note.Hide()
-	body := container.NewVBox(sec.row.box, sec.note, sec.facts.form, sec.activity.box, sec.result.box)
+	body := container.NewVBox(sec.row.box, sec.note, sec.facts.form, sec.rotation.box, sec.activity.box, sec.result.box)
 	sec.item = widget.NewAccordionItem(sec.title(), body)
 	return sec
 }
@@ -186,6 +189,7 @@ func (sec *section) render(idle bool) (retitled bool) {
 	} else {
 		sec.facts.form.Hide()
 	}
+	sec.rotation.render(stored, idle && !testing)
 	sec.activity.render(sec.running)
 	if stored && sec.last != nil {
 		sec.result.show(sec.last, idle && !testing)

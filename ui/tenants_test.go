@@ -227,8 +227,8 @@ func TestDeleteOneTenantLeavesOthers(t *testing.T) {
 }
 
 // A second tenant's key is added beside the first and its section opens; a
-// second key for a tenant that has one is refused with the product page's
-// words.
+// second key for a tenant that has one is offered as its replacement: one
+// key per tenant.
 func TestAddTenantsKeyBesideAnother(t *testing.T) {
 	f := withKey(t, fixtureOpts{})
 	f.uploadFile("second.txt", testkeys.SecretKey(testkeys.Fields{Tenant: "second-tenant"}))
@@ -248,7 +248,11 @@ func TestAddTenantsKeyBesideAnother(t *testing.T) {
 	if f.w.dialogs.upload != nil {
 		t.Error("a second key of a tenant was offered for storing")
 	}
-	mustContain(t, "notice", f.noticeText(), "tenant second-tenant already has a service key: delete it first")
+	if v := f.w.dialogs.replace; v == nil {
+		t.Errorf("a second key of a tenant was not offered as its replacement; notice %q", f.noticeText())
+	} else {
+		mustContain(t, "the offer", v.question.Text, "Tenant second-tenant already has a service key", "only one is kept")
+	}
 }
 
 // A tenant named with spaces, other scripts and hundreds of characters

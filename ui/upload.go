@@ -121,6 +121,12 @@ func (w *window) readAndCheck(name string, open func() (io.ReadCloser, error)) {
 		})
 		w.do(func() {
 			if err == nil && readErr == nil && parseErr == nil && w.canAdd() && w.busy.idle() {
+				if sec := w.secs.byTenant(key.Tenant); sec != nil && sec.stored != nil {
+					// One key per tenant: offer to replace it (replace.go).
+					w.clip.forgetPaste()
+					w.offerReplaceOnUpload(sec, key, name)
+					return
+				}
 				if sec := w.secs.byTenant(key.Tenant); sec != nil {
 					// The product page's rule: one key per tenant.
 					w.clip.forgetPaste()

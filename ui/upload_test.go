@@ -56,7 +56,7 @@ func (f *fixture) uploadFile(name string, data []byte) {
 func (f *fixture) waitCheck() {
 	f.t.Helper()
 	f.pumpUntil("the format check's outcome", func() bool {
-		return f.w.dialogs.upload != nil || f.w.dialogs.problems != nil || f.w.dialogs.notice != nil
+		return f.w.dialogs.upload != nil || f.w.dialogs.problems != nil || f.w.dialogs.notice != nil || f.w.dialogs.replace != nil
 	})
 }
 
@@ -315,12 +315,13 @@ func TestDropFileOnWindow(t *testing.T) {
 	}
 	mustContain(t, "uploaded", f.sec().facts.label(vault.FactUploaded).Text, "dropped.txt")
 
-	// Once the tenant has a key, a drop of another for it is refused: one
-	// key per tenant.
+	// Once the tenant has a key, the same key dropped again is already
+	// stored: one key per tenant, nothing stored beside it (another key of
+	// the tenant is offered as its replacement: replace_test.go).
 	f.w.dialogs.upload, f.w.dialogs.notice = nil, nil
 	f.w.onDropped(fyne.Position{}, []fyne.URI{u})
 	f.drain(50 * time.Millisecond)
-	mustContain(t, "notice", f.noticeText(), "tenant "+testkeys.Tenant+" already has a service key", "delete it first")
+	mustContain(t, "notice", f.noticeText(), "already stored for tenant "+testkeys.Tenant, "Nothing was changed")
 	if f.w.dialogs.upload != nil {
 		t.Error("a drop onto a stored key was checked")
 	}

@@ -73,6 +73,7 @@ type snapshot struct {
 	entries []vault.Entry
 	tests   almtest.LastTests
 	// replaced are the keys' replacements, read with the tests (replace.go).
+	replaced almtest.Replacements
 }
 
 // readAll reads the stamps, then every tenant's key, sorted by tenant, and
@@ -90,6 +91,7 @@ func (w *window) readAll(ctx context.Context) (snapshot, error) {
 	}
 	if len(s.entries) > 0 {
 		s.tests = w.readTests(ctx)
+		s.replaced = w.readReplaced(ctx)
 	}
 	return s, nil
 }
@@ -110,6 +112,7 @@ func (w *window) loaded(s snapshot, err error) {
 		w.state = stStored
 	}
 	w.secs.set(s.entries, s.tests)
+	w.secs.setReplaced(s.replaced)
 }
 
 // stamped takes a check's answer on the UI goroutine: it reads the keys
@@ -135,10 +138,12 @@ func (w *window) stamped(s stamps, err error) {
 // rereadTests reads the last tests alone and shows them: no keychain call.
 func (w *window) rereadTests() {
 	var tests almtest.LastTests
+	var rs almtest.Replacements
 	var stamp string
 	w.busy.runQuiet(func(ctx context.Context) error {
 		stamp = w.testsStamp(ctx) // before the read, as readAll's stamps
 		tests = w.readTests(ctx)
+		rs = w.readReplaced(ctx)
 		return nil
 	}, func(error) {
 		if w.shown == nil {
@@ -146,6 +151,7 @@ func (w *window) rereadTests() {
 		}
 		w.shown.tests = stamp
 		w.secs.setTests(tests)
+		w.secs.setReplaced(rs)
 	})
 }
 

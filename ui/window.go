@@ -100,7 +100,7 @@ func newWindow(a fyne.App, fw fyne.Window, d Deps, do func(func())) *window {
 	w.applyProxyPref()
 	w.bar = newToolbar(w.onUpload, w.onPaste, w.onTestAll, w.onProxy)
 	w.line = newMessageLine(w.load)
-	acts := sectionActions{display: w.onDisplay, download: w.onDownload, delete: w.onDelete, test: w.onTest}
+	acts := sectionActions{display: w.onDisplay, download: w.onDownload, delete: w.onDelete, test: w.onTest, replace: w.onReplace}
 	w.foot = newFooter(d.Version, a.Preferences())
 	w.secs = &sectionList{
 		accordion: widget.NewAccordion(),
