@@ -105,11 +105,11 @@ func alertsOf(secs []*section, now time.Time) []alert {
 func (a alert) text() string {
 	data := map[string]any{"Tenant": vault.Printable(a.tenant)}
 	if a.kind == alertFailed {
-		data["Date"] = vault.FormatTime(a.tested)
+		data["Date"] = formatTime(a.tested)
 		return lang.X("rotation.banner.failed", "{{.Tenant}}: the last test failed ({{.Date}}). Open its section to see why.", data)
 	}
 	e := a.expiry
-	data["Date"] = vault.FormatTime(e.NotAfter)
+	data["Date"] = formatTime(e.NotAfter)
 	data["Days"] = e.Days
 	switch {
 	case e.Expired:
