@@ -87,7 +87,10 @@ func (l *sectionList) setReplaced(rs almtest.Replacements) {
 // replaceDialog is the replacement in progress: the question before the
 // test, and the diagnosis when the new key did not log on.
 type replaceDialog struct {
-	tenant   string
+	tenant string
+	// old is the stored key the user was shown: the swap replaces only
+	// that one (another program's key put in meanwhile stays: ErrChanged).
+	old      vault.Identity
 	key      *vault.Key // the new key
 	facts    *factsForm
 	question *widget.Label
@@ -190,7 +193,7 @@ func (w *window) offerReplace(sec *section, key *vault.Key, name string, uploade
 
 // confirmReplace shows the new key and asks to test it and replace.
 func (w *window) confirmReplace(sec *section, key *vault.Key, name string, uploaded bool) {
-	v := &replaceDialog{tenant: sec.tenant, key: key, facts: newFactsForm(uploadFacts...)}
+	v := &replaceDialog{tenant: sec.tenant, old: sec.stored.Identity(), key: key, facts: newFactsForm(uploadFacts...)}
 	v.facts.set((&vault.Stored{Key: key}).Summary(), w.seam.now())
 	data := map[string]any{"Tenant": vault.Printable(sec.tenant), "OldClientID": sec.stored.Key.ClientID}
 	question := lang.X("rotation.replace.question", "Replace the service key of tenant {{.Tenant}} (client ID {{.OldClientID}}) with this one? calmkey first tests that the new key logs on (token, then API). Only then does it take the old key's place; if the test fails, nothing changes.", data)
@@ -224,8 +227,7 @@ func (w *window) replaceKey(sec *section, v *replaceDialog, name string) {
 		w.offerReplace(sec, v.key, name, false) // says why not
 		return
 	}
-	old := sec.stored.Identity()
-	run := &replaceRun{w: w, old: old, key: v.key, name: name}
+	run := &replaceRun{w: w, old: v.old, key: v.key, name: name}
 	msg := lang.X("rotation.replace.running", "Testing the new key of {{.Tenant}}, then replacing the stored one…", map[string]any{"Tenant": vault.Printable(sec.tenant)})
 	w.read(msg, &ownWrite{tenant: sec.tenant, run: run.run}, func(_ changes, err error) {
 		w.replaced(sec.tenant, v, run, name, err)

@@ -186,3 +186,32 @@ func TestUploadOfStoredTenantOffersReplace(t *testing.T) {
 		t.Errorf("the keychain holds %q, want the new key", st.Key.ClientID)
 	}
 }
+
+// A key that another program put in while the question was open is not
+// replaced from here: the swap replaces only the key the user was shown.
+func TestReplaceNeverReplacesAKeyChangedUnderneath(t *testing.T) {
+	f, srv := almFixture(t, fixtureOpts{})
+	f.storeKey(srv.SecretKeyWith(testkeys.Fields{ClientID: oldClientID}), "")
+	f.load()
+	f.tapReplace(f.sec(), srv.X509Key())
+	if f.w.dialogs.replace == nil {
+		t.Fatalf("no question; notice %q", f.noticeText())
+	}
+	// calmkeyctl puts a third key in meanwhile; the window shows it.
+	f.deleteUnderneath()
+	third := srv.SecretKeyWith(testkeys.Fields{ClientID: "sb-third!b3|sapcloudalm!b16907"})
+	f.storeKey(third, "third.txt")
+	f.check()
+	f.confirmReplace()
+	mustContain(t, "the notice", f.noticeText(), "The key was not replaced")
+	st, err := f.stored()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(st.Key.Bytes(), third) {
+		t.Errorf("the keychain holds %q, want the key calmkeyctl stored", st.Key.ClientID)
+	}
+	if rs, _ := f.history.Replacements(context.Background()); len(rs) != 0 {
+		t.Errorf("a replacement was recorded: %+v", rs)
+	}
+}
