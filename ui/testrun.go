@@ -234,7 +234,7 @@ func (r *resultView) hide() { r.box.Hide() }
 // 80 ms)", then the way its connection went out (as calmkeyctl test says
 // it), its detail and hint.
 func newStepRow(st almtest.Step) *stepRow {
-	title, detail := stepLine(st), st.Detail
+	title, detail := stepLine(st), stepDetail(st)
 	if st.Status == almtest.StatusSkipped && detail != "" {
 		// A step that did not run takes one line: "API: skipped — not
 		// run: there is no token".
@@ -247,10 +247,10 @@ func newStepRow(st almtest.Step) *stepRow {
 		// open section at the window's default size.
 		route:  &widget.Label{SizeName: theme.SizeNameCaptionText, Wrapping: fyne.TextWrapWord},
 		detail: &widget.Label{Text: detail, Wrapping: fyne.TextWrapWord},
-		hint:   &widget.Label{Text: st.Hint, Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Italic: true}},
+		hint:   &widget.Label{Text: stepHint(st), Wrapping: fyne.TextWrapWord, TextStyle: fyne.TextStyle{Italic: true}},
 	}
 	if st.Route != nil {
-		row.route.Text = lang.X("window.result.route", "Route: {{.Route}}", map[string]any{"Route": almtest.RouteText(*st.Route)})
+		row.route.Text = lang.X("window.result.route", "Route: {{.Route}}", map[string]any{"Route": routeText(*st.Route)})
 	}
 	show(row.route, st.Route != nil)
 	show(row.detail, detail != "")

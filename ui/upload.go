@@ -173,15 +173,15 @@ func (w *window) showProblems(name string, err error) {
 	var fe *vault.FormatError
 	switch {
 	case errors.Is(err, vault.ErrTooLarge):
-		lines = append(lines, err.Error())
+		lines = append(lines, tooLargeText())
 	case errors.As(err, &fe):
 		for _, p := range fe.Problems {
-			lines = append(lines, "• "+p.String())
+			lines = append(lines, "• "+findingLine(p))
 		}
 		if len(fe.Warnings) > 0 {
 			lines = append(lines, lang.X("window.problems.alsoNoted", "Also noted:"))
 			for _, w := range fe.Warnings {
-				lines = append(lines, "• "+w.String())
+				lines = append(lines, "• "+findingLine(w))
 			}
 		}
 	default:
@@ -229,7 +229,7 @@ func (w *window) confirmUpload(key *vault.Key, name string) {
 	v.facts.set((&vault.Stored{Key: key}).Summary(), w.seam.now())
 	var warns []string
 	for _, f := range key.Warnings {
-		warns = append(warns, "• "+f.String())
+		warns = append(warns, "• "+findingLine(f))
 	}
 	if len(warns) > 0 {
 		v.warnings.SetText(lang.X("window.upload.warnings", "Warnings:") + "\n" + strings.Join(warns, "\n"))
