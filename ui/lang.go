@@ -1,12 +1,12 @@
 package ui
 
 import (
+	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"log"
-	"maps"
 	"os"
 	"path"
 	"strings"
@@ -17,6 +17,8 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/lang"
 	"github.com/jeandeaual/go-locale"
+	"golang.org/x/text/feature/plural"
+	"golang.org/x/text/language"
 )
 
 // The window's words: one folder per area (window/, findings/, dialogs/,
@@ -90,11 +92,10 @@ func isGerman(loc string) bool {
 // AddTranslations* call matches the system's locales against the tags
 // registered and speaks the closest one (English when none is close), and
 // Fyne ships tables of its own (German, French…). So the chosen tables,
-// Fyne's strings and calmkey's together, are registered under every tag
-// Fyne can pick here: English, and each system locale with and without
-// its region. Whichever it picks speaks the chosen language. Registering
-// again overwrites, so a later call changes the language of texts made
-// after it.
+// Fyne's strings and calmkey's together, are registered under the tag
+// Fyne picks here (fyneTags), which then speaks the chosen language.
+// Registering again overwrites, so a later call changes the language of
+// texts made after it.
 func useLanguage(code string) error {
 	data, err := table(code)
 	if err != nil {
@@ -102,67 +103,60 @@ func useLanguage(code string) error {
 	}
 	current = code
 	for _, tag := range fyneTags() {
-		if err := lang.AddTranslationsForLocale(data, fyne.Locale(tag)); err != nil {
+		d := data
+		if !oneOtherPlurals(tag) {
+			if d, err = withAllPluralForms(data); err != nil {
+				return err
+			}
+		}
+		if err := lang.AddTranslationsForLocale(d, fyne.Locale(tag)); err != nil {
 			return fmt.Errorf("registering %s for %s: %w", code, tag, err)
 		}
 	}
 	return nil
 }
 
-// fyneTags are the tags Fyne's localizer can pick on this system.
+// fyneTags are the tags Fyne's localizer will pick here: the system's first
+// locale that Fyne can read, which is its exact match once registered, and
+// the shorter form Fyne looks that up by when it has three parts
+// (zh-Hans-CN: zh-Hans); English when the system names none.
 func fyneTags() []string {
-	tags := []string{langEnglish}
-	locs, err := locale.GetLocales()
-	if err != nil {
-		return tags
-	}
+	locs, _ := locale.GetLocales()
 	for _, l := range locs {
-		l = strings.ReplaceAll(l, "_", "-")
-		if l == "" || l == "C" || l == "POSIX" {
+		if _, err := language.Parse(l); err != nil || l == "" {
 			continue
 		}
-		tags = append(tags, l)
-		if base, _, found := strings.Cut(l, "-"); found {
-			tags = append(tags, base)
+		tags := []string{l}
+		if short := fyne.Locale(l).LanguageString(); short != l {
+			tags = append(tags, short)
 		}
+		return tags
 	}
-	return tags
+	return []string{langEnglish}
 }
 
-// pluralForms are the CLDR plural categories. A table registered under
-// another language's tag takes that language's plural rule (Czech asks
-// for "few"), so every plural text gets every category, those not given
-// taking "other".
+// oneOtherPlurals reports whether tag's language has the plural forms of
+// English and German (one, other): then the tables serve as they are.
+func oneOtherPlurals(tag string) bool {
+	t := language.Make(tag)
+	for _, n := range []int{0, 1, 2, 3, 5, 11, 21, 101} {
+		if f := plural.Cardinal.MatchPlural(t, n, 0, 0, 0, 0); f != plural.One && f != plural.Other {
+			return false
+		}
+	}
+	return true
+}
+
+// pluralForms are the CLDR plural categories.
 var pluralForms = []string{"zero", "one", "two", "few", "many", "other"}
 
-// table is one JSON table of code's texts: Fyne's own and every area's.
-func table(code string) ([]byte, error) {
+// withAllPluralForms is a table for a language with other plural forms
+// (Czech asks for "few"): every plural text gets every form, those not
+// given taking "other".
+func withAllPluralForms(data []byte) ([]byte, error) {
 	all := map[string]any{}
-	add := func(fsys fs.FS, name string) error {
-		data, err := fs.ReadFile(fsys, name)
-		if err != nil {
-			return err
-		}
-		m := map[string]any{}
-		if err := json.Unmarshal(data, &m); err != nil {
-			return fmt.Errorf("%s: %w", name, err)
-		}
-		maps.Copy(all, m)
-		return nil
-	}
-	if err := add(fyneTables, "fynelang/"+code+".json"); err != nil {
+	if err := json.Unmarshal(data, &all); err != nil {
 		return nil, err
-	}
-	areas, err := fs.ReadDir(translations, "translations")
-	if err != nil {
-		return nil, err
-	}
-	for _, a := range areas {
-		if a.IsDir() {
-			if err := add(translations, path.Join("translations", a.Name(), code+".json")); err != nil {
-				return nil, err
-			}
-		}
 	}
 	for _, v := range all {
 		if forms, ok := v.(map[string]any); ok && forms["other"] != nil {
@@ -174,6 +168,50 @@ func table(code string) ([]byte, error) {
 		}
 	}
 	return json.Marshal(all)
+}
+
+// table is one JSON table of code's texts: Fyne's own and every area's,
+// their objects joined (a key given twice takes the later text). Joined
+// rather than decoded and encoded again: this runs at every start.
+func table(code string) ([]byte, error) {
+	names := []string{"fynelang/" + code + ".json"}
+	areas, err := fs.ReadDir(translations, "translations")
+	if err != nil {
+		return nil, err
+	}
+	for _, a := range areas {
+		if a.IsDir() {
+			names = append(names, path.Join("translations", a.Name(), code+".json"))
+		}
+	}
+	var b bytes.Buffer
+	b.WriteByte('{')
+	for i, name := range names {
+		fsys := fs.FS(translations)
+		if i == 0 {
+			fsys = fyneTables
+		}
+		data, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return nil, err
+		}
+		inner := bytes.TrimSpace(data)
+		if len(inner) < 2 || inner[0] != '{' || inner[len(inner)-1] != '}' {
+			return nil, fmt.Errorf("%s is not a JSON object", name)
+		}
+		if inner = bytes.TrimSpace(inner[1 : len(inner)-1]); len(inner) == 0 {
+			continue
+		}
+		if b.Len() > 1 {
+			b.WriteByte(',')
+		}
+		b.Write(inner)
+	}
+	b.WriteByte('}')
+	if !json.Valid(b.Bytes()) {
+		return nil, fmt.Errorf("the %s tables are not valid JSON", code)
+	}
+	return b.Bytes(), nil
 }
 
 // Time layouts the window shows: German 28.11.2026 09:14, English

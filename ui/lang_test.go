@@ -73,9 +73,14 @@ func TestChooseLanguage(t *testing.T) {
 // plural forms alike.
 func TestChosenLanguageWinsOverFynes(t *testing.T) {
 	t.Cleanup(func() { _ = useLanguage(langEnglish) })
-	for _, system := range []string{"en_US.UTF-8", "de_DE.UTF-8", "fr_FR.UTF-8", "cs_CZ.UTF-8", "pt_BR.UTF-8", "zh_CN.UTF-8", "C"} {
+	for _, system := range []string{"en_US.UTF-8", "de_DE.UTF-8", "fr_FR.UTF-8", "cs_CZ.UTF-8", "pt_BR.UTF-8", "zh_CN.UTF-8", "C", "fr_FR:de_DE"} {
+		// A list goes to LANGUAGE, which Fyne reads before LC_ALL.
 		t.Setenv("LC_ALL", system)
 		t.Setenv("LANGUAGE", "")
+		if strings.Contains(system, ":") {
+			t.Setenv("LC_ALL", "de_DE.UTF-8")
+			t.Setenv("LANGUAGE", system)
+		}
 		for _, tc := range []struct {
 			code, cancel, test, days2, days5 string
 		}{
@@ -403,4 +408,19 @@ func fyneModuleDir(t *testing.T) string {
 		cache = filepath.Join(filepath.SplitList(gopath)[0], "pkg", "mod")
 	}
 	return filepath.Join(cache, "fyne.io", "fyne", "v2@"+string(m[1]))
+}
+
+// BenchmarkUseLanguage is what choosing the language adds to the start:
+// merging the tables and registering them with Fyne for each tag.
+func BenchmarkUseLanguage(b *testing.B) {
+	b.Cleanup(func() { _ = useLanguage(langEnglish) })
+	for _, code := range []string{langEnglish, langGerman} {
+		b.Run(code, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if err := useLanguage(code); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
