@@ -4,12 +4,13 @@ package packaging
 
 // Windows' own file dialogs, as calmkey.exe from the zip opens them under
 // Wine on the test session's Xvfb (make test-windows-app runs them). Wine 8
-// shows its IFileOpenDialog as a window of its own, whose file name box
-// takes a typed path and Enter. Its save dialog shows, but what it answers
-// is not relied on: cancelling it is tested here, and the writing behind it
-// through the ui package's seam (ui/filepick_test.go).
+// shows its IFileOpenDialog and IFileSaveDialog as windows of their own,
+// whose file name box takes a typed path and Enter. The writing behind the
+// save dialog is tested through the ui package's seam as well
+// (ui/filepick_test.go).
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -86,9 +87,7 @@ func TestWindowsAppOpenDialogStoresTypedKeyFile(t *testing.T) {
 	if name := xdotool(t, "getwindowname", dlg); name != "Add a tenant's service key" {
 		t.Errorf("the file-open dialog is titled %q", name)
 	}
-	xdotool(t, "windowfocus", "--sync", dlg)
-	xdotool(t, "type", "--delay", "20", winPath(file))
-	xdotool(t, "key", "Return")
+	typeInto(t, dlg, winPath(file))
 	waitGone(t, app, dlg, "file-open dialog")
 
 	if text, shown := app.WaitFor(t, "Store this service key?", 60*time.Second); !shown {
@@ -106,6 +105,31 @@ func TestWindowsAppOpenDialogStoresTypedKeyFile(t *testing.T) {
 		}
 	}
 	wt.ExpectStoredKey(t, app, "windows-after-open-dialog.png")
+
+	// The next dialog starts in the folder last used: a bare file name
+	// finds the next tenant's key there.
+	next := filepath.Join(filepath.Dir(file), "next-key.txt")
+	if err := os.WriteFile(next, testkeys.SecretKey(testkeys.Fields{Tenant: "next-tenant"}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	before = wt.Visible(app.Cmd.Process.Pid)
+	app.Key(t, "ctrl+o")
+	dlg = newWindowOf(t, app, before, "second file-open dialog")
+	typeInto(t, dlg, filepath.Base(next))
+	waitGone(t, app, dlg, "second file-open dialog")
+	if text, shown := app.WaitFor(t, "next-key.txt holds a valid service key", 60*time.Second); !shown {
+		t.Fatalf("the bare name next-key.txt in the second dialog did not find %s; the window reads:\n%s", next, text)
+	}
+}
+
+// typeInto replaces what the dialog's file name box holds with text, and
+// presses Enter.
+func typeInto(t *testing.T, dlg, text string) {
+	t.Helper()
+	xdotool(t, "windowfocus", "--sync", dlg)
+	xdotool(t, "key", "End", "shift+Home")
+	xdotool(t, "type", "--delay", "20", text)
+	xdotool(t, "key", "Return")
 }
 
 func TestWindowsAppSaveDialogCancelChangesNothing(t *testing.T) {
@@ -140,5 +164,30 @@ func TestWindowsAppSaveDialogCancelChangesNothing(t *testing.T) {
 			}
 			return nil
 		})
+	}
+}
+
+func TestWindowsAppSaveDialogWritesKey(t *testing.T) {
+	wt.RequireTools(t)
+	winePrefix(t)
+	svc := wt.StoreWithCLI(t, "wine", windowsExe(t, "calmkeyctl.exe"))
+	app := wt.Launch(t, []string{"wine", windowsExe(t, "calmkey.exe")}, svc)
+	wt.ExpectStoredKey(t, app, "windows-before-save.png")
+	path := filepath.Join(t.TempDir(), "saved-key.txt")
+	before := wt.Visible(app.Cmd.Process.Pid)
+
+	app.Key(t, "ctrl+s")
+	dlg := newWindowOf(t, app, before, "save dialog")
+	typeInto(t, dlg, winPath(path))
+	waitGone(t, app, dlg, "save dialog")
+	if text, shown := app.WaitFor(t, "Key saved", 60*time.Second); !shown {
+		t.Fatalf("no Key saved after saving to %s; the window reads:\n%s", path, text)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, testkeys.SecretKey(testkeys.Fields{})) {
+		t.Error("the saved file differs from the key calmkeyctl.exe stored")
 	}
 }
