@@ -62,3 +62,33 @@ func TestWindowLanguageOverride(t *testing.T) {
 	wt.MustContain(t, text, "SAP Cloud ALM Service Keys", "not tested", "Uploaded", time.Now().Format("2006-01-02"))
 	wt.MustNotContain(t, text, "Hochgeladen", "nicht getestet")
 }
+
+// BenchmarkStartupLanguage measures the app with a stored key in English
+// and in German: the time from exec to a visible window and the resident
+// memory once idle. The two are started in turn in each round, so that a
+// busy machine slows both alike. Compare en-ms/window with de-ms/window
+// (the target: German within 2% of English) and en-rss-MB with de-rss-MB.
+func BenchmarkStartupLanguage(b *testing.B) {
+	wt.RequireTools(b)
+	bin := binaries(b)
+	svc := wt.StoreWithCLI(b, filepath.Join(bin, "calmkeyctl"))
+	langs := []string{"en", "de"}
+	for _, l := range langs { // unmeasured: caches warm
+		wt.Stop(launch(b, bin, "calmkey", svc, "CALMKEY_LANG="+l))
+	}
+	shown := map[string]time.Duration{}
+	rss := map[string]int{}
+	for i := 0; i < b.N; i++ {
+		for _, l := range langs {
+			r := launch(b, bin, "calmkey", svc, "CALMKEY_LANG="+l)
+			shown[l] += r.Shown
+			time.Sleep(2 * time.Second) // idle: key loaded, first frames drawn
+			rss[l] += r.RSSKB(b)
+			wt.Stop(r)
+		}
+	}
+	for _, l := range langs {
+		b.ReportMetric(float64(shown[l].Milliseconds())/float64(b.N), l+"-ms/window")
+		b.ReportMetric(float64(rss[l])/1024/float64(b.N), l+"-rss-MB")
+	}
+}
