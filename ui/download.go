@@ -80,7 +80,7 @@ func proposedFolder(remembered string) string {
 		}
 		return "."
 	}
-	if d := filepath.Join(home, "Downloads"); isDir(d) {
+	if d := downloadsFolder(home); isDir(d) {
 		return d
 	}
 	return home

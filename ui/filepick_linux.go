@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -22,6 +23,10 @@ import (
 type portalPicker struct{}
 
 func platformPicker() picker { return portalPicker{} }
+
+// downloadsFolder is where the file dialogs start when no folder was used
+// yet (if it exists).
+func downloadsFolder(home string) string { return filepath.Join(home, "Downloads") }
 
 const (
 	portalName    = "org.freedesktop.portal.Desktop"

@@ -53,6 +53,16 @@ func singleThreaded() func() {
 	}
 }
 
+// downloadsFolder is the user's Downloads folder where Windows keeps it
+// (a policy or the user may have moved it to another drive), else
+// home\Downloads.
+func downloadsFolder(home string) string {
+	if p, err := windows.KnownFolderPath(windows.FOLDERID_Downloads, 0); err == nil && p != "" {
+		return p
+	}
+	return filepath.Join(home, "Downloads")
+}
+
 func commonOptions(r pickRequest) []zenity.Option {
 	opts := []zenity.Option{zenity.Title(r.title)}
 	if r.owner != 0 {
