@@ -1,10 +1,12 @@
 package ui
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
 
 	"github.com/calmkey/calmkey/internal/testkeys"
@@ -191,4 +193,45 @@ func TestCertLevelUsesVaultsDayCount(t *testing.T) {
 			t.Errorf("certLevel(%s) = %d, %v; want %d, %v", e.Words(vault.TimeLayout), level, ok, tc.level, tc.ok)
 		}
 	}
+}
+
+// BenchmarkBannerCheck is the banner's work at each render and each
+// minute's check, with 20 tenants of which 10 have a certificate ending in
+// 10 days: "steady" when the banner already shows them (the usual case),
+// "first" when it builds its rows (at start).
+func BenchmarkBannerCheck(b *testing.B) {
+	test.NewTempApp(b)
+	now := time.Now()
+	ca := testkeys.NewCA(b)
+	secs := make([]*section, 20)
+	for i := range secs {
+		f := testkeys.Fields{Tenant: fmt.Sprintf("tenant-%02d", i)}
+		data := testkeys.SecretKey(f)
+		if i%2 == 1 {
+			chain, keyPEM := ca.Client(b, f.Tenant, now.AddDate(0, 0, 10), testkeys.ECDSA)
+			data = testkeys.X509Key(f, chain, keyPEM)
+		}
+		k, err := vault.Parse(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		secs[i] = newSection(f.Tenant, func() time.Time { return now }, sectionActions{})
+		secs[i].setKey(&vault.Stored{Key: k, UploadedAt: now}, nil, nil)
+	}
+	banner := newBanner(fyne.CurrentApp().Preferences(), func() time.Time { return now }, func(string) {})
+	banner.update(secs, true)
+	if len(banner.shown) != 10 {
+		b.Fatalf("the banner names %d tenants, want 10", len(banner.shown))
+	}
+	b.Run("steady", func(b *testing.B) {
+		for b.Loop() {
+			banner.update(secs, true)
+		}
+	})
+	b.Run("first", func(b *testing.B) {
+		for b.Loop() {
+			banner.shown = nil
+			banner.update(secs, true)
+		}
+	})
 }
