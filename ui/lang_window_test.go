@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -335,6 +336,23 @@ func germanDialogs(t *testing.T, c *germanCheck, f *fixture) {
 	f.w.render()
 	c.look(f, "news of another program")
 	f.w.line.news = ""
+}
+
+// Fyne's own file dialog (the one used where the system has none) speaks
+// German too, from Fyne's German table: Öffnen, Abbrechen.
+func TestGermanFyneFileDialog(t *testing.T) {
+	inGerman(t)
+	f := newFixture(t, fixtureOpts{})
+	fresh := newWindow(f.app, f.win, Deps{Store: f.store}, f.w.do)
+	t.Cleanup(fresh.onClosed)
+	fresh.seam.openFile(func(fyne.URIReadCloser, error) {})
+	if !f.overlayShown() {
+		t.Fatal("the file-open dialog did not show")
+	}
+	// Its list shows the folder's entries, whose names are no words to check.
+	got := strings.Join(shown(f), "\n")
+	mustContain(t, "the file-open dialog", got, "Öffnen", "Abbrechen")
+	mustNotContain(t, "the file-open dialog", got, "Cancel")
 }
 
 // germanTestRun: a test waiting, running, being cancelled, and one that
