@@ -316,7 +316,7 @@ func (w *window) showFailedReplacement(v *replaceDialog) {
 	rep := v.failed
 	objs := []fyne.CanvasObject{
 		wrapped(lang.X("rotation.replace.testFailed", "The new key of tenant {{.Tenant}} did not log on, so nothing was replaced: the stored key is unchanged and still in use. The test found:", map[string]any{"Tenant": vault.Printable(v.tenant)})),
-		&widget.Label{Text: rep.Outcome(), TextStyle: fyne.TextStyle{Bold: true}, Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord},
+		&widget.Label{Text: outcomeWords(rep), TextStyle: fyne.TextStyle{Bold: true}, Importance: widget.DangerImportance, Wrapping: fyne.TextWrapWord},
 	}
 	for _, st := range rep.Steps {
 		row := newStepRow(st)

@@ -141,7 +141,7 @@ func TestReplaceWhoseTestFailsLeavesTheOldKey(t *testing.T) {
 		t.Fatalf("no diagnosis shown; notice %q", f.noticeText())
 	}
 	diag := texts(f.win.Canvas().Overlays().Top())
-	mustContain(t, "the diagnosis", diag, "did not log on", "nothing was replaced", "stored key is unchanged", v.failed.Outcome())
+	mustContain(t, "the diagnosis", diag, "did not log on", "nothing was replaced", "stored key is unchanged", outcomeWords(v.failed))
 	mustNotContain(t, "the diagnosis", diag, "wrong-secret-0000-TEST", testkeys.Secret)
 	st, err := f.stored()
 	if err != nil {
