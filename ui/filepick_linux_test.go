@@ -181,3 +181,36 @@ func TestPortalMissingFallsBackToFynesDialog(t *testing.T) {
 	test.Tap(f.sec().row.downloadButton)
 	f.pumpUntil("calmkey's own download dialog", func() bool { return f.w.dialogs.download != nil })
 }
+
+func TestPortalNamesTheCalmkeyWindowAsParent(t *testing.T) {
+	p := startFakePortal(t, "")
+	path, err := portalPicker{}.pickOpen(pickRequest{owner: 0x2a00005, title: "t", keyFiles: "k", allFiles: "a"})
+	if path != "" || err != nil {
+		t.Errorf("a cancelled pick gave %q, %v", path, err)
+	}
+	if c := p.call(t); c.parent != "x11:2a00005" {
+		t.Errorf("the portal was given the parent %q, want x11:2a00005", c.parent)
+	}
+}
+
+func TestPortalAnswer(t *testing.T) {
+	uris := func(u ...string) map[string]dbus.Variant { return map[string]dbus.Variant{"uris": dbus.MakeVariant(u)} }
+	for _, tc := range []struct {
+		name    string
+		body    []any
+		path    string
+		wantErr bool
+	}{
+		{"chosen", []any{uint32(0), uris("file:///tmp/a%20b/key.json")}, "/tmp/a b/key.json", false},
+		{"cancelled", []any{uint32(1), map[string]dbus.Variant{}}, "", false},
+		{"ended otherwise", []any{uint32(2), map[string]dbus.Variant{}}, "", false},
+		{"no file", []any{uint32(0), map[string]dbus.Variant{}}, "", true},
+		{"not a local file", []any{uint32(0), uris("sftp://host/key.json")}, "", true},
+		{"malformed", []any{uint32(0)}, "", true},
+	} {
+		path, err := portalAnswer(tc.body)
+		if path != tc.path || (err != nil) != tc.wantErr {
+			t.Errorf("%s: %q, %v; want %q, error %v", tc.name, path, err, tc.path, tc.wantErr)
+		}
+	}
+}
