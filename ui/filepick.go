@@ -85,6 +85,12 @@ func (n *nativeDialogs) owner() uintptr {
 // there is one, else (or when it cannot open) with Fyne's. callback runs
 // on the UI goroutine, with nil, nil when the user cancelled.
 func (w *window) openKeyFile(callback func(fyne.URIReadCloser, error)) {
+	w.openKeyFileAs(lang.X("dialogs.open.title", "Add a tenant's service key"), callback)
+}
+
+// openKeyFileAs is openKeyFile with the desktop dialog's title (Fyne's has
+// none of its own), for another purpose than adding a tenant's key.
+func (w *window) openKeyFileAs(title string, callback func(fyne.URIReadCloser, error)) {
 	n := w.seam.native
 	if n == nil {
 		w.seam.openFile(callback)
@@ -97,7 +103,7 @@ func (w *window) openKeyFile(callback func(fyne.URIReadCloser, error)) {
 	remembered := w.app.Preferences().String(prefUploadFolder)
 	r := pickRequest{
 		owner:    n.owner(),
-		title:    lang.X("dialogs.open.title", "Add a tenant's service key"),
+		title:    title,
 		keyFiles: lang.X("dialogs.open.keyFiles", "Service key files"),
 		allFiles: lang.X("dialogs.open.allFiles", "All files"),
 	}

@@ -68,7 +68,7 @@ func TestNativeOpenStoresTheChosenFile(t *testing.T) {
 
 	test.Tap(f.w.bar.upload)
 	r := f.asked(p)
-	if r.folder != last || r.title == "" || r.keyFiles == "" || r.allFiles == "" {
+	if r.folder != last || r.title != "Add a tenant's service key" || r.keyFiles == "" || r.allFiles == "" {
 		t.Errorf("the dialog was asked %+v; want it to start in %s, with a title and both filters named", r, last)
 	}
 	// While it is open, Ctrl+O starts no second one.
