@@ -106,7 +106,7 @@ func (a alert) text() string {
 	data := map[string]any{"Tenant": vault.Printable(a.tenant)}
 	if a.kind == alertFailed {
 		data["Date"] = formatTime(a.tested)
-		return lang.X("rotation.banner.failed", "{{.Tenant}}: the last test failed ({{.Date}}). Open its section to see why.", data)
+		return lang.X("rotation.banner.failed", "{{.Tenant}}: the last test failed ({{.Date}}); its section says why.", data)
 	}
 	e := a.expiry
 	data["Date"] = formatTime(e.NotAfter)
@@ -137,7 +137,6 @@ type banner struct {
 	scroll   *container.Scroll // the sections', scrolled to the one opened
 
 	box   *fyne.Container
-	title *widget.Label
 	close *widget.Button
 	rows  []*bannerRow
 	list  *fyne.Container
@@ -154,14 +153,15 @@ type bannerRow struct {
 
 func newBanner(prefs fyne.Preferences, now func() time.Time, open func(tenant string)) *banner {
 	b := &banner{prefs: prefs, now: now, open: open, notified: map[string]bool{}}
-	b.title = &widget.Label{Text: lang.X("rotation.banner.title", "Service keys that need your attention"), TextStyle: fyne.TextStyle{Bold: true}}
 	b.close = &widget.Button{Text: lang.X("rotation.banner.close", "Close"), Icon: theme.CancelIcon(), Importance: widget.LowImportance, OnTapped: b.dismiss}
 	b.list = container.NewVBox()
 	b.more = &widget.Label{Wrapping: fyne.TextWrapWord}
 	bg := canvas.NewRectangle(bannerColor())
 	bg.CornerRadius = theme.InputRadiusSize()
-	head := container.NewBorder(nil, nil, widget.NewIcon(theme.WarningIcon()), b.close, b.title)
-	b.box = container.NewStack(bg, container.NewPadded(container.NewVBox(head, b.list, b.more)))
+	// No heading line: the window's default size must still show the
+	// open section's last test below it.
+	closeBox := container.NewVBox(b.close)
+	b.box = container.NewStack(bg, container.NewBorder(nil, nil, container.NewVBox(widget.NewIcon(theme.WarningIcon())), closeBox, container.NewVBox(b.list, b.more)))
 	b.box.Hide()
 	return b
 }
@@ -272,7 +272,7 @@ func (b *banner) newRow(a alert) *bannerRow {
 	return &bannerRow{
 		alert: a,
 		label: &widget.Label{Text: a.text(), Wrapping: fyne.TextWrapWord, Importance: imp},
-		open:  &widget.Button{Text: lang.X("rotation.banner.open", "Open section"), Icon: theme.NavigateNextIcon(), OnTapped: func() { b.open(tenant) }},
+		open:  &widget.Button{Text: lang.X("rotation.banner.open", "Open"), Icon: theme.NavigateNextIcon(), OnTapped: func() { b.open(tenant) }},
 	}
 }
 

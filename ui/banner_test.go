@@ -83,13 +83,13 @@ func TestBannerButtonOpensTheSection(t *testing.T) {
 	if zulu.item.Open || !f.w.secs.byTenant("alpha-tenant").item.Open {
 		t.Fatal("the first section is not the open one at start")
 	}
-	b := findButton(f.w.banner.box, "Open section")
+	b := findButton(f.w.banner.box, "Open")
 	if b == nil {
-		t.Fatalf("no Open section in the banner:\n%s", f.bannerText())
+		t.Fatalf("no Open in the banner:\n%s", f.bannerText())
 	}
 	test.Tap(b)
 	if !zulu.item.Open || f.w.secs.byTenant("alpha-tenant").item.Open {
-		t.Error("Open section did not open zulu-tenant's section alone")
+		t.Error("Open did not open zulu-tenant's section alone")
 	}
 }
 

@@ -25,8 +25,11 @@ import (
 	"github.com/calmkey/calmkey/vault"
 )
 
-// rotationLine is the line under a section's facts: the key's last
-// replacement ("Replaced 2026-12-03 10:00, was sb-…") and Replace….
+// rotationLine is Replace…, beside the key's upload time among the
+// section's facts (a replacement is the next upload; the row of actions
+// above has no room left for a fifth button in German), and the line under
+// the facts that says the key's last replacement ("Replaced 2026-12-03
+// 10:00, was sb-…"), shown only after one.
 type rotationLine struct {
 	replaced *almtest.Replacement // the stored key's replacement; nil: not put in by one
 	label    *widget.Label
@@ -34,19 +37,29 @@ type rotationLine struct {
 	box      *fyne.Container
 }
 
-func newRotationLine(onReplace func()) *rotationLine {
+func newRotationLine(facts *factsForm, onReplace func()) *rotationLine {
 	l := &rotationLine{
 		label:  &widget.Label{Truncation: fyne.TextTruncateEllipsis},
 		button: &widget.Button{Text: lang.X("rotation.replace.button", "Replace…"), Icon: theme.ViewRefreshIcon(), OnTapped: onReplace},
 	}
-	l.box = container.NewBorder(nil, nil, nil, l.button, l.label)
+	// A form draws its items as they were when first refreshed: a new
+	// form takes them with the button beside the upload time. Call this
+	// before the form is laid out.
+	uploaded := facts.label(vault.FactUploaded)
+	for _, item := range facts.form.Items {
+		if item.Widget == uploaded {
+			item.Widget = container.NewBorder(nil, nil, nil, l.button, uploaded)
+		}
+	}
+	facts.form = widget.NewForm(facts.form.Items...)
+	l.box = container.NewStack(l.label)
 	return l
 }
 
 // render offers Replace… while a key is stored, usable when no keychain
 // call or test is in flight.
 func (l *rotationLine) render(stored, usable bool) {
-	show(l.box, stored)
+	show(l.button, stored)
 	enable(l.button, usable)
 	text := ""
 	if stored && l.replaced != nil {
@@ -57,6 +70,7 @@ func (l *rotationLine) render(stored, usable bool) {
 	if l.label.Text != text {
 		l.label.SetText(text)
 	}
+	show(l.box, text != "")
 }
 
 // readReplaced reads the recorded replacements; when they cannot be read,

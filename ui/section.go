@@ -57,8 +57,8 @@ func newSection(tenant string, now func() time.Time, acts sectionActions) *secti
 	sec := &section{tenant: tenant, now: now, badName: tenantNameError(tenant)}
 	on := func(act func(*section)) func() { return func() { act(sec) } }
 	sec.row = newSectionRow(on(acts.display), on(acts.download), on(acts.delete), on(acts.test))
-	sec.rotation = newRotationLine(on(acts.replace))
 	sec.facts = newFactsForm(sectionFacts...)
+	sec.rotation = newRotationLine(sec.facts, on(acts.replace))
 	sec.activity = newTestActivity(sec.onCancelTest)
 	sec.result = newResultView(on(acts.delete))
 	sec.note = &widget.Label{Wrapping: fyne.TextWrapWord, Importance: widget.DangerImportance}

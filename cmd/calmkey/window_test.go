@@ -210,7 +210,9 @@ func BenchmarkStartupTenants(b *testing.B) {
 // TestWindowDefaultSizeShowsLastTest: at the default size, with two
 // tenants, the open section shows its details and its last test's result
 // (a rejected key: the longest result, with the advice to delete it)
-// without scrolling, and the footer below them. The result is a real
+// without scrolling, below the banner that names the failed test (issue
+// 17; the collapsed second section under them is TestWindowWithTwoTenants'),
+// and the footer below them. The result is a real
 // almtest report against a loopback server that rejects the key, recorded
 // in the shared history as calmkeyctl test would.
 func TestWindowDefaultSizeShowsLastTest(t *testing.T) {
@@ -227,7 +229,7 @@ func TestWindowDefaultSizeShowsLastTest(t *testing.T) {
 	text := wt.Settle(t, r, "Delete the key here too")
 	wt.SaveShot(t, "window-last-test.png", r.Screenshot(t))
 	wt.MustContain(t, text, testkeys.Tenant+" — logon fails: the key was rejected", "Logon fails: the key was rejected — last test",
-		"Token", "Delete the key here too", "Certificate expiry", "zulu-backup — not tested", "calmkey dev")
+		"Token", "Delete the key here too", "Certificate expiry", testkeys.Tenant+": the last test failed", "calmkey dev")
 }
 
 // recordRejected runs a logon test of the test key against a loopback
