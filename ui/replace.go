@@ -122,7 +122,8 @@ func (w *window) onReplace(sec *section) {
 		return
 	}
 	w.whenFresh(sec, lang.X("rotation.replace.undone", "Nothing was replaced."), func() {
-		w.openKeyFile(func(r fyne.URIReadCloser, err error) {
+		title := lang.X("rotation.replace.pickTitle", "Choose the new service key of tenant {{.Tenant}}", map[string]any{"Tenant": vault.Printable(sec.tenant)})
+		w.openKeyFileAs(title, func(r fyne.URIReadCloser, err error) {
 			switch {
 			case err != nil:
 				w.dialogs.warn(lang.X("rotation.replace.openFailed.title", "The file could not be opened"),
