@@ -305,7 +305,7 @@ func (w *window) closeStale(cs changes) {
 	}
 	if d := ds.upload; d != nil && d.open && w.secs.byTenant(d.key.Tenant) != nil {
 		d.dialog.Hide() // its callback takes a pasted key off the clipboard
-		ds.warn(alreadyHasKeyTitle(), capitalized(lang.X("window.news.storedWhileChecking", "{{.Another}} stored a service key of tenant {{.Tenant}} while you were checking this one, and only one is kept for a tenant. Nothing was stored from here; the window now shows the stored key. To replace it, delete it first.",
+		ds.warn(alreadyHasKeyTitle(), capitalized(lang.X("window.news.storedWhileChecking", "{{.Another}} stored a service key of tenant {{.Tenant}} while you were checking this one, and only one is kept for a tenant. Nothing was stored from here; the window now shows the stored key. To put yours in its place, use Replace… in its section.",
 			map[string]any{"Another": byAnother(), "Tenant": vault.Printable(d.key.Tenant)})))
 		return
 	}
