@@ -261,9 +261,8 @@ type replaceRun struct {
 }
 
 func (r *replaceRun) run(ctx context.Context) error {
-	r.rep = r.w.tests.run(ctx, r.key, r.w.tests.opts)
-	if r.rep == nil || !r.rep.OK {
-		return errNewKeyFailed
+	if err := r.test(ctx); err != nil {
+		return err
 	}
 	st, err := r.w.store.Replace(ctx, r.old, r.key, r.name)
 	if err != nil {
@@ -275,6 +274,25 @@ func (r *replaceRun) run(ctx context.Context) error {
 		defer cancel()
 		lt := almtest.NewLastTest(st, r.rep)
 		r.recordErr = h.RecordReplacement(hctx, almtest.NewReplacement(r.old, st), &lt)
+	}
+	return nil
+}
+
+// test tests the new key in one of the window's test slots, as a Test
+// does: beside Test all, no more than almtest.TestsAtOnce tests run. The
+// slot is given back however the test ends (a panic included: safely
+// recovers above this).
+func (r *replaceRun) test(ctx context.Context) error {
+	slots := r.w.tests.slots
+	select {
+	case slots <- struct{}{}:
+	case <-ctx.Done():
+		return errors.New(lang.X("rotation.replace.noSlot", "the new key's test could not start while other tests were running; try again when they have ended"))
+	}
+	defer func() { <-slots }()
+	r.rep = r.w.tests.run(ctx, r.key, r.w.tests.opts)
+	if r.rep == nil || !r.rep.OK {
+		return errNewKeyFailed
 	}
 	return nil
 }

@@ -3,11 +3,14 @@ package ui
 import (
 	"bytes"
 	"context"
+	"sync/atomic"
 	"testing"
 
 	"fyne.io/fyne/v2/test"
 
+	"github.com/calmkey/calmkey/almtest"
 	"github.com/calmkey/calmkey/internal/testkeys"
+	"github.com/calmkey/calmkey/vault"
 )
 
 // oldClientID is the stored key's client id in the replace tests: the new
@@ -213,5 +216,45 @@ func TestReplaceNeverReplacesAKeyChangedUnderneath(t *testing.T) {
 	}
 	if rs, _ := f.history.Replacements(context.Background()); len(rs) != 0 {
 		t.Errorf("a replacement was recorded: %+v", rs)
+	}
+}
+
+// The new key's test takes one of the window's test slots, as a Test
+// does, and gives it back whether the key logs on or not: beside Test
+// all, no more than almtest.TestsAtOnce tests run.
+func TestReplaceTestTakesATestSlot(t *testing.T) {
+	f, srv := almFixture(t, fixtureOpts{})
+	f.storeKey(srv.SecretKeyWith(testkeys.Fields{ClientID: oldClientID}), "old-key.txt")
+	f.load()
+	// Every slot but one is taken, as by Test all's tests.
+	others := almtest.TestsAtOnce - 1
+	for range others {
+		f.w.tests.slots <- struct{}{}
+	}
+	var inFlight atomic.Int64
+	run := f.w.tests.run
+	f.w.tests.run = func(ctx context.Context, k *vault.Key, o almtest.Options) *almtest.Report {
+		inFlight.Store(int64(len(f.w.tests.slots)))
+		return run(ctx, k, o)
+	}
+	for _, c := range []struct {
+		name string
+		key  []byte
+	}{
+		{"a key that does not log on", srv.SecretKeyWith(testkeys.Fields{Secret: "wrong-secret-0000-TEST"})},
+		{"a key that logs on", srv.X509Key()},
+	} {
+		inFlight.Store(-1)
+		f.tapReplace(f.sec(), c.key)
+		f.confirmReplace()
+		if got := inFlight.Load(); got != almtest.TestsAtOnce {
+			t.Errorf("%s: %d test slots were taken while it was tested, want %d (its own among them)", c.name, got, almtest.TestsAtOnce)
+		}
+		if got := len(f.w.tests.slots); got != others {
+			t.Errorf("%s: %d test slots are taken after the replacement, want %d (its own given back)", c.name, got, others)
+		}
+	}
+	if st, _ := f.stored(); st.Key.ClientID == oldClientID {
+		t.Error("the key that logs on did not replace the old one")
 	}
 }
