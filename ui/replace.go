@@ -140,22 +140,7 @@ func (w *window) onReplace(sec *section) {
 // against sec's key.
 func (w *window) readReplacement(sec *section, name string, open func() (io.ReadCloser, error)) {
 	go func() {
-		var key *vault.Key
-		var readErr, parseErr error
-		err := safely("checking the key", func() error {
-			ctx, cancel := context.WithTimeout(context.Background(), readWithin)
-			defer cancel()
-			data, err := vault.ReadKeyFile(ctx, open)
-			switch {
-			case errors.Is(err, context.DeadlineExceeded):
-				readErr = errors.New(lang.X("rotation.replace.readTimeout", "it did not arrive whole within {{.Within}}", map[string]any{"Within": roundDuration(readWithin)}))
-			case err != nil:
-				readErr = err
-			default:
-				key, parseErr = vault.Parse(data)
-			}
-			return nil
-		})
+		key, readErr, parseErr, err := readKey(open)
 		w.do(func() {
 			switch {
 			case err != nil:

@@ -96,29 +96,35 @@ func (w *window) mayUpload() bool {
 // readWithin bounds reading an uploaded key file.
 const readWithin = time.Minute
 
+// readKey reads a key file and runs the format check; call it away from
+// the UI goroutine (a file may sit on a slow network share). readErr is
+// the file's, parseErr the format check's, err a panic caught on the way.
+func readKey(open func() (io.ReadCloser, error)) (key *vault.Key, readErr, parseErr, err error) {
+	err = safely("checking the key", func() error {
+		// Under the size cap, as calmkeyctl reads it; a file that never
+		// ends (a pipe, a stalled share) is given up after readWithin.
+		ctx, cancel := context.WithTimeout(context.Background(), readWithin)
+		defer cancel()
+		data, err := vault.ReadKeyFile(ctx, open)
+		switch {
+		case errors.Is(err, context.DeadlineExceeded):
+			readErr = errors.New(lang.X("window.upload.slowFile", "it did not arrive whole within {{.Duration}}", map[string]any{"Duration": roundDuration(readWithin)}))
+		case err != nil:
+			readErr = err
+		default:
+			key, parseErr = vault.Parse(data)
+		}
+		return nil
+	})
+	return key, readErr, parseErr, err
+}
+
 // readAndCheck reads the key away from the UI goroutine (a file may sit on a
 // slow network share) and runs the format check; it shows the problems or
 // asks the user to confirm the key.
 func (w *window) readAndCheck(name string, open func() (io.ReadCloser, error)) {
 	go func() {
-		var key *vault.Key
-		var readErr, parseErr error
-		err := safely("checking the key", func() error {
-			// Under the size cap, as calmkeyctl reads it; a file that never
-			// ends (a pipe, a stalled share) is given up after readWithin.
-			ctx, cancel := context.WithTimeout(context.Background(), readWithin)
-			defer cancel()
-			data, err := vault.ReadKeyFile(ctx, open)
-			switch {
-			case errors.Is(err, context.DeadlineExceeded):
-				readErr = errors.New(lang.X("window.upload.slowFile", "it did not arrive whole within {{.Duration}}", map[string]any{"Duration": roundDuration(readWithin)}))
-			case err != nil:
-				readErr = err
-			default:
-				key, parseErr = vault.Parse(data)
-			}
-			return nil
-		})
+		key, readErr, parseErr, err := readKey(open)
 		w.do(func() {
 			if err == nil && readErr == nil && parseErr == nil && w.canAdd() && w.busy.idle() {
 				if sec := w.secs.byTenant(key.Tenant); sec != nil && sec.stored != nil {
