@@ -43,7 +43,7 @@ func CheckReplace(old Summary, key *Key) error {
 }
 
 func identical(tenant string) error {
-	return &Error{kind: ErrIdentical, msg: fmt.Sprintf("this service key is already stored for tenant %s; nothing was changed", Printable(tenant))}
+	return &Error{kind: ErrIdentical, facts: ErrorFacts{Tenant: tenant}, msg: fmt.Sprintf("this service key is already stored for tenant %s; nothing was changed", Printable(tenant))}
 }
 
 // Replace swaps the stored key of old's tenant for key, under the keychain
@@ -78,9 +78,9 @@ func (s *Store) Replace(ctx context.Context, old Identity, key *Key, fileName st
 	case err == nil:
 		return &Stored{Key: key, UploadedAt: w.man.UploadedAt, FileName: w.man.FileName}, nil
 	case errors.Is(err, ErrTimeout) && r.switching.Load():
-		return nil, &Error{kind: ErrTimeout, msg: fmt.Sprintf("the keychain did not answer within %s while calmkey replaced the key of tenant %s; either key may be stored now, whole: run calmkeyctl list to see which", s.timeout, Printable(old.Tenant))}
+		return nil, &Error{kind: ErrTimeout, facts: ErrorFacts{Tenant: old.Tenant, Wait: s.timeout, Left: LeftEitherKey}, msg: fmt.Sprintf("the keychain did not answer within %s while calmkey replaced the key of tenant %s; either key may be stored now, whole: run calmkeyctl list to see which", s.timeout, Printable(old.Tenant))}
 	case errors.Is(err, ErrTimeout):
-		return nil, &Error{kind: ErrTimeout, msg: fmt.Sprintf("the keychain did not answer within %s; the key of tenant %s was not replaced; if the keychain asks to be unlocked, unlock it and try again", s.timeout, Printable(old.Tenant))}
+		return nil, &Error{kind: ErrTimeout, facts: ErrorFacts{Tenant: old.Tenant, Wait: s.timeout, Left: LeftNotReplaced}, msg: fmt.Sprintf("the keychain did not answer within %s; the key of tenant %s was not replaced; if the keychain asks to be unlocked, unlock it and try again", s.timeout, Printable(old.Tenant))}
 	}
 	return nil, err
 }
@@ -152,7 +152,7 @@ func (r *swap) check(ctx context.Context, b Backend) (*index, manifest, error) {
 	case m.SHA256 == w.man.SHA256:
 		return nil, manifest{}, identical(w.tenant)
 	case !m.summary(w.tenant).Identity().Same(r.old):
-		return nil, manifest{}, &Error{kind: ErrChanged, msg: "the service key of tenant " + Printable(w.tenant) + " was replaced meanwhile; nothing was changed: look at the key now stored and try again"}
+		return nil, manifest{}, &Error{kind: ErrChanged, facts: ErrorFacts{Tenant: w.tenant, Left: LeftNothingChanged}, msg: "the service key of tenant " + Printable(w.tenant) + " was replaced meanwhile; nothing was changed: look at the key now stored and try again"}
 	}
 	return ix, m, ctx.Err()
 }

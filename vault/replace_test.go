@@ -355,6 +355,9 @@ func TestReplaceTimeout(t *testing.T) {
 		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "was not replaced") {
 			t.Fatalf("Replace: %v", err)
 		}
+		if f := errFacts(t, err); f.Left != LeftNotReplaced || f.Wait != time.Minute || f.Tenant != r.old.Tenant {
+			t.Errorf("facts = %+v, want the key not replaced, a minute's wait, the tenant", f)
+		}
 		assertClean(t, m.Items(memService), r.old.Tenant, r.oldFile)
 	})
 	t.Run("switch hung", func(t *testing.T) {
@@ -371,6 +374,9 @@ func TestReplaceTimeout(t *testing.T) {
 		_, err := s.Replace(context.Background(), old, r.new, "")
 		if !errors.Is(err, ErrTimeout) || !strings.Contains(err.Error(), "either key may be stored") {
 			t.Errorf("Replace: %v", err)
+		}
+		if f := errFacts(t, err); f.Left != LeftEitherKey || f.Wait != 50*time.Millisecond || f.Tenant != r.old.Tenant {
+			t.Errorf("facts = %+v, want either key, the wait, the tenant", f)
 		}
 		close(gate)
 		m.Intercept(nil)

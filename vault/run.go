@@ -67,12 +67,12 @@ func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context,
 	// What a write that ends with the deadline has changed: nothing (op
 	// undoes a save's parts before it returns the end of ctx, and a delete
 	// only returns it before it has removed anything).
-	unchanged := ""
+	unchanged := LeftUnsaid
 	switch {
 	case mode == lockWrite && undo != nil:
-		unchanged = "; nothing was stored"
+		unchanged = LeftNothingStored
 	case mode == lockWrite:
-		unchanged = "; nothing was deleted"
+		unchanged = LeftNothingDeleted
 	}
 	select {
 	case s.busy <- struct{}{}:
@@ -97,7 +97,7 @@ func (s *Store) run(ctx context.Context, mode lockMode, op func(context.Context,
 		s.abandoned()
 	}
 	if mode != lockWrite {
-		return s.ctxErr(ctx, "")
+		return s.ctxErr(ctx, LeftUnsaid)
 	}
 	return s.graceWait(ctx, c, undo != nil, unchanged)
 }
@@ -151,7 +151,7 @@ func (s *Store) start(ctx context.Context, release func(), op func(context.Conte
 }
 
 // graceWait waits up to s.grace for a write that outlived the deadline.
-func (s *Store) graceWait(ctx context.Context, c *opCall, undoable bool, unchanged string) error {
+func (s *Store) graceWait(ctx context.Context, c *opCall, undoable bool, unchanged Left) error {
 	wait := time.NewTimer(s.grace)
 	defer wait.Stop()
 	select {
@@ -161,13 +161,13 @@ func (s *Store) graceWait(ctx context.Context, c *opCall, undoable bool, unchang
 		}
 		return s.ctxErr(ctx, unchanged)
 	case <-wait.C:
-		return s.ctxErr(ctx, fmt.Sprintf(", and the change it had started had not ended %s later; the keychain may hold a partial key: run calmkeyctl delete", s.grace))
+		return s.ctxErr(ctx, LeftPartialKey)
 	}
 }
 
 // result is op's error as run returns it: the end of ctx as ErrTimeout (or
 // the cancellation), saying what was changed.
-func (s *Store) result(ctx context.Context, err error, changed string) error {
+func (s *Store) result(ctx context.Context, err error, changed Left) error {
 	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 		return s.ctxErr(ctx, changed)
 	}
@@ -187,15 +187,30 @@ func (s *Store) open() (Backend, func(), error) {
 
 // ctxErr is the end of ctx: the cancellation itself, or ErrTimeout whose
 // text adds what (if anything) the timed-out call changed.
-func (s *Store) ctxErr(ctx context.Context, changed string) error {
+func (s *Store) ctxErr(ctx context.Context, changed Left) error {
+	text := s.leftText(changed)
 	if errors.Is(ctx.Err(), context.Canceled) {
-		if changed != "" {
-			return fmt.Errorf("%w%s", ctx.Err(), changed)
+		if text != "" {
+			return fmt.Errorf("%w%s", ctx.Err(), text)
 		}
 		return ctx.Err()
 	}
-	return &Error{kind: ErrTimeout, msg: fmt.Sprintf(
-		"the keychain did not answer within %s%s; if it asks to be unlocked, unlock it and try again", s.timeout, changed)}
+	return &Error{kind: ErrTimeout, facts: ErrorFacts{Wait: s.timeout, Grace: s.grace, Left: changed}, msg: fmt.Sprintf(
+		"the keychain did not answer within %s%s; if it asks to be unlocked, unlock it and try again", s.timeout, text)}
+}
+
+// leftText is the English of what a call that ended with its deadline
+// left, as ctxErr adds it.
+func (s *Store) leftText(l Left) string {
+	switch l {
+	case LeftNothingStored:
+		return "; nothing was stored"
+	case LeftNothingDeleted:
+		return "; nothing was deleted"
+	case LeftPartialKey:
+		return fmt.Sprintf(", and the change it had started had not ended %s later; the keychain may hold a partial key: run calmkeyctl delete", s.grace)
+	}
+	return ""
 }
 
 // Error is what Store returns for keychain trouble: its text says what to do,
@@ -205,9 +220,38 @@ type Error struct {
 	kind  error
 	msg   string
 	cause error
+	facts ErrorFacts
 }
 
 func (e *Error) Error() string { return e.msg }
+
+// Facts are the Error's facts that its English text holds, for a front
+// end that words them in another language (the window in German).
+func (e *Error) Facts() ErrorFacts { return e.facts }
+
+// ErrorFacts are what an Error's text says beside its kind. A fact that
+// does not apply is zero.
+type ErrorFacts struct {
+	Tenant string        // the tenant whose key it is about (raw: escape with Printable)
+	Wait   time.Duration // ErrTimeout: how long the keychain was waited for
+	Grace  time.Duration // ErrTimeout with LeftPartialKey: how much longer a started write was waited for
+	Left   Left          // ErrTimeout, ErrChanged: what the call left in the keychain
+	Detail string        // ErrUnavailable: the keychain's own error text (not calmkey's words), shortened
+}
+
+// Left says what a call that did not finish left in the keychain.
+type Left int
+
+// What a call left (ErrorFacts.Left).
+const (
+	LeftUnsaid         Left = iota // nothing said: a read, or not known
+	LeftNothingStored              // nothing was stored
+	LeftNothingDeleted             // nothing was deleted
+	LeftPartialKey                 // a write had not ended Grace later: the keychain may hold a partial key (calmkeyctl delete)
+	LeftNotReplaced                // Replace: the key was not replaced
+	LeftEitherKey                  // Replace: either key may be stored now, whole (calmkeyctl list shows which)
+	LeftNothingChanged             // ErrChanged: nothing was changed
+)
 
 // Is matches the typed error the Error stands for.
 func (e *Error) Is(target error) bool { return target == e.kind }
@@ -222,7 +266,7 @@ func corrupt(tenant, why string) error {
 	if tenant != "" {
 		what = "the stored service key of tenant " + Printable(tenant)
 	}
-	return &Error{kind: ErrCorrupt, msg: what + " is damaged (" + why + "); delete it and upload the key file again"}
+	return &Error{kind: ErrCorrupt, facts: ErrorFacts{Tenant: tenant}, msg: what + " is damaged (" + why + "); delete it and upload the key file again"}
 }
 
 func isNotFound(err error) bool {
@@ -234,16 +278,24 @@ func (s *Store) backendErr(err error) error {
 	if errors.Is(err, keyring.ErrSetDataTooBig) {
 		return fmt.Errorf("the keychain refused an item as too big; please report this as a calmkey bug: %w", err)
 	}
-	return &Error{kind: ErrUnavailable, cause: err, msg: unavailableText(err)}
+	return &Error{kind: ErrUnavailable, cause: err, facts: ErrorFacts{Detail: unavailableDetail(err)}, msg: unavailableText(err)}
+}
+
+// unavailableDetail is the keychain's own error, shortened ("" for none).
+func unavailableDetail(cause error) string {
+	if cause == nil || cause == ErrUnavailable {
+		return ""
+	}
+	d := strings.TrimPrefix(cause.Error(), ErrUnavailable.Error()+": ")
+	if len(d) > 200 {
+		d = d[:200] + "..."
+	}
+	return d
 }
 
 func unavailableText(cause error) string {
 	detail := ""
-	if cause != nil && cause != ErrUnavailable {
-		d := strings.TrimPrefix(cause.Error(), ErrUnavailable.Error()+": ")
-		if len(d) > 200 {
-			d = d[:200] + "..."
-		}
+	if d := unavailableDetail(cause); d != "" {
 		detail = " (" + d + ")"
 	}
 	name, what := keychainHelp(runtime.GOOS)

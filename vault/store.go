@@ -148,11 +148,11 @@ func (s *Store) claimed(ctx context.Context, b Backend, ix *index, tenant string
 }
 
 func alreadyStored(tenant string) error {
-	return &Error{kind: ErrAlreadyStored, msg: fmt.Sprintf("tenant %s already has a service key: delete it first", Printable(tenant))}
+	return &Error{kind: ErrAlreadyStored, facts: ErrorFacts{Tenant: tenant}, msg: fmt.Sprintf("tenant %s already has a service key: delete it first", Printable(tenant))}
 }
 
 func notStored(tenant string) error {
-	return &Error{kind: ErrNotFound, msg: fmt.Sprintf("no service key is stored for tenant %s", Printable(tenant))}
+	return &Error{kind: ErrNotFound, facts: ErrorFacts{Tenant: tenant}, msg: fmt.Sprintf("no service key is stored for tenant %s", Printable(tenant))}
 }
 
 // Load returns tenant's stored key: errors matching ErrNotFound, ErrCorrupt,
@@ -484,7 +484,7 @@ func (s *Store) DeleteIf(ctx context.Context, tenant string, want Identity) erro
 		case !there:
 			return notStored(tenant)
 		case there && sum.Err == nil && !sum.Identity().Same(want):
-			return &Error{kind: ErrChanged, msg: "the service key of tenant " + Printable(tenant) + " was replaced meanwhile; nothing was deleted"}
+			return &Error{kind: ErrChanged, facts: ErrorFacts{Tenant: tenant, Left: LeftNothingDeleted}, msg: "the service key of tenant " + Printable(tenant) + " was replaced meanwhile; nothing was deleted"}
 		}
 		return s.removeTenant(ctx, b, ix, tenant)
 	}, nil)

@@ -582,6 +582,9 @@ func TestStoreLateSaveIsUndone(t *testing.T) {
 	if !strings.Contains(err.Error(), "nothing was stored") {
 		t.Errorf("message does not say nothing was stored: %v", err)
 	}
+	if f := errFacts(t, err); f.Left != LeftNothingStored || f.Wait != time.Minute {
+		t.Errorf("facts = %+v, want nothing stored after a minute", f)
+	}
 	// Checked at once, not after waiting: Save returned after the undo.
 	if n := len(m.Items(memService)); n != 0 {
 		t.Errorf("%d items left when Save returned", n)
@@ -642,6 +645,9 @@ func TestStoreTimeoutStillHung(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("message lacks %q: %v", want, err)
 		}
+	}
+	if f := errFacts(t, err); f.Left != LeftPartialKey || f.Wait != 50*time.Millisecond || f.Grace != 100*time.Millisecond {
+		t.Errorf("facts = %+v, want a partial key, the wait and the grace", f)
 	}
 	// Once the keychain answers, the late write is undone all the same.
 	close(gate)
@@ -739,5 +745,32 @@ func TestEncodePercent(t *testing.T) {
 		if _, err := decodePercent(bad); err == nil {
 			t.Errorf("decoded %q", bad)
 		}
+	}
+}
+
+// errFacts is err's ErrorFacts, which the window words in German.
+func errFacts(t *testing.T, err error) ErrorFacts {
+	t.Helper()
+	var ve *Error
+	if !errors.As(err, &ve) {
+		t.Fatalf("%v is not a vault.Error", err)
+	}
+	return ve.Facts()
+}
+
+// TestErrorFactsUnavailableAndCorrupt: the facts an unreachable keychain's
+// and a damaged key's texts hold are there as values too.
+func TestErrorFactsUnavailableAndCorrupt(t *testing.T) {
+	s, _ := memStore(t)
+	cause := fmt.Errorf("%w: %w", ErrUnavailable, errors.New("org.freedesktop.DBus.Error.ServiceUnknown"))
+	err := s.backendErr(cause)
+	if f := errFacts(t, err); f.Detail != "org.freedesktop.DBus.Error.ServiceUnknown" || !strings.Contains(err.Error(), "("+f.Detail+")") {
+		t.Errorf("facts = %+v of %q, want the keychain's own error as Detail", f, err)
+	}
+	if f := errFacts(t, s.backendErr(ErrUnavailable)); f.Detail != "" {
+		t.Errorf("Detail = %q for no cause of its own", f.Detail)
+	}
+	if f := errFacts(t, corrupt("acme", "bad JSON")); f.Tenant != "acme" {
+		t.Errorf("corrupt facts = %+v, want the tenant", f)
 	}
 }
