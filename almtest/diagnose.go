@@ -170,7 +170,11 @@ func (ru *runner) transportFailure(err error, ex exchangeFacts, u *url.URL, fiel
 		// What went wrong on the way to the route (an unreadable
 		// HTTPS_PROXY, a PAC script that failed) may be why. The note
 		// never holds a proxy's password.
-		d.hint = m("hint.withNote", "Note", sentence(rt.Note)).With("Hint", d.hint)
+		if rt.NoteWords.Code != "" {
+			d.hint = m("hint.withNoteMsg").With("Note", noteSentence(noteMsg(rt.NoteWords))).With("Hint", d.hint)
+		} else {
+			d.hint = m("hint.withNote", "Note", sentence(rt.Note)).With("Hint", d.hint)
+		}
 	}
 	return d
 }

@@ -124,11 +124,32 @@ func cleanRoute(c *cleaner, rt *netroute.Route) *netroute.Route {
 	// Built from the fields: a route read back carries no proxy URL, and
 	// this says so where the route is made.
 	return &netroute.Route{
-		Kind:   rt.Kind,
-		Proxy:  rt.Proxy,
-		Source: c.cleanTo(rt.Source, routeSourceMax),
-		Note:   c.cleanTo(rt.Note, historyTextMax),
+		Kind:      rt.Kind,
+		Proxy:     rt.Proxy,
+		Source:    c.cleanTo(rt.Source, routeSourceMax),
+		Note:      c.cleanTo(rt.Note, historyTextMax),
+		NoteWords: cleanWords(c, rt.NoteWords),
 	}
+}
+
+// cleanWords is a route note's words as cleanMsg cleans a message: zero
+// when they are not a known code with its values.
+func cleanWords(c *cleaner, w netroute.Words) netroute.Words {
+	return toWords(cleanMsg(c, fromWords(w)))
+}
+
+func toWords(msg vault.Msg) netroute.Words {
+	if msg.IsZero() {
+		return netroute.Words{}
+	}
+	w := netroute.Words{Code: msg.Code, Values: msg.Values}
+	for name, part := range msg.Parts {
+		if w.Parts == nil {
+			w.Parts = map[string]netroute.Words{}
+		}
+		w.Parts[name] = toWords(part)
+	}
+	return w
 }
 
 // hostPort reports whether s is host:port as a route names its proxy: a

@@ -9,7 +9,10 @@ import (
 // (test.*) and what to do (hint.*), and the phrases that fill them. A code
 // is stable: the window's translations and the history key on it. Change a
 // text freely; never reuse a code for another meaning.
-func init() { vault.AddTexts(testTexts) }
+func init() {
+	vault.AddTexts(testTexts)
+	netroute.SetEnglish(func(w netroute.Words) string { return noteMsg(w).English() })
+}
 
 const (
 	fromCockpitAsIs = "upload the key exactly as the SAP BTP cockpit gives it"
@@ -184,6 +187,36 @@ var testTexts = map[string]vault.Text{
 	"route.source.bypass":      {Other: "{{.Of}} " + netroute.SourceBypass},
 	"route.source.pac":         {Other: "PAC {{.Script}}"},
 	"route.source.name":        {Other: "{{.Name}}"},
+
+	// A route's note (netroute's NoteWords): what went wrong on the way to
+	// it. The .start forms begin a sentence (hint.withNoteMsg).
+	"route.note.httpOnly":            {Other: "HTTP_PROXY applies to http:// URLs only; set HTTPS_PROXY for a proxy to https hosts"},
+	"route.note.badHTTPSProxy":       {Other: "HTTPS_PROXY is set but is not a valid URL, so no proxy was used: set it to http://host:port"},
+	"route.note.windowsUnreadable":   {Other: "Windows' proxy settings for the user could not be read"},
+	"route.note.scriptNoProxy":       {Other: "the proxy script {{.Script}} named no proxy that can be used"},
+	"route.note.scriptNoProxy.start": {Other: "The proxy script {{.Script}} named no proxy that can be used"},
+	"route.note.scriptFailed":        {Other: "the proxy script {{.Script}} could not be run"},
+	"route.note.scriptFailed.start":  {Other: "The proxy script {{.Script}} could not be run"},
+	"route.note.script":              {Other: "the proxy script {{.Script}} {{.Reason}}"},
+	"route.note.script.start":        {Other: "The proxy script {{.Script}} {{.Reason}}"},
+	"route.note.usedProxy":           {Other: "{{.Note}}; used the proxy {{.Proxy}} from {{.Source}} instead"},
+	"route.note.wentDirect":          {Other: "{{.Note}}; went direct instead"},
+	"route.pac.tookLonger":           {Other: "took longer than {{.Within}}"},
+	"route.pac.noSupport":            {Other: "could not be run: WinHTTP has no PAC support here"},
+	"route.pac.notOpened":            {Other: "could not be run: WinHTTP did not open"},
+	"route.pac.notDownloaded":        {Other: "could not be downloaded"},
+	"route.pac.badScript":            {Other: "has an error or could not be run"},
+	"route.pac.tooLong":              {Other: "took too long to download or run"},
+	"route.pac.badURL":               {Other: "is not at a valid URL"},
+	"route.pac.logonRefused":         {Other: "could not be downloaded: its server refused the Windows logon"},
+	"route.pac.serviceFailed":        {Other: "could not be run: the WinHTTP auto-proxy service failed"},
+	"route.pac.windowsError":         {Other: "could not be fetched or run (Windows error {{.Errno}})"},
+	"route.pac.failed":               {Other: "could not be fetched or run"},
+	"route.pac.other":                {Other: "{{.Reason}}"},
+	"hint.withNoteMsg":               {Other: "{{.Note}}. {{.Hint}}"},
+	// A proxy setting that cannot be used (netroute.OverrideError).
+	"proxy.override.invalid": {Other: "the proxy is not direct, system or a URL such as http://proxy.example:8080"},
+	"proxy.override.scheme":  {Other: "proxies with the scheme {{.Scheme}} are not supported: give an http:// or https:// proxy"},
 
 	// The way out (proxyHint). Route is netroute's words for the route.
 	"hint.route.unknown": {Other: "If your network requires a proxy, " + seeRoutes + ", and set HTTPS_PROXY (and NO_PROXY for hosts reached directly) or choose one with calmkeyctl test --proxy or Proxy… in the window."},

@@ -72,7 +72,7 @@ type stepJSON struct {
 	DetailMsg *vault.Msg `json:"detail_msg,omitempty"`
 	HintMsg   *vault.Msg `json:"hint_msg,omitempty"`
 	// Route: {"kind": "direct"|"proxy", "proxy": "host:port", "source",
-	// "note", "text"}.
+	// "note", "text", "note_msg": the note's code and values}.
 	Route *netroute.Route `json:"route,omitempty"`
 }
 

@@ -3,6 +3,7 @@ package almtest
 import (
 	"context"
 	"encoding/json"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -121,8 +122,21 @@ func TestPACFailureSaid(t *testing.T) {
 	if !strings.Contains(r.String(), wantRoute) {
 		t.Errorf("want %q in\n%s", wantRoute, r)
 	}
+	// The note is a code too, for the window; a record keeps it.
+	st := r.Steps[0]
+	if st.Route == nil || st.Route.NoteWords.Code != "route.note.usedProxy" || !RouteMsg(*st.Route).Valid(msgDepth) {
+		t.Fatalf("the route's note as a code: %+v", st.Route)
+	}
+	var back Step
+	if b, err := json.Marshal(st); err != nil || json.Unmarshal(b, &back) != nil || back.Route == nil ||
+		!reflect.DeepEqual(back.Route.NoteWords, st.Route.NoteWords) || RouteText(*back.Route) != RouteText(*st.Route) {
+		t.Errorf("the note's code did not come back from JSON: %+v (%v)", back.Route, err)
+	}
 
 	// The fixed proxy is down: the failure's hint starts with the script.
 	r = Run(context.Background(), key, Options{RootCAs: srv.RootCAs(), Timeout: 10 * time.Second, system: brokenPAC{"127.0.0.1:9"}})
 	want(t, r, StepToken, StatusFail, []string{"proxy 127.0.0.1:9", "refused"}, []string{"The proxy script http://wpad.calmkey.test/proxy.pac could not be downloaded; used the proxy 127.0.0.1:9", "Windows' proxy settings"})
+	if h := r.Steps[0].HintMsg; h.Code != "hint.withNoteMsg" || !h.Valid(msgDepth) || h.English() != r.Steps[0].Hint {
+		t.Errorf("the hint as a code: %+v, English %q, want %q", h, h.English(), r.Steps[0].Hint)
+	}
 }

@@ -69,7 +69,7 @@ func Run(ctx context.Context, key *vault.Key, opts Options) *Report {
 		// Callers check Options.Proxy with netroute.ParseOverride first;
 		// this is the net under them. The error never quotes the value.
 		token, api := Step{ID: StepToken}, Step{ID: StepAPI}
-		token.set(failed(m("test.proxySetting", "Error", routeErr.Error()), m("hint.proxySetting")))
+		token.set(failed(proxySettingMsg(routeErr), m("hint.proxySetting")))
 		api.set(diagnosis{status: StatusSkipped, detail: m("test.notRun")})
 		r.Steps = []Step{token, api}
 		r.Duration = opts.now().Sub(r.Started)
@@ -451,4 +451,13 @@ func humanDuration(d time.Duration) string {
 		s = strings.TrimSuffix(s, "0m")
 	}
 	return s
+}
+
+// proxySettingMsg is a proxy setting that cannot be used, its error a code
+// when netroute gives one.
+func proxySettingMsg(err error) vault.Msg {
+	if msg, ok := OverrideMsg(err); ok {
+		return m("test.proxySetting").With("Error", msg)
+	}
+	return m("test.proxySetting", "Error", err.Error())
 }

@@ -75,3 +75,13 @@ func stepHint(st almtest.Step) string { return shownText(st.HintMsg, st.Hint) }
 // it ("direct", "via proxy:8080 (from HTTPS_PROXY)"), in the window's
 // language.
 func routeText(rt netroute.Route) string { return msgText(almtest.RouteMsg(rt)) }
+
+// proxyErrText is a proxy setting's error in the window's language: netroute's
+// code when it has one, else the error's own text (the window's own errors
+// are worded already).
+func proxyErrText(err error) string {
+	if msg, ok := almtest.OverrideMsg(err); ok {
+		return msgText(msg)
+	}
+	return err.Error()
+}

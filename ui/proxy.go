@@ -110,7 +110,7 @@ func newProxyDialog(parent fyne.Window, v string, bad error, onSave func(string)
 	d.entry.OnSubmitted = func(string) { d.onSaveTapped() }
 	d.problem.Hide()
 	if bad != nil {
-		d.setProblem(lang.X("window.proxy.badSaved", "The proxy kept in calmkey's settings is not used: {{.Error}}.", map[string]any{"Error": bad.Error()}))
+		d.setProblem(lang.X("window.proxy.badSaved", "The proxy kept in calmkey's settings is not used: {{.Error}}.", map[string]any{"Error": proxyErrText(bad)}))
 	}
 	intro := wrapped(lang.X("window.proxy.intro", "The route the logon test takes. Direct or a proxy given here overrides HTTPS_PROXY and the system's settings, as calmkeyctl test --proxy does. A proxy that asks for Negotiate gets your Windows logon."))
 	d.save = &widget.Button{Text: lang.X("window.button.save", "Save"), Icon: theme.ConfirmIcon(), Importance: widget.HighImportance, OnTapped: d.onSaveTapped}
@@ -144,7 +144,7 @@ func (d *proxyDialog) onSaveTapped() {
 	kept, err := checkProxy(v)
 	if err != nil {
 		d.entry.SetText(masked(v))
-		d.setProblem(lang.X("window.proxy.notSaved", "The proxy was not saved: {{.Error}}.", map[string]any{"Error": err.Error()}))
+		d.setProblem(lang.X("window.proxy.notSaved", "The proxy was not saved: {{.Error}}.", map[string]any{"Error": proxyErrText(err)}))
 		return
 	}
 	d.onSave(kept)

@@ -61,9 +61,9 @@ func (r Route) why() string {
 // codes (proxy.*, hint.proxy.*), so that a report and the window word them
 // from one table, the window in its language.
 type Words struct {
-	Code   string
-	Values map[string]string
-	Parts  map[string]Words
+	Code   string            `json:"code"`
+	Values map[string]string `json:"values,omitempty"`
+	Parts  map[string]Words  `json:"parts,omitempty"`
 }
 
 func words(code string, nameValues ...string) Words {

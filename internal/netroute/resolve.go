@@ -3,11 +3,11 @@ package netroute
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -83,6 +83,7 @@ var ErrNoScript = errors.New("auto-detect found no proxy script")
 type PACError struct {
 	Script string // the script's URL, or "auto-detect"
 	Reason string // "could not be downloaded", "took longer than 10s", ...
+	Why    Words  // Reason as a code (route.pac.*); zero when made elsewhere
 	Err    error
 }
 
@@ -122,10 +123,10 @@ func ParseOverride(v string) (*url.URL, error) {
 	}
 	u, err := parseProxyURL(v)
 	if err != nil {
-		return nil, errors.New("the proxy is not direct, system or a URL such as http://proxy.example:8080")
+		return nil, &OverrideError{words("proxy.override.invalid")}
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("proxies with the scheme %q are not supported: give an http:// or https:// proxy", u.Scheme)
+		return nil, &OverrideError{words("proxy.override.scheme", "Scheme", strconv.Quote(u.Scheme))}
 	}
 	return u, nil
 }
@@ -156,13 +157,13 @@ func New(opts Options) (*Resolver, error) {
 func (r *Resolver) Route(ctx context.Context, target *url.URL) Route {
 	host := target.Hostname()
 	if isLoopback(host) {
-		return direct(SourceLoopback, "")
+		return direct(SourceLoopback)
 	}
 	switch {
 	case r.opts.Proxy == "direct":
-		return direct(SourceFlag, "")
+		return direct(SourceFlag)
 	case r.override != nil:
-		return via(withPort(r.override), SourceFlag, "")
+		return via(withPort(r.override), SourceFlag)
 	case r.opts.Proxy == "system" && r.sys != nil:
 		return r.system(ctx, target)
 	}
@@ -170,7 +171,7 @@ func (r *Resolver) Route(ctx context.Context, target *url.URL) Route {
 		return rt
 	}
 	if r.sys == nil {
-		return direct(SourceNone, "")
+		return direct(SourceNone)
 	}
 	return r.system(ctx, target)
 }
@@ -204,24 +205,24 @@ func (r *Resolver) environment(target *url.URL) (Route, bool) {
 	}
 	switch {
 	case cfg.HTTPSProxy == "":
-		return direct(SourceEnvironment, "HTTP_PROXY applies to http:// URLs only; set HTTPS_PROXY for a proxy to https hosts"), true
+		return noted(direct(SourceEnvironment), words("route.note.httpOnly")), true
 	case !readable(cfg.HTTPSProxy):
 		// Not the variable's text: it may hold the proxy's password.
-		return direct(SourceHTTPSProxy, "HTTPS_PROXY is set but is not a valid URL, so no proxy was used: set it to http://host:port"), true
+		return noted(direct(SourceHTTPSProxy), words("route.note.badHTTPSProxy")), true
 	}
 	if u, _ := cfg.ProxyFunc()(target); u != nil {
-		return via(withPort(u), SourceHTTPSProxy, ""), true
+		return via(withPort(u), SourceHTTPSProxy), true
 	}
-	return direct(SourceNoProxy, ""), true
+	return direct(SourceNoProxy), true
 }
 
 // system follows Windows' order: the user's PAC or auto-detect, the user's
 // fixed proxy, the machine's WinHTTP proxy, direct.
 func (r *Resolver) system(ctx context.Context, target *url.URL) Route {
 	us, err := r.userSettings()
-	note := ""
+	var note Words
 	if err != nil {
-		note = "Windows' proxy settings for the user could not be read"
+		note = words("route.note.windowsUnreadable")
 	}
 	if err == nil && (us.AutoDetect || us.PACURL != "") {
 		script := SourceAutoDetect
@@ -231,32 +232,31 @@ func (r *Resolver) system(ctx context.Context, target *url.URL) Route {
 		ans, err := r.pacFor(ctx, target, us)
 		switch {
 		case err == nil && ans.Direct:
-			return direct(script, "")
+			return direct(script)
 		case err == nil:
 			if u, ok := pickProxy(ans.Proxy); ok {
-				return via(u, script, "")
+				return via(u, script)
 			}
-			note = "the proxy script " + scriptName(us) + " named no proxy that can be used"
+			note = words("route.note.scriptNoProxy", "Script", scriptName(us))
 		case errors.Is(err, ErrNoScript) && us.PACURL == "":
 			// The usual case: auto-detect is on by default and most
 			// networks have no WPAD.
 		default:
 			var pe *PACError
 			if errors.As(err, &pe) {
-				note = pe.Error()
+				note = pacNote(pe)
 			} else {
-				note = "the proxy script " + scriptName(us) + " could not be run"
+				note = words("route.note.scriptFailed", "Script", scriptName(us))
 			}
 		}
 	}
 	used := func(rt Route) Route {
-		if note != "" {
-			switch rt.Kind {
-			case Proxy:
-				rt.Note = note + "; used the proxy " + rt.Proxy + " from " + rt.Source + " instead"
-			default:
-				rt.Note = note + "; went direct instead"
-			}
+		switch {
+		case note.Code == "":
+		case rt.Kind == Proxy:
+			rt = noted(rt, words("route.note.usedProxy", "Proxy", rt.Proxy, "Source", rt.Source).with("Note", note))
+		default:
+			rt = noted(rt, words("route.note.wentDirect").with("Note", note))
 		}
 		return rt
 	}
@@ -270,7 +270,7 @@ func (r *Resolver) system(ctx context.Context, target *url.URL) Route {
 			return used(rt)
 		}
 	}
-	return used(direct(SourceNone, ""))
+	return used(direct(SourceNone))
 }
 
 // scriptName is the user's proxy script as routes and errors name it: its
@@ -307,13 +307,13 @@ func MaskScript(v string) string {
 // the proxy list names none for https.
 func fixedRoute(target *url.URL, f Fixed, source string) (Route, bool) {
 	if bypassed(f.Bypass, target) {
-		return direct(source+" bypass list", ""), true
+		return direct(source + " bypass list"), true
 	}
 	u, ok := pickProxyFor(f.Proxy, "https")
 	if !ok {
 		return Route{}, false
 	}
-	return via(u, source, ""), true
+	return via(u, source), true
 }
 
 func (r *Resolver) userSettings() (UserSettings, error) {
@@ -360,7 +360,7 @@ func (r *Resolver) pacFor(ctx context.Context, target *url.URL, us UserSettings)
 	if err != nil && pctx.Err() != nil && ctx.Err() == nil {
 		var pe *PACError
 		if !errors.As(err, &pe) {
-			err = &PACError{Script: scriptName(us), Reason: "took longer than " + r.pacTimeout.String(), Err: err}
+			err = newPACError(scriptName(us), words("route.pac.tookLonger", "Within", r.pacTimeout.String()), err)
 		}
 	}
 	res := pacResult{ans, err}

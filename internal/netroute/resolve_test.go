@@ -3,6 +3,8 @@ package netroute
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"fmt"
 	"net/url"
 	"strings"
 	"sync"
@@ -235,6 +237,9 @@ func TestResolverPAC(t *testing.T) {
 		if !strings.HasSuffix(rt.Note, "; went direct instead") {
 			t.Errorf("note = %q", rt.Note)
 		}
+		if n := rt.NoteWords; n.Code != "route.note.wentDirect" || n.Parts["Note"].Code != "route.note.script" || n.Parts["Note"].Values["Script"] != script {
+			t.Errorf("note words = %+v", n)
+		}
 	})
 	t.Run("a PAC that hangs is given up on", func(t *testing.T) {
 		sys := &fakeSystem{user: UserSettings{PACURL: script, Proxy: "fixed.corp:8080"}, pac: func(ctx context.Context, _ string) (PACAnswer, error) {
@@ -249,6 +254,11 @@ func TestResolverPAC(t *testing.T) {
 		check(t, rt, Proxy, "fixed.corp:8080", SourceWindows)
 		if !strings.Contains(rt.Note, "took longer than 50ms") {
 			t.Errorf("note = %q", rt.Note)
+		}
+		// The same as codes, for the window to word in its language.
+		if n := rt.NoteWords; n.Code != "route.note.usedProxy" || n.Values["Source"] != SourceWindows ||
+			n.Parts["Note"].Parts["Reason"].Code != "route.pac.tookLonger" || n.Parts["Note"].Parts["Reason"].Values["Within"] != "50ms" {
+			t.Errorf("note words = %+v", n)
 		}
 	})
 	t.Run("auto-detect without WPAD: on, quietly", func(t *testing.T) {
@@ -447,5 +457,17 @@ func TestRouteHoldsNoPassword(t *testing.T) {
 	s := mustNew(t, cases["PAC direct"]).Settings()
 	if b, _ := json.Marshal(s); strings.Contains(string(b), pw) {
 		t.Errorf("the settings show the script's password: %s", b)
+	}
+}
+
+// TestOverrideErrorIsACode: an unusable proxy setting is an OverrideError,
+// its words a code with values, which never quote the value.
+func TestOverrideErrorIsACode(t *testing.T) {
+	for v, code := range map[string]string{"http://user:s3cret@[bad": "proxy.override.invalid", "ftp://user:s3cret@proxy:21": "proxy.override.scheme"} {
+		_, err := New(Options{Proxy: v})
+		var oe *OverrideError
+		if !errors.As(err, &oe) || oe.Words.Code != code || strings.Contains(fmt.Sprint(oe.Words), "s3cret") || strings.Contains(err.Error(), "s3cret") {
+			t.Errorf("%s: %v (%+v), want %s", code, err, oe, code)
+		}
 	}
 }

@@ -42,6 +42,9 @@ type Route struct {
 	Proxy  string `json:"proxy,omitempty"`
 	Source string `json:"source,omitempty"`
 	Note   string `json:"note,omitempty"`
+	// NoteWords is Note as a code with values (zero without a note, and in
+	// a route read from a record made before codes existed).
+	NoteWords Words `json:"-"`
 
 	// url is the proxy as configured, credentials included: the dialler
 	// needs its scheme, host name (the Negotiate SPN) and user:password.
@@ -89,10 +92,16 @@ type routeJSON struct {
 	Source string `json:"source,omitempty"`
 	Note   string `json:"note,omitempty"`
 	Text   string `json:"text"`
+	// NoteMsg is Note's code and values: {"code", "values", "parts"}.
+	NoteMsg *Words `json:"note_msg,omitempty"`
 }
 
 func (r Route) MarshalJSON() ([]byte, error) {
-	return json.Marshal(routeJSON{r.Kind, r.Proxy, r.Source, r.Note, r.String()})
+	var nm *Words
+	if r.NoteWords.Code != "" {
+		nm = &r.NoteWords
+	}
+	return json.Marshal(routeJSON{r.Kind, r.Proxy, r.Source, r.Note, r.String(), nm})
 }
 
 func (r *Route) UnmarshalJSON(b []byte) error {
@@ -101,15 +110,18 @@ func (r *Route) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*r = Route{Kind: j.Kind, Proxy: j.Proxy, Source: j.Source, Note: j.Note}
+	if j.NoteMsg != nil {
+		r.NoteWords = *j.NoteMsg
+	}
 	return nil
 }
 
 // direct is a direct route decided by source.
-func direct(source, note string) Route {
-	return Route{Kind: Direct, Source: source, Note: note}
+func direct(source string) Route {
+	return Route{Kind: Direct, Source: source}
 }
 
 // via is a route through the proxy u (which has a host and port).
-func via(u *url.URL, source, note string) Route {
-	return Route{Kind: Proxy, Proxy: u.Host, Source: source, Note: note, url: u}
+func via(u *url.URL, source string) Route {
+	return Route{Kind: Proxy, Proxy: u.Host, Source: source, url: u}
 }

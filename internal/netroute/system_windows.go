@@ -3,8 +3,8 @@ package netroute
 import (
 	"context"
 	"errors"
-	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 	"unsafe"
@@ -129,7 +129,7 @@ func (winSystem) Machine() (Fixed, error) {
 func (winSystem) PAC(ctx context.Context, target string, us UserSettings) (PACAnswer, error) {
 	script := scriptName(us)
 	if err := procGetProxyForURL.Find(); err != nil {
-		return PACAnswer{}, &PACError{Script: script, Reason: "could not be run: WinHTTP has no PAC support here", Err: err}
+		return PACAnswer{}, newPACError(script, words("route.pac.noSupport"), err)
 	}
 	u16, err := windows.UTF16PtrFromString(target)
 	if err != nil {
@@ -163,7 +163,7 @@ func openPACSession(ctx context.Context, script string) (h uintptr, closeH func(
 	agent, _ := windows.UTF16PtrFromString("calmkey")
 	h, _, err = procWinHTTPOpen.Call(uintptr(unsafe.Pointer(agent)), accessTypeNoProxy, 0, 0, 0)
 	if h == 0 {
-		return 0, nil, &PACError{Script: script, Reason: "could not be run: WinHTTP did not open", Err: err}
+		return 0, nil, newPACError(script, words("route.pac.notOpened"), err)
 	}
 	var once sync.Once
 	closeH = func() { once.Do(func() { procWinHTTPClose.Call(h) }) }
@@ -220,32 +220,32 @@ func askPAC(h uintptr, u16 *uint16, opts *autoProxyOptions) pacResult {
 }
 
 func pacError(script string, us UserSettings, err error) error {
-	var reason string
+	var why Words
 	switch {
 	case errors.Is(err, errWinHTTPAutodetectFailed):
 		if us.PACURL == "" {
 			return ErrNoScript
 		}
-		reason = "could not be downloaded"
+		why = words("route.pac.notDownloaded")
 	case errors.Is(err, errWinHTTPUnableToDownload):
-		reason = "could not be downloaded"
+		why = words("route.pac.notDownloaded")
 	case errors.Is(err, errWinHTTPBadScript):
-		reason = "has an error or could not be run"
+		why = words("route.pac.badScript")
 	case errors.Is(err, errWinHTTPTimeout), errors.Is(err, errWinHTTPOperationCanceled):
-		reason = "took too long to download or run"
+		why = words("route.pac.tooLong")
 	case errors.Is(err, errWinHTTPInvalidURL), errors.Is(err, errWinHTTPUnrecognized):
-		reason = "is not at a valid URL"
+		why = words("route.pac.badURL")
 	case errors.Is(err, errWinHTTPLoginFailure):
-		reason = "could not be downloaded: its server refused the Windows logon"
+		why = words("route.pac.logonRefused")
 	case errors.Is(err, errWinHTTPAutoProxyService):
-		reason = "could not be run: the WinHTTP auto-proxy service failed"
+		why = words("route.pac.serviceFailed")
 	default:
 		var en windows.Errno
 		if errors.As(err, &en) {
-			reason = fmt.Sprintf("could not be fetched or run (Windows error %d)", uint32(en))
+			why = words("route.pac.windowsError", "Errno", strconv.FormatUint(uint64(uint32(en)), 10))
 		} else {
-			reason = "could not be fetched or run"
+			why = words("route.pac.failed")
 		}
 	}
-	return &PACError{Script: script, Reason: reason, Err: err}
+	return newPACError(script, why, err)
 }
