@@ -90,7 +90,7 @@ func (w *window) showDownload(sec *section, folder string) {
 	v := &downloadDialog{
 		tenant: sec.tenant, folder: folder, prefs: w.app.Preferences(),
 		chooseFolder: func(start fyne.ListableURI, cb func(fyne.ListableURI, error)) { w.seam.chooseFolder(start, cb) },
-		saveTo:       func(path string) { w.placeDownload(sec, path) },
+		saveTo:       func(path string) { w.placeDownload(sec, path, false) },
 	}
 	v.where = &widget.Label{Text: folder, Truncation: fyne.TextTruncateEllipsis}
 	v.change = &widget.Button{Text: lang.X("window.download.choose", "Choose…"), Icon: theme.FolderOpenIcon(), OnTapped: v.onChooseFolder}
@@ -175,8 +175,10 @@ func fileNameProblem(name string) string {
 }
 
 // placeDownload writes the key to path if nothing is there, and asks first
-// when a file, or a link, is.
-func (w *window) placeDownload(sec *section, path string) {
+// when a file, or a link, is. confirmed: the user already chose to replace
+// a file at path in the desktop's save dialog (Windows' asks), so a file
+// there is replaced without a second question; a link is still asked about.
+func (w *window) placeDownload(sec *section, path string, confirmed bool) {
 	go func() {
 		fi, err := os.Lstat(path)
 		target := ""
@@ -192,6 +194,8 @@ func (w *window) placeDownload(sec *section, path string) {
 					map[string]any{"Path": path, "Error": err.Error()}))
 			case fi.IsDir():
 				w.dialogs.warn(notSavedTitle(), lang.X("window.download.isFolder", "{{.Path}} is a folder. Download again and choose another file name.", map[string]any{"Path": path}))
+			case fi.Mode()&fs.ModeSymlink == 0 && confirmed:
+				w.writeDownload(sec, path, true)
 			case fi.Mode()&fs.ModeSymlink != 0:
 				w.askReplace(sec, path, lang.X("window.download.replaceLink.title", "Replace the link?"),
 					lang.X("window.download.replaceLink", "{{.Name}} is a link to {{.Target}}. Replace the link itself with the key file? The file it points to is left as it is.",
@@ -240,7 +244,7 @@ func (w *window) writeDownload(sec *section, path string, replace bool) {
 				switch {
 				case errors.Is(err, fs.ErrExist):
 					// Something appeared there since the user chose it.
-					w.placeDownload(sec, path)
+					w.placeDownload(sec, path, false)
 				case err != nil:
 					w.dialogs.warn(notSavedTitle(), lang.X("window.download.writeFailed", "Writing the key file failed ({{.Error}}). Choose another folder, or free some disk space, and download it again.", map[string]any{"Error": err.Error()}))
 				default:

@@ -28,6 +28,9 @@ const prefUploadFolder = "uploadFolder"
 type picker interface {
 	pickOpen(r pickRequest) (string, error)
 	pickSave(r pickRequest) (string, error)
+	// asksBeforeReplacing: the save dialog itself asked the user before it
+	// answered with a file that exists, so calmkey need not ask again.
+	asksBeforeReplacing() bool
 }
 
 // pickRequest is what a native dialog is asked, in the window's language.
@@ -133,7 +136,8 @@ func (w *window) openKeyFileAs(title string, callback func(fyne.URIReadCloser, e
 
 // saveNative asks where to save sec's key with the desktop's save dialog,
 // and then writes it there as the app's own dialog would (placeDownload:
-// owner-only, never through a link, asking before it replaces anything).
+// owner-only, never through a link, asking before it replaces anything
+// that the dialog did not ask about).
 // It returns false when there is no such dialog: the caller shows its own.
 func (w *window) saveNative(sec *section) bool {
 	n := w.seam.native
@@ -169,7 +173,7 @@ func (w *window) saveNative(sec *section) bool {
 			case path == "": // cancelled
 			default:
 				w.app.Preferences().SetString(prefDownloadFolder, filepath.Dir(path))
-				w.placeDownload(sec, path)
+				w.placeDownload(sec, path, n.picker.asksBeforeReplacing())
 			}
 		})
 	}()

@@ -62,6 +62,10 @@ func (portalPicker) pickOpen(r pickRequest) (string, error) {
 	return portalPick("OpenFile", r, opts)
 }
 
+// asksBeforeReplacing: the portal's API does not promise that its backend
+// (GNOME's, KDE's, another desktop's) asks, so calmkey asks itself.
+func (portalPicker) asksBeforeReplacing() bool { return false }
+
 func (portalPicker) pickSave(r pickRequest) (string, error) {
 	return portalPick("SaveFile", r, map[string]dbus.Variant{"current_name": dbus.MakeVariant(r.name)})
 }

@@ -17,10 +17,13 @@ import (
 // every request with path and err (path "": cancelled) and hands the
 // request to the test.
 type fakePicker struct {
-	path string
-	err  error
-	asks chan pickRequest
+	path  string
+	err   error
+	asks  chan pickRequest
+	warns bool // its save dialog asks before it answers with a file that exists
 }
+
+func (p *fakePicker) asksBeforeReplacing() bool { return p.warns }
 
 func (p *fakePicker) pickOpen(r pickRequest) (string, error) { return p.answer(r) }
 func (p *fakePicker) pickSave(r pickRequest) (string, error) { return p.answer(r) }
@@ -195,6 +198,53 @@ func TestNativeSaveAsksBeforeReplacing(t *testing.T) {
 	f.drain(50 * time.Millisecond)
 	if got, _ := os.ReadFile(path); string(got) != "keep me" {
 		t.Errorf("Keep changed the file to %q", got)
+	}
+}
+
+// Windows' save dialog asked already: the file is replaced by the key with
+// no second question.
+func TestNativeSaveAfterTheDialogAskedReplacesTheFile(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	k := f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
+	f.load()
+	path := filepath.Join(t.TempDir(), "there.txt")
+	if err := os.WriteFile(path, []byte("replace me"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := f.useNative(path, nil)
+	p.warns = true
+	test.Tap(f.sec().row.downloadButton)
+	f.asked(p)
+	f.waitNotice()
+	mustContain(t, "notice", f.noticeText(), "saved to "+path)
+	keyOnly(t, path, k)
+}
+
+// The desktop's dialog asked about replacing a file, but a link at that
+// path is calmkey's own question: it replaces the link, not the file it
+// points to, and says so.
+func TestNativeSaveAfterTheDialogAskedStillAsksAboutALink(t *testing.T) {
+	f := newFixture(t, fixtureOpts{})
+	f.storeKey(testkeys.SecretKey(testkeys.Fields{}), "")
+	f.load()
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target.txt")
+	if err := os.WriteFile(target, []byte("keep me"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.txt")
+	if err := os.Symlink(target, link); err != nil {
+		t.Fatal(err)
+	}
+	p := f.useNative(link, nil)
+	p.warns = true
+	test.Tap(f.sec().row.downloadButton)
+	f.asked(p)
+	f.pumpUntil("the question whether to replace the link", func() bool { return f.overlayShownWithText("is a link to") })
+	test.Tap(findButton(f.win.Canvas().Overlays().Top(), "Keep"))
+	f.drain(50 * time.Millisecond)
+	if got, _ := os.ReadFile(target); string(got) != "keep me" {
+		t.Errorf("Keep changed the link's target to %q", got)
 	}
 }
 

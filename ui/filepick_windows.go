@@ -30,13 +30,17 @@ func (zenityPicker) pickOpen(r pickRequest) (string, error) {
 	return answer(zenity.SelectFile(opts...))
 }
 
-// pickSave does not ask zenity for ConfirmOverwrite: the app asks before it
-// replaces a file or a link (placeDownload), whatever the dialog did.
+// pickSave: Windows' save dialog asks before it answers with a file that
+// exists (FOS_OVERWRITEPROMPT is among its default options, and zenity only
+// adds options), so calmkey does not ask again about a file; it still asks
+// about a link (placeDownload).
 func (zenityPicker) pickSave(r pickRequest) (string, error) {
 	opts := append(commonOptions(r), zenity.Filename(filepath.Join(r.folder, r.name)))
 	defer singleThreaded()()
 	return answer(zenity.SelectFileSave(opts...))
 }
+
+func (zenityPicker) asksBeforeReplacing() bool { return true }
 
 // singleThreaded makes the goroutine's thread a single-threaded COM
 // apartment, as the shell's dialogs expect, until the returned function is

@@ -290,7 +290,7 @@ func germanDialogs(t *testing.T, c *germanCheck, f *fixture) {
 		t.Fatal(err)
 	}
 	closeDialogs(f)
-	f.w.placeDownload(alpha, existing)
+	f.w.placeDownload(alpha, existing, false)
 	f.pumpUntil("the question whether to replace", func() bool { return f.w.dialogs.download.replace != nil })
 	c.look(f, "replace the file")
 	closeDialogs(f)

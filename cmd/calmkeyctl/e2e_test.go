@@ -204,9 +204,24 @@ func (c *cli) run(stdin string, args ...string) result {
 
 func (c *cli) runEnv(extraEnv []string, stdin string, args ...string) result {
 	c.t.Helper()
-	cmd, out, errb := c.command(extraEnv, stdin, args...)
-	err := cmd.Run()
+	cmd, out, errb, err := c.launch(extraEnv, stdin, args...)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	return c.outcome(err, out.String(), errb.String(), args)
+}
+
+// launch starts calmkeyctl as command makes it (through harness.Start,
+// which tries again when Wine failed to start it at all).
+func (c *cli) launch(extraEnv []string, stdin string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer, error) {
+	c.t.Helper()
+	var out, errb *bytes.Buffer
+	cmd, err := harness.Start(c.t, func() *exec.Cmd {
+		var cmd *exec.Cmd
+		cmd, out, errb = c.command(extraEnv, stdin, args...)
+		return cmd
+	})
+	return cmd, out, errb, err
 }
 
 // command is calmkeyctl with args, in the test's folder and environment

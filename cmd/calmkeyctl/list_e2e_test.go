@@ -123,8 +123,8 @@ func TestE2EUploadsAcrossCacheFolders(t *testing.T) {
 			tenant := fmt.Sprintf("cache-r%d-t%d", round, i)
 			key := testkeys.SecretKey(testkeys.Fields{Tenant: tenant, Secret: fmt.Sprintf("cache-secret-%d-%d-0a1b2c3d", round, i)})
 			c.addSecrets(key)
-			cmd, out, errb := c.command(ownFolders(t, c.dir, round, i), string(key), "upload", "-")
-			if err := cmd.Start(); err != nil {
+			cmd, out, errb, err := c.launch(ownFolders(t, c.dir, round, i), string(key), "upload", "-")
+			if err != nil {
 				t.Fatal(err)
 			}
 			procs = append(procs, proc{tenant, func() result { return c.outcome(cmd.Wait(), out.String(), errb.String(), []string{"upload", "-"}) }})

@@ -59,8 +59,8 @@ func TestE2EReplaceKill(t *testing.T) {
 	killed := 0
 	for round := range rounds {
 		next := 1 - cur
-		cmd, _, _ := c.command(nil, "", "replace", "key"+strconv.Itoa(next)+".json")
-		if err := cmd.Start(); err != nil {
+		cmd, _, _, err := c.launch(nil, "", "replace", "key"+strconv.Itoa(next)+".json")
+		if err != nil {
 			t.Fatal(err)
 		}
 		time.Sleep(time.Duration(rand.Int64N(int64(span))))

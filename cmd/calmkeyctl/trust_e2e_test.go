@@ -22,9 +22,9 @@ import (
 // start starts calmkeyctl without waiting for it.
 func (c *cli) start(stdin string, args ...string) (*exec.Cmd, *bytes.Buffer, *bytes.Buffer) {
 	c.t.Helper()
-	cmd, out, errb := c.command(nil, stdin, args...)
-	if err := cmd.Start(); err != nil {
-		c.t.Fatal(err)
+	cmd, out, errb, err := c.launch(nil, stdin, args...)
+	if err != nil {
+		c.t.Fatalf("calmkeyctl %s: %v", strings.Join(args, " "), err)
 	}
 	return cmd, out, errb
 }

@@ -9,7 +9,10 @@ package harness
 
 import (
 	"os"
+	"os/exec"
+	"path/filepath"
 	"testing"
+	"time"
 )
 
 // EnvVar is set to 1 by scripts/test-session.
@@ -31,4 +34,25 @@ func Require(t testing.TB) {
 		t.Fatal(why)
 	}
 	t.Skip(why)
+}
+
+// Start starts the command that build makes and returns it. Under Wine,
+// starting a program sometimes fails before it exists: CreateProcess
+// answers ERROR_INTERNAL_ERROR ("Internal error.") when the wineserver
+// loses a file descriptor it was handing over, and Wine prints "wine
+// client error: sendmsg: Bad file descriptor" (Wine 8.0, seen once in some
+// thousands of starts by calmkeyctl's end-to-end tests). Nothing ran then,
+// so Start builds the command anew and tries again, up to three times,
+// logging each retry; any other error, and the third, is returned.
+func Start(tb testing.TB, build func() *exec.Cmd) (*exec.Cmd, error) {
+	tb.Helper()
+	for attempt := 1; ; attempt++ {
+		cmd := build()
+		err := cmd.Start()
+		if err == nil || attempt == 3 || !notStarted(err) {
+			return cmd, err
+		}
+		tb.Logf("starting %s failed before it ran (%v); trying again", filepath.Base(cmd.Path), err)
+		time.Sleep(100 * time.Millisecond)
+	}
 }
