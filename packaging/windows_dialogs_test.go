@@ -11,6 +11,7 @@ package packaging
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -182,14 +183,77 @@ func TestWindowsAppSaveDialogWritesKey(t *testing.T) {
 	dlg := newWindowOf(t, app, before, "save dialog")
 	typeInto(t, dlg, winPath(path))
 	waitGone(t, app, dlg, "save dialog")
-	if text, shown := app.WaitFor(t, "Key saved", 60*time.Second); !shown {
-		t.Fatalf("no Key saved after saving to %s; the window reads:\n%s", path, text)
+	waitForKeyIn(t, path, "after Save in the save dialog")
+}
+
+// waitForKeyIn waits until the file at path holds the key that
+// StoreWithCLI stored. It reads the file, not the window: tesseract reads
+// the "Key saved" notice over the dimmed window unreliably.
+func waitForKeyIn(t *testing.T, path, when string) {
+	t.Helper()
+	want := testkeys.SecretKey(testkeys.Fields{})
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if got, err := os.ReadFile(path); err == nil && bytes.Equal(got, want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not hold the stored key 60 s %s; the screen: %s", path, when, rootShot(t, "windows-save-not-saved.png"))
+		}
 	}
-	got, err := os.ReadFile(path)
-	if err != nil {
+}
+
+// Saving over a file that exists: Windows' save dialog asks whether to
+// replace it, and after Yes calmkey replaces it with the key, asking no
+// second question.
+func TestWindowsAppSaveDialogReplacesAfterItsOwnQuestion(t *testing.T) {
+	wt.RequireTools(t)
+	winePrefix(t)
+	svc := wt.StoreWithCLI(t, "wine", windowsExe(t, "calmkeyctl.exe"))
+	app := wt.Launch(t, []string{"wine", windowsExe(t, "calmkey.exe")}, svc)
+	wt.ExpectStoredKey(t, app, "windows-before-save-over.png")
+	path := filepath.Join(t.TempDir(), "old-key.txt")
+	if err := os.WriteFile(path, []byte("an older key\r\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.Equal(got, testkeys.SecretKey(testkeys.Fields{})) {
-		t.Error("the saved file differs from the key calmkeyctl.exe stored")
+	before := wt.Visible(app.Cmd.Process.Pid)
+
+	app.Key(t, "ctrl+s")
+	dlg := newWindowOf(t, app, before, "save dialog")
+	typeInto(t, dlg, winPath(path))
+	// Windows' own question is a message box titled as the dialog is (not
+	// the file name box's completion list, also a window); Yes is its
+	// default button.
+	title := xdotool(t, "getwindowname", dlg)
+	question := ""
+	for deadline := time.Now().Add(60 * time.Second); question == ""; time.Sleep(200 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the save dialog asked nothing about replacing %s within 60 s; the screen: %s", path, rootShot(t, "windows-save-over-no-question.png"))
+		}
+		for _, id := range wt.Visible(app.Cmd.Process.Pid) {
+			// A window may close between the two looks: no name, no match.
+			name, _ := exec.Command("xdotool", "getwindowname", id).Output()
+			if id != dlg && !slices.Contains(before, id) && strings.TrimSpace(string(name)) == title {
+				question = id
+			}
+		}
 	}
+	time.Sleep(500 * time.Millisecond) // until it takes keys
+	xdotool(t, "windowfocus", "--sync", question)
+	xdotool(t, "key", "Return")
+	waitGone(t, app, dlg, "save dialog")
+	// Had calmkey asked a second question, nobody would answer it, and the
+	// file would stay as it was.
+	waitForKeyIn(t, path, "after Yes to the save dialog's question")
+}
+
+// rootShot photographs the whole screen (the app's dialogs are windows of
+// their own) into the screenshot folder and says where.
+func rootShot(t *testing.T, name string) string {
+	t.Helper()
+	shot, err := exec.Command("import", "-window", "root", "png:-").Output()
+	if err != nil {
+		return fmt.Sprintf("import failed (%v)", err)
+	}
+	wt.SaveShot(t, name, shot)
+	return name + " in the screenshot folder"
 }
