@@ -42,8 +42,9 @@ var uploadCmd = &command{
 	help: `Runs the format check and, when the key is valid, stores it in the keychain
 under its tenant (uaa.identityzone). One key is kept per tenant: when the
 key's tenant has one already, the upload is refused (exit status 1, "tenant
-X already has a service key: delete it first"); run 'calmkeyctl delete
---tenant X' first to replace it. Of several uploads of one tenant's keys at
+X already has a service key: delete it first"). To rotate a key, use
+'calmkeyctl replace FILE': it tests the new key, then swaps it in with no
+moment without a key. Of several uploads of one tenant's keys at
 once (from calmkeyctl or the desktop app) exactly one stores its key.
 
 --timeout bounds reading the input and storing. An upload that times out

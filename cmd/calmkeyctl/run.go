@@ -323,7 +323,7 @@ func keychainError(err error, timeout time.Duration, tenant string) (msg string,
 	case errors.Is(err, vault.ErrCorrupt):
 		return fmt.Sprintf("%s: 'calmkeyctl delete%s --yes' deletes it.", err, tenantArg(tenant)), exitNo
 	case errors.Is(err, vault.ErrAlreadyStored):
-		return fmt.Sprintf("%s ('calmkeyctl delete%s'), then upload the new key.", err, tenantArg(tenant)), exitNo
+		return fmt.Sprintf("%s ('calmkeyctl delete%s'), then upload the new key; or swap it in with no gap: 'calmkeyctl replace FILE' tests the new key, then replaces the old one.", err, tenantArg(tenant)), exitNo
 	case errors.Is(err, vault.ErrBusy):
 		return "another calmkey (the desktop app, or another calmkeyctl) is changing the key; try again in a moment.", exitBusy
 	case errors.Is(err, vault.ErrUnavailable), errors.Is(err, vault.ErrTimeout):

@@ -126,7 +126,7 @@ func TestTenantRequired(t *testing.T) {
 	}
 	// A second key for a tenant is refused, naming it and what to do.
 	r = runIn(t, ts.e, string(ts.good.SecretKeyWith(testkeys.Fields{Tenant: "acme-dev", ClientID: "sb-2nd!b1|sapcloudalm!b2"})), "upload", "-")
-	if r.code != exitNo || !strings.Contains(r.stderr, "tenant acme-dev already has a service key: delete it first ('calmkeyctl delete --tenant acme-dev')") {
+	if r.code != exitNo || !strings.Contains(r.stderr, "tenant acme-dev already has a service key: delete it first ('calmkeyctl delete --tenant acme-dev'), then upload the new key; or swap it in with no gap: 'calmkeyctl replace FILE'") {
 		t.Errorf("a second key for acme-dev: %v", r)
 	}
 	if !maps.Equal(ts.mem.Items(unitService), before) {
