@@ -866,12 +866,7 @@ func TestWindowsAppWithoutKey(t *testing.T) {
 }
 
 func TestWindowsAppWithKeyStoredByCalmkeyctlExe(t *testing.T) {
-	wt.RequireTools(t)
-	winePrefix(t)
-	svc := wt.StoreWithCLI(t, "wine", windowsExe(t, "calmkeyctl.exe"))
-	w := wt.Launch(t, []string{"wine", windowsExe(t, "calmkey.exe")}, svc)
-	t.Logf("calmkey.exe showed its window after %v", w.Shown)
-	wt.ExpectStoredKey(t, w, "windows-with-key.png")
+	withStoredKey(t, "windows-with-key.png")
 }
 
 // BenchmarkStartupWineVsLinux measures the time from exec to a visible window

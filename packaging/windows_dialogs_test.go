@@ -123,6 +123,21 @@ func TestWindowsAppOpenDialogStoresTypedKeyFile(t *testing.T) {
 	}
 }
 
+// withStoredKey starts calmkey.exe from the zip, with a key that
+// calmkeyctl.exe stored, and waits until its window shows the key
+// (photographed as shot). It returns the app and the keychain service's
+// variable.
+func withStoredKey(t *testing.T, shot string) (*wt.Running, string) {
+	t.Helper()
+	wt.RequireTools(t)
+	winePrefix(t)
+	svc := wt.StoreWithCLI(t, "wine", windowsExe(t, "calmkeyctl.exe"))
+	app := wt.Launch(t, []string{"wine", windowsExe(t, "calmkey.exe")}, svc)
+	t.Logf("calmkey.exe showed its window after %v", app.Shown)
+	wt.ExpectStoredKey(t, app, shot)
+	return app, svc
+}
+
 // typeInto replaces what the dialog's file name box holds with text, and
 // presses Enter.
 func typeInto(t *testing.T, dlg, text string) {
@@ -134,11 +149,7 @@ func typeInto(t *testing.T, dlg, text string) {
 }
 
 func TestWindowsAppSaveDialogCancelChangesNothing(t *testing.T) {
-	wt.RequireTools(t)
-	winePrefix(t)
-	svc := wt.StoreWithCLI(t, "wine", windowsExe(t, "calmkeyctl.exe"))
-	app := wt.Launch(t, []string{"wine", windowsExe(t, "calmkey.exe")}, svc)
-	wt.ExpectStoredKey(t, app, "windows-before-save-dialog.png")
+	app, svc := withStoredKey(t, "windows-before-save-dialog.png")
 	was := listed(t, svc)
 	before := wt.Visible(app.Cmd.Process.Pid)
 
@@ -171,11 +182,7 @@ func TestWindowsAppSaveDialogCancelChangesNothing(t *testing.T) {
 }
 
 func TestWindowsAppSaveDialogWritesKey(t *testing.T) {
-	wt.RequireTools(t)
-	winePrefix(t)
-	svc := wt.StoreWithCLI(t, "wine", windowsExe(t, "calmkeyctl.exe"))
-	app := wt.Launch(t, []string{"wine", windowsExe(t, "calmkey.exe")}, svc)
-	wt.ExpectStoredKey(t, app, "windows-before-save.png")
+	app, _ := withStoredKey(t, "windows-before-save.png")
 	path := filepath.Join(t.TempDir(), "saved-key.txt")
 	before := wt.Visible(app.Cmd.Process.Pid)
 
@@ -206,11 +213,7 @@ func waitForKeyIn(t *testing.T, path, when string) {
 // replace it, and after Yes calmkey replaces it with the key, asking no
 // second question.
 func TestWindowsAppSaveDialogReplacesAfterItsOwnQuestion(t *testing.T) {
-	wt.RequireTools(t)
-	winePrefix(t)
-	svc := wt.StoreWithCLI(t, "wine", windowsExe(t, "calmkeyctl.exe"))
-	app := wt.Launch(t, []string{"wine", windowsExe(t, "calmkey.exe")}, svc)
-	wt.ExpectStoredKey(t, app, "windows-before-save-over.png")
+	app, _ := withStoredKey(t, "windows-before-save-over.png")
 	path := filepath.Join(t.TempDir(), "old-key.txt")
 	if err := os.WriteFile(path, []byte("an older key\r\n"), 0o600); err != nil {
 		t.Fatal(err)
