@@ -23,6 +23,15 @@ func (f *fixture) waitNotice() {
 	f.pumpUntil("a notice", func() bool { return f.w.dialogs.notice != nil })
 }
 
+// waitSavedTo waits for the notice that the key was saved to path, and
+// checks that path holds exactly k, readable by its owner only.
+func (f *fixture) waitSavedTo(path string, k *vault.Key) {
+	f.t.Helper()
+	f.waitNotice()
+	mustContain(f.t, "notice", f.noticeText(), "saved to "+path)
+	keyOnly(f.t, path, k)
+}
+
 // openDownload taps Download with dir as the folder last saved to, and
 // waits for the download dialog.
 func (f *fixture) openDownload(dir string) *downloadDialog {
@@ -203,9 +212,7 @@ func TestDownloadKeepsExistingFileUnlessConfirmed(t *testing.T) {
 	f.saveAs(v, "k.txt")
 	f.waitReplaceQuestion(v)
 	v.replace.Confirm()
-	f.waitNotice()
-	mustContain(t, "notice", f.noticeText(), "saved to "+path)
-	keyOnly(t, path, k)
+	f.waitSavedTo(path, k)
 }
 
 func TestDownloadFailures(t *testing.T) {

@@ -166,9 +166,7 @@ func TestPortalSaveWritesTheChosenPath(t *testing.T) {
 
 	test.Tap(f.sec().row.downloadButton)
 	p.call(t)
-	f.waitNotice()
-	mustContain(t, "notice", f.noticeText(), "saved to "+path)
-	keyOnly(t, path, k)
+	f.waitSavedTo(path, k)
 }
 
 func TestPortalMissingFallsBackToFynesDialog(t *testing.T) {

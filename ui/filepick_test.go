@@ -167,9 +167,7 @@ func TestNativeSaveWritesOwnerOnly(t *testing.T) {
 	if r.folder != last || r.name != testkeys.Tenant+"-service-key.txt" || r.title == "" {
 		t.Errorf("the save dialog was asked %+v; want %s in %s", r, testkeys.Tenant+"-service-key.txt", last)
 	}
-	f.waitNotice()
-	mustContain(t, "notice", f.noticeText(), "saved to "+path)
-	keyOnly(t, path, k)
+	f.waitSavedTo(path, k)
 	if f.w.dialogs.download != nil {
 		t.Error("calmkey's own download dialog showed as well")
 	}
@@ -215,9 +213,7 @@ func TestNativeSaveAfterTheDialogAskedReplacesTheFile(t *testing.T) {
 	p.warns = true
 	test.Tap(f.sec().row.downloadButton)
 	f.asked(p)
-	f.waitNotice()
-	mustContain(t, "notice", f.noticeText(), "saved to "+path)
-	keyOnly(t, path, k)
+	f.waitSavedTo(path, k)
 }
 
 // The desktop's dialog asked about replacing a file, but a link at that

@@ -31,11 +31,11 @@ func (zenityPicker) pickOpen(r pickRequest) (string, error) {
 }
 
 // pickSave: Windows' save dialog asks before it answers with a file that
-// exists (FOS_OVERWRITEPROMPT is among its default options, and zenity only
-// adds options), so calmkey does not ask again about a file; it still asks
-// about a link (placeDownload).
+// exists (FOS_OVERWRITEPROMPT, its default, asked for here as well), so
+// calmkey does not ask again about a file; it still asks about a link
+// (placeDownload).
 func (zenityPicker) pickSave(r pickRequest) (string, error) {
-	opts := append(commonOptions(r), zenity.Filename(filepath.Join(r.folder, r.name)))
+	opts := append(commonOptions(r), zenity.Filename(filepath.Join(r.folder, r.name)), zenity.ConfirmOverwrite())
 	defer singleThreaded()()
 	return answer(zenity.SelectFileSave(opts...))
 }
